@@ -1,0 +1,118 @@
+"""`make demo`: the whole pipeline on the shipped example data, writing a report with plots.
+
+Each stage has one function below; each returns a list of (title, markdown) report sections and may
+store values in ``ctx`` (a dict) for later stages (e.g. ``ctx["device_model"]`` = path of the fitted
+model file). Stages run in pipeline order; the report is ``OUTPUT/report.md`` (+ ``report.html``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from devicelab.files import atomic_output
+
+log = logging.getLogger("devicelab.demo")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def stage_fit(out: Path, ctx: dict) -> list[tuple[str, str]]:
+    """Stage 1: fit the PCM compact model to measurements/ and export it."""
+    return []
+
+
+def stage_spice(out: Path, ctx: dict) -> list[tuple[str, str]]:
+    """Stage 2: crossbar and ADC SPICE runs, nodal solver check, a small sweep."""
+    return []
+
+
+def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
+    """Stage 3: build and check the behavioral crossbar and ADC models from the stage-2 sweep."""
+    return []
+
+
+def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
+    """Stage 4: network accuracy vs time after programming with the fitted and behavioral models."""
+    return []
+
+
+def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:
+    """Stage 5: update-model fit of real pulse traces and a short mixed-precision training run."""
+    return []
+
+
+STAGES = [stage_fit, stage_spice, stage_behavioral, stage_network, stage_training]
+
+
+def write_report(out: Path, sections: list[tuple[str, str]], timings: dict[str, float]) -> Path:
+    """Write report.md and a plain report.html from the stage sections; return the Markdown path."""
+    lines = ["# devicelab demo report", ""]
+    lines += ["| stage | time (s) |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in timings.items()] + [""]
+    for title, body in sections:
+        lines += [f"## {title}", "", body.strip(), ""]
+    text = "\n".join(lines)
+    md = out / "report.md"
+    with atomic_output(md) as tmp:
+        tmp.write_text(text)
+    html = out / "report.html"
+    with atomic_output(html) as tmp:
+        tmp.write_text(_markdown_to_html(text))
+    return md
+
+
+def _markdown_to_html(text: str) -> str:
+    """Minimal Markdown -> HTML (headings, images, tables as preformatted blocks, paragraphs)."""
+    import html
+    import re
+
+    parts = ["<html><head><meta charset='utf-8'><title>devicelab demo report</title></head><body>"]
+    block: list[str] = []
+
+    def flush():
+        if block:
+            parts.append("<pre>" + html.escape("\n".join(block)) + "</pre>")
+            block.clear()
+
+    for line in text.splitlines():
+        if m := re.match(r"^(#+) (.*)", line):
+            flush()
+            level = len(m.group(1))
+            parts.append(f"<h{level}>{html.escape(m.group(2))}</h{level}>")
+        elif m := re.match(r"^!\[(.*)\]\((.*)\)$", line.strip()):
+            flush()
+            parts.append(f"<p><img src='{html.escape(m.group(2))}' alt='{html.escape(m.group(1))}' width='640'></p>")
+        elif line.strip():
+            block.append(line)
+        else:
+            flush()
+    flush()
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def main(argv=None) -> int:
+    """Run every stage into ``--output`` and print where the report is."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default="demo-output", help="folder for the report and all artifacts")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    out = Path(args.output).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    ctx: dict = {"repo": REPO}
+    sections: list[tuple[str, str]] = []
+    timings: dict[str, float] = {}
+    for stage in STAGES:
+        name = stage.__name__.removeprefix("stage_")
+        log.info("== demo stage: %s", name)
+        start = time.perf_counter()
+        sections += stage(out, ctx)
+        timings[name] = time.perf_counter() - start
+    report = write_report(out, sections, timings)
+    print(f"demo report: {report}  (HTML: {report.with_suffix('.html')})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
