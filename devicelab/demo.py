@@ -24,12 +24,22 @@ def stage_fit(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 
 def stage_spice(out: Path, ctx: dict) -> list[tuple[str, str]]:
-    """Stage 2: crossbar and ADC SPICE runs, nodal solver check, a small sweep."""
+    """Stage 2a: crossbar SPICE runs through ngspice and the nodal solver checked against them."""
+    return []
+
+
+def stage_adc(out: Path, ctx: dict) -> list[tuple[str, str]]:
+    """Stage 2b: transient SAR and ramp ADC characterization; the behavioral ADC model built from it."""
+    return []
+
+
+def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:
+    """Stage 2c: a small checkpointed crossbar sweep (ngspice + nodal) stored in HDF5."""
     return []
 
 
 def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
-    """Stage 3: build and check the behavioral crossbar and ADC models from the stage-2 sweep."""
+    """Stage 3: build and check the behavioral crossbar model from the stage-2c sweep."""
     return []
 
 
@@ -43,7 +53,7 @@ def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:
     return []
 
 
-STAGES = [stage_fit, stage_spice, stage_behavioral, stage_network, stage_training]
+STAGES = [stage_fit, stage_spice, stage_adc, stage_sweep, stage_behavioral, stage_network, stage_training]
 
 
 def write_report(out: Path, sections: list[tuple[str, str]], timings: dict[str, float]) -> Path:
