@@ -22,6 +22,9 @@ import numpy as np
 #: Canonical columns and their SI units; ``temperature`` is optional.
 COLUMNS = {"device": "1", "g_target": "S", "t": "s", "g": "S", "temperature": "K"}
 REQUIRED = ("device", "g_target", "t", "g")
+#: Columns of read I-V sweeps (:class:`IVTable`); ``g_target`` is optional.
+IV_COLUMNS = {"device": "1", "v": "V", "i": "A", "g_target": "S"}
+IV_REQUIRED = ("device", "v", "i")
 
 
 @dataclass(frozen=True)
@@ -76,3 +79,40 @@ class MeasurementTable:
             source=self.source,
             sha256=self.sha256,
         )
+
+
+@dataclass(frozen=True)
+class IVTable:
+    """Read current-voltage sweeps (read nonlinearity), one row per (device, voltage) point.
+
+    Attributes
+    ----------
+    device : ndarray of int64
+        Device code per point; ``device_labels[code]`` is the label found in the file.
+    v : ndarray of float64
+        Read voltage, V.
+    i : ndarray of float64
+        Measured read current, A.
+    g_target : ndarray of float64 or None
+        Target conductance (S) per point, when known.
+    device_labels : ndarray or None
+        Original device identifiers, indexed by code.
+    source : str
+        Where the data came from.
+    """
+
+    device: np.ndarray
+    v: np.ndarray
+    i: np.ndarray
+    g_target: np.ndarray | None = None
+    device_labels: np.ndarray | None = None
+    source: str = "<memory>"
+    sha256: str | None = field(default=None, compare=False)
+
+    def __len__(self) -> int:
+        return int(self.i.shape[0])
+
+    @property
+    def n_devices(self) -> int:
+        """Number of distinct devices."""
+        return int(np.unique(self.device).size)
