@@ -43,6 +43,10 @@ class MeasurementTable:
         Original device identifiers, indexed by code.
     source : str
         Where the data came from (file path, or a description for generated data).
+    sha256 : str or None
+        SHA-256 of the source file's bytes, for provenance.
+    n_dropped : int
+        Reads the reader dropped as invalid (only with a mapping that says ``invalid_rows = "drop"``).
     """
 
     device: np.ndarray
@@ -53,6 +57,7 @@ class MeasurementTable:
     device_labels: np.ndarray | None = None
     source: str = "<memory>"
     sha256: str | None = field(default=None, compare=False)
+    n_dropped: int = field(default=0, compare=False)
 
     def __len__(self) -> int:
         return int(self.g.shape[0])
@@ -78,6 +83,7 @@ class MeasurementTable:
             device_labels=self.device_labels,
             source=self.source,
             sha256=self.sha256,
+            n_dropped=self.n_dropped,
         )
 
 
