@@ -197,7 +197,8 @@ class ColumnMapping:
         """Build a mapping from command-line strings ``KEY=VALUE``.
 
         Column entries are ``COLUMN=SOURCE[:UNIT]`` (SOURCE a header name or a 0-based field index) or
-        ``COLUMN=@VALUE[:UNIT]`` for a constant; e.g. ``["g=G_uS:uS", "t=time:s", "temperature=@85:degC"]``.
+        ``COLUMN=@VALUE[:UNIT]`` for a constant, or ``COLUMN=:UNIT`` for the unit alone (the samples ``g``
+        of a wide file); e.g. ``["g=G_uS:uS", "t=time:s", "temperature=@85:degC"]``.
         Options: ``delimiter=``, ``header=yes|no``, ``invalid_rows=error|drop``, ``layout=long|wide``,
         ``fs=`` (Hz), ``first_sample=``, ``level_step=``, ``level_offset=``. Raises :class:`ConfigError`.
         """
@@ -213,6 +214,8 @@ class ColumnMapping:
                     kwargs["units"][key] = unit
                 if source.startswith("@"):
                     kwargs["constants"][key] = _number(source[1:], item)
+                elif colon and not source:
+                    pass  # COLUMN=:UNIT sets only the unit (e.g. the samples of a wide file)
                 else:
                     kwargs["columns"][key] = int(source) if source.isdigit() else source
             elif key == "header":

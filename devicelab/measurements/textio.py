@@ -83,6 +83,8 @@ def _loadtxt(lines, delimiter, usecols, dtype) -> np.ndarray:
     with warnings.catch_warnings():
         # numpy notes that blank lines do not count towards its internal chunk size; irrelevant here.
         warnings.filterwarnings("ignore", message="Input line .* contained no data", category=UserWarning)
+        # a slice of only blank/comment lines (while locating an error) is simply empty
+        warnings.filterwarnings("ignore", message="loadtxt: input contained no data", category=UserWarning)
         return np.loadtxt(lines, delimiter=delimiter, usecols=usecols, dtype=dtype, ndmin=2, comments="#",
                           quotechar='"', encoding=None)
 
