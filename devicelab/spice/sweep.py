@@ -77,3 +77,256 @@ next to the output, with the description hash in ``OUTPUT.ckpt/description.json`
 command skips finished points; a changed description is refused with a :class:`ConfigError`. The final HDF5
 file is assembled atomically from the checkpoints, then the checkpoint folder is removed.
 """
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Mapping, NamedTuple
+
+import h5py
+import numpy as np
+
+from devicelab.errors import ConfigError, DevicelabError, ModelFileError, SimulationError
+from devicelab.files import atomic_output, check_header, write_dataset, write_header
+from devicelab.spice.sweep_config import SweepDescription, SweepPoint, load_description
+from devicelab.spice.sweep_data import point_arrays
+
+log = logging.getLogger(__name__)
+
+FORMAT = "devicelab.sweep"
+FORMAT_VERSION = 1
+_INT_PARAMS = ("index", "rows", "cols", "n_vectors", "repeat", "seed_g", "seed_v")
+_OHM_PARAMS = ("r_row", "r_col", "r_driver", "r_sense")
+_STR_PARAMS = ("cell", "device", "conductance", "inputs", "engines")
+_ATTRS_KEY = "__attrs__"
+
+
+class EngineOutput(NamedTuple):
+    """What an engine returns: output currents (n_vectors, cols) in A and string attributes to keep
+    with the point (e.g. ``netlist_sha256``, ``ngspice_version``)."""
+
+    currents: np.ndarray
+    info: dict
+
+
+#: An engine solves one point: ``engine(point, g, g_neg, v) -> EngineOutput`` with g, g_neg (rows, cols)
+#: in S (g_neg None unless differential) and v (n_vectors, rows) in V. Engines are looked up by name:
+#: "ideal" (required), "nodal", "ngspice". They must be picklable (module-level functions) to run in
+#: worker processes.
+Engine = Callable[[SweepPoint, np.ndarray, "np.ndarray | None", np.ndarray], EngineOutput]
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """One unit of work for an executor: a grid point and the engines (by name) that solve it."""
+
+    point: SweepPoint
+    engines: Mapping[str, Engine]
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """Arrays (name -> ndarray, units as in the file format) and attributes of one finished point."""
+
+    index: int
+    arrays: dict
+    attrs: dict
+
+
+def run_point(task: SweepTask) -> PointResult:
+    """Draw G and V for the point, run the ideal model and every engine of the point, time them.
+
+    Devicelab errors are re-raised as :class:`SimulationError` naming the point.
+    """
+    point = task.point
+    try:
+        g, g_neg, v = point_arrays(point)
+        arrays = {"g": g, "v": v}
+        if g_neg is not None:
+            arrays["g_neg"] = g_neg
+        attrs = point.params()
+        for name in ("ideal",) + point.engines:
+            if name not in task.engines:
+                raise ConfigError(f"no engine named {name!r} (have: {', '.join(sorted(task.engines))})")
+            start = time.perf_counter()
+            out = task.engines[name](point, g, g_neg, v)
+            elapsed = time.perf_counter() - start
+            currents = np.asarray(out.currents, dtype=float)
+            if currents.shape != (point.n_vectors, point.cols):
+                raise SimulationError(f"engine {name!r} returned currents of shape {currents.shape}, "
+                                      f"expected {(point.n_vectors, point.cols)}")
+            arrays[f"i_{name}"] = currents
+            if name != "ideal":
+                arrays[f"time_{name}"] = np.float64(elapsed)
+            attrs.update({k: str(val) for k, val in out.info.items()})
+    except DevicelabError as exc:
+        raise SimulationError(f"sweep point {point.index} ({_label(point)}): {exc}",
+                              getattr(exc, "log", "")) from exc
+    return PointResult(point.index, arrays, attrs)
+
+
+def _label(point: SweepPoint) -> str:
+    return (f"{point.rows}x{point.cols}, r_row={point.r_row:g} ohm, r_col={point.r_col:g} ohm, {point.device.name}, "
+            f"{point.cell}{', differential' if point.differential else ''}, G {point.conductance.name}, "
+            f"inputs {point.inputs.name}, repeat {point.repeat}")
+
+
+# --------------------------------------------------------------------------- checkpoints
+def checkpoint_dir(output) -> Path:
+    """The checkpoint folder of an output file: ``OUTPUT.ckpt`` next to it."""
+    output = Path(output)
+    return output.with_name(output.name + ".ckpt")
+
+
+def _point_file(ckpt: Path, index: int) -> Path:
+    return ckpt / f"p{index:05d}.npz"
+
+
+def _save_point(ckpt: Path, result: PointResult) -> None:
+    path = _point_file(ckpt, result.index)
+    with atomic_output(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **result.arrays, **{_ATTRS_KEY: np.array(json.dumps(result.attrs))})
+
+
+def _load_point(path: Path) -> PointResult:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != _ATTRS_KEY}
+        attrs = json.loads(str(z[_ATTRS_KEY]))
+    return PointResult(int(attrs["index"]), arrays, attrs)
+
+
+def _prepare_checkpoints(ckpt: Path, desc: SweepDescription) -> set[int]:
+    """Create or check the checkpoint folder; return the indices of the points already finished."""
+    marker = ckpt / "description.json"
+    digest = desc.sha256()
+    if marker.is_file():
+        found = json.loads(marker.read_text()).get("description_sha256")
+        if found != digest:
+            raise ConfigError(
+                f"{ckpt}: these checkpoints were made from a different sweep description "
+                f"(sha256 {str(found)[:12]}..., now {digest[:12]}...); restore the original description, or "
+                f"delete {ckpt} (or pass --overwrite) to start over")
+    else:
+        ckpt.mkdir(parents=True, exist_ok=True)
+        with atomic_output(marker) as tmp:
+            tmp.write_text(json.dumps({"description_sha256": digest, "source": desc.source}, indent=1))
+    return {int(p.stem[1:]) for p in ckpt.glob("p[0-9][0-9][0-9][0-9][0-9].npz")}
+
+
+# --------------------------------------------------------------------------- running
+def run_sweep(description: SweepDescription | str | Path, output, *, executor=None,
+              engines: Mapping[str, Engine] | None = None, overwrite: bool = False,
+              progress: bool = True) -> Path:
+    """Run every point of a sweep (skipping those already checkpointed) and write the HDF5 file.
+
+    ``description`` is a validated description or a TOML path; ``executor`` an
+    :class:`~devicelab.spice.executor.Executor` (default serial); ``engines`` maps engine names to
+    callables (default :func:`devicelab.spice.sweep_engines.default_engines`). An existing output made
+    from the same description is returned as is; one from another description, or checkpoints from
+    another description, raise :class:`ConfigError` unless ``overwrite``. Returns the output path.
+    """
+    from devicelab.spice.executor import SerialExecutor
+
+    desc = description if isinstance(description, SweepDescription) else load_description(description)
+    output = Path(output)
+    ckpt = checkpoint_dir(output)
+    if overwrite:
+        shutil.rmtree(ckpt, ignore_errors=True)
+        output.unlink(missing_ok=True)
+    if output.exists() and not ckpt.exists():
+        found = _file_description_hash(output)
+        if found == desc.sha256():
+            log.info("%s is complete for this description; nothing to do", output)
+            return output
+        raise ConfigError(f"{output} exists and was made from a different sweep description; "
+                          f"choose another output or pass --overwrite")
+    if engines is None:
+        from devicelab.spice.sweep_engines import default_engines
+
+        engines = default_engines()
+    points = desc.points()
+    done = _prepare_checkpoints(ckpt, desc)
+    todo = [SweepTask(p, dict(engines)) for p in points if p.index not in done]
+    log.info("sweep %s: %d points, %d already done", desc.name, len(points), len(points) - len(todo))
+    from tqdm.auto import tqdm
+
+    own_executor = executor is None
+    executor = executor or SerialExecutor()
+    try:
+        with tqdm(total=len(points), initial=len(points) - len(todo), desc=f"sweep {desc.name}",
+                  unit="point", disable=not progress) as bar:
+            for result in executor.map_unordered(run_point, todo):
+                _save_point(ckpt, result)
+                bar.update(1)
+    finally:
+        if own_executor:
+            executor.close()
+    _assemble(desc, ckpt, output, len(points))
+    shutil.rmtree(ckpt)
+    return output
+
+
+def _file_description_hash(path: Path) -> str | None:
+    try:
+        with h5py.File(path, "r") as fh:
+            return check_header(fh, path, FORMAT, (FORMAT_VERSION,)).get("description_sha256")
+    except (OSError, ModelFileError) as exc:
+        raise ConfigError(f"{path} exists but is not a readable sweep file ({exc}); choose another output "
+                          f"or pass --overwrite") from exc
+
+
+def _assemble(desc: SweepDescription, ckpt: Path, output: Path, n_points: int) -> None:
+    """Write the final HDF5 file atomically from the checkpoint folder."""
+    results = [_load_point(_point_file(ckpt, k)) for k in range(n_points)]
+    versions = sorted({r.attrs["ngspice_version"] for r in results if "ngspice_version" in r.attrs})
+    provenance = {
+        "description_sha256": desc.sha256(), "description": desc.canonical(), "source": desc.source,
+        "source_text": desc.source_text, "files": dict(desc.files), "engines": list(desc.engines),
+        "ngspice_version": ", ".join(versions), "numpy": np.__version__, "python": platform.python_version(),
+        "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    with atomic_output(output, suffix=".h5") as tmp, h5py.File(tmp, "w") as fh:
+        write_header(fh, FORMAT, FORMAT_VERSION, provenance)
+        grid = fh.create_group("grid")
+        for key in results[0].attrs if results else ():
+            if key in _INT_PARAMS or key in _OHM_PARAMS or key in _STR_PARAMS or key in ("v0", "differential"):
+                _write_column(grid, key, [r.attrs[key] for r in results])
+        points = fh.create_group("points")
+        for r in results:
+            group = points.create_group(f"p{r.index:05d}")
+            for key, value in r.attrs.items():
+                group.attrs[key] = value
+            for name, data in r.arrays.items():
+                write_dataset(group, name, data, _array_units(name))
+
+
+def _write_column(grid, key: str, values: list) -> None:
+    if key in _STR_PARAMS:
+        write_dataset(grid, key, np.array(values, dtype=h5py.string_dtype()), "1")
+    elif key in _INT_PARAMS:
+        write_dataset(grid, key, np.array(values, dtype=np.int64), "1")
+    elif key == "differential":
+        write_dataset(grid, key, np.array(values, dtype=bool), "1")
+    else:
+        write_dataset(grid, key, np.array(values, dtype=float), "V" if key == "v0" else "ohm")
+
+
+def _array_units(name: str) -> str:
+    if name.startswith("g"):
+        return "S"
+    if name == "v":
+        return "V"
+    if name.startswith("i_"):
+        return "A"
+    if name.startswith("time_"):
+        return "s"
+    raise ModelFileError(f"no units known for sweep array {name!r}")

@@ -1,0 +1,135 @@
+"""Sweep descriptions: TOML validation errors name the key; the grid is the product of the lists."""
+
+import numpy as np
+import pytest
+
+from devicelab.errors import ConfigError
+from devicelab.spice.sweep_config import load_description, parse_description
+
+BASE = {
+    "n_vectors": 4,
+    "engines": ["nodal", "ngspice"],
+    "ngspice_max_size": 16,
+    "array": {"sizes": [[4, 4], [32, 8]], "r_wire": [0.5, 2.0]},
+    "conductances": [{"kind": "uniform", "g_min": 1e-6, "g_max": 2e-5}],
+    "inputs": [{"kind": "dense"}, {"kind": "sparse", "density": 0.25}],
+}
+
+
+def _with(**changes):
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE.items()}
+    for key, value in changes.items():
+        if "." in key:
+            table, sub = key.split(".")
+            data[table][sub] = value
+        else:
+            data[key] = value
+    return data
+
+
+def test_grid_is_the_product_of_all_lists():
+    desc = parse_description(_with(devices=[{"kind": "linear"}, {"kind": "sinh", "v0": 0.3}], repeats=2))
+    points = desc.points()
+    # 2 sizes x 2 wires x 2 devices x 1 conductance x 2 inputs x 2 repeats
+    assert len(points) == 32
+    assert [p.index for p in points] == list(range(32))
+    combos = {(p.rows, p.cols, p.r_row, p.device.kind, p.inputs.name, p.repeat) for p in points}
+    assert len(combos) == 32
+
+
+def test_rows_and_cols_lists_give_their_product_and_r_row_r_col_theirs():
+    desc = parse_description(_with(array={"rows": [4, 8], "cols": [2, 6], "r_row": [1.0, 2.0], "r_col": 3.0}))
+    assert desc.sizes == ((4, 2), (4, 6), (8, 2), (8, 6))
+    assert desc.r_wires == ((1.0, 3.0), (2.0, 3.0))
+
+
+def test_ngspice_runs_only_up_to_the_size_limit():
+    points = parse_description(_with()).points()
+    assert {p.engines for p in points if p.rows == 4} == {("nodal", "ngspice")}
+    assert {p.engines for p in points if p.rows == 32} == {("nodal",)}
+
+
+def test_ngspice_only_sweep_beyond_the_limit_is_refused():
+    with pytest.raises(ConfigError, match=r"engines: only 'ngspice'.*ngspice_max_size=16"):
+        parse_description(_with(engines="ngspice"))
+
+
+def test_points_differing_only_in_wire_resistance_share_g_and_v_seeds():
+    points = parse_description(_with()).points()
+    by_wire = {}
+    for p in points:
+        by_wire.setdefault((p.rows, p.inputs.name), set()).add((p.seed_g, p.seed_v))
+    assert all(len(seeds) == 1 for seeds in by_wire.values())
+    assert len({p.seed_g for p in points}) == 2  # one per size
+    assert len({p.seed_v for p in points}) == 4  # one per (rows, inputs)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"array.r_wire": [1.0, "two"]}, r"\[array\] r_wire: expected a finite number >= 0.0 \(ohm\), got 'two'"),
+    ({"array.r_wire": -1.0}, r"\[array\] r_wire: expected a finite number >= 0.0"),
+    ({"array.sizes": [[4, 0]]}, r"\[array\] sizes: expected a list of \[rows, cols\] pairs"),
+    ({"array.cell": "2t2r"}, r"\[array\] cell: expected one of 'passive', '1t1r', got '2t2r'"),
+    ({"array.differential": "yes"}, r"\[array\] differential: expected true/false"),
+    ({"array.colour": 1}, r"\[array\] colour: unknown key"),
+    ({"n_vectors": 0}, r"n_vectors: expected an integer >= 1, got 0"),
+    ({"engines": ["spectre"]}, r"engines: expected one of 'nodal', 'ngspice', 'both', got 'spectre'"),
+    ({"inputs": [{"kind": "sparse"}]}, r"\[inputs.0\] density: missing"),
+    ({"inputs": [{"kind": "sparse", "density": 1.5}]}, r"\[inputs.0\] density: expected 0 < density <= 1"),
+    ({"inputs": [{"kind": "dense"}, {"kind": "dense"}]}, r"inputs: names must be unique"),
+    ({"conductances": [{"kind": "uniform", "g_min": 2e-5, "g_max": 1e-6}]},
+     r"\[conductances.0\] g_max: must exceed g_min"),
+    ({"conductances": [{"kind": "device_model", "model": "nosuchmodel.h5"}]},
+     r"\[conductances.0\] model: file not found"),
+    ({"conductances": [{"kind": "weights", "file": "w.txt", "g_max": 1e-5}]}, r"\[conductances.0\] file: expected a .npy or .npz"),
+    ({"devices": [{"kind": "sinh"}]}, r"\[devices.0\] v0: missing"),
+    ({"devices": [{"kind": "linear", "v0": 0.2}]}, r"\[devices.0\] v0: only meaningful"),
+    ({"name": "bad name; rm"}, r"name: expected a name matching"),
+])
+def test_invalid_values_are_reported_with_their_key(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_description(_with(**changes), source="s.toml")
+
+
+def test_missing_array_table_is_reported():
+    data = _with()
+    del data["array"]
+    with pytest.raises(ConfigError, match=r"s.toml: array: missing \[array\] table"):
+        parse_description(data, source="s.toml")
+
+
+def test_load_description_reports_toml_syntax_errors_with_the_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("n_vectors = = 3\n")
+    with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
+        load_description(path)
+
+
+def test_weights_and_model_paths_resolve_against_the_toml_folder_and_enter_the_hash(tmp_path):
+    np.save(tmp_path / "w.npy", np.ones((3, 3)))
+    text = """
+[array]
+sizes = [[2, 2]]
+r_wire = 1.0
+[[conductances]]
+kind = "weights"
+file = "w.npy"
+g_max = 1e-5
+[[inputs]]
+kind = "onehot"
+"""
+    (tmp_path / "s.toml").write_text(text)
+    first = load_description(tmp_path / "s.toml")
+    assert first.conductances[0].file == str(tmp_path / "w.npy")
+    np.save(tmp_path / "w.npy", 2 * np.ones((3, 3)))
+    second = load_description(tmp_path / "s.toml")
+    assert first.sha256() != second.sha256()
+
+
+def test_hash_ignores_comments_but_not_values(tmp_path):
+    body = '[array]\nsizes = [[2, 2]]\nr_wire = 1.0\n[[conductances]]\nkind = "uniform"\ng_min = 0.0\n' \
+           'g_max = 1e-5\n[[inputs]]\nkind = "dense"\n'
+    a, b, c = (tmp_path / n for n in ("a.toml", "b.toml", "c.toml"))
+    a.write_text(body)
+    b.write_text("# a comment\n" + body)
+    c.write_text(body.replace("r_wire = 1.0", "r_wire = 1.5"))
+    assert load_description(a).sha256() == load_description(b).sha256() != load_description(c).sha256()
