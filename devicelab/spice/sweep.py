@@ -60,8 +60,8 @@ Root attributes: ``format``, ``format_version``, ``created_by``, ``provenance`` 
 ``/points/pNNNNN`` (NNNNN = 5-digit index): group with the same parameters as attributes, plus
 ``netlist_sha256`` and ``ngspice_version`` attributes where ngspice ran, and the datasets
 
-- ``g`` (rows, cols) "S": device conductances (G+ of the pairs when differential),
-- ``g_neg`` (rows, cols) "S": G- of the pairs, only when differential,
+- ``g`` "S": device conductances, shape (rows, cols); when differential (2, rows, cols) with g[0] = G+ and
+  g[1] = G- (the :class:`~devicelab.spice.CrossbarSpec` convention),
 - ``v`` (n_vectors, rows) "V": input voltages, one vector per row,
 - ``i_ideal`` (n_vectors, cols) "A": the ideal model, I_j = sum_i f(G_ij, V_i) with no wire, driver or
   sense resistance (f the device I-V; differential: I+ - I-),
@@ -117,11 +117,11 @@ class EngineOutput(NamedTuple):
     info: dict
 
 
-#: An engine solves one point: ``engine(point, g, g_neg, v) -> EngineOutput`` with g, g_neg (rows, cols)
-#: in S (g_neg None unless differential) and v (n_vectors, rows) in V. Engines are looked up by name:
+#: An engine solves one point: ``engine(point, g, v) -> EngineOutput`` with g in S of shape (rows, cols)
+#: or (2, rows, cols) when differential (G+, G-) and v (n_vectors, rows) in V. Engines are looked up by name:
 #: "ideal" (required), "nodal", "ngspice". They must be picklable (module-level functions) to run in
 #: worker processes.
-Engine = Callable[[SweepPoint, np.ndarray, "np.ndarray | None", np.ndarray], EngineOutput]
+Engine = Callable[[SweepPoint, np.ndarray, np.ndarray], EngineOutput]
 
 
 @dataclass(frozen=True)
@@ -148,16 +148,14 @@ def run_point(task: SweepTask) -> PointResult:
     """
     point = task.point
     try:
-        g, g_neg, v = point_arrays(point)
+        g, v = point_arrays(point)
         arrays = {"g": g, "v": v}
-        if g_neg is not None:
-            arrays["g_neg"] = g_neg
         attrs = point.params()
         for name in ("ideal",) + point.engines:
             if name not in task.engines:
                 raise ConfigError(f"no engine named {name!r} (have: {', '.join(sorted(task.engines))})")
             start = time.perf_counter()
-            out = task.engines[name](point, g, g_neg, v)
+            out = task.engines[name](point, g, v)
             elapsed = time.perf_counter() - start
             currents = np.asarray(out.currents, dtype=float)
             if currents.shape != (point.n_vectors, point.cols):

@@ -18,18 +18,18 @@ from devicelab.spice.sweep_config import ConductanceSpec, InputSpec, SweepPoint
 _Z99 = 2.3263478740408408
 
 
-def point_arrays(point: SweepPoint) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """(g, g_neg, v) of a point: conductances (rows, cols) in S (g_neg None unless differential) and
-    input voltages (n_vectors, rows) in V, drawn with generators seeded by the point's seeds."""
-    g, g_neg = sample_conductances(point.conductance, point.rows, point.cols, point.differential,
+def point_arrays(point: SweepPoint) -> tuple[np.ndarray, np.ndarray]:
+    """(g, v) of a point: conductances in S, shape (rows, cols) or (2, rows, cols) when differential
+    (G+, G-), and input voltages (n_vectors, rows) in V, drawn with generators seeded by the point's seeds."""
+    g = sample_conductances(point.conductance, point.rows, point.cols, point.differential,
                                    np.random.default_rng(point.seed_g))
     v = sample_inputs(point.inputs, point.rows, point.n_vectors, np.random.default_rng(point.seed_v))
-    return g, g_neg, v
+    return g, v
 
 
 def sample_conductances(spec: ConductanceSpec, rows: int, cols: int, differential: bool,
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-    """Conductances (S) of a (rows, cols) array, and of the G- array when ``differential`` (else None).
+                        rng: np.random.Generator) -> np.ndarray:
+    """Conductances (S), shape (rows, cols), or (2, rows, cols) = (G+, G-) when ``differential``.
 
     ``uniform``: i.i.d. uniform in [g_min, g_max]. ``device_model``: targets uniform in [g_min, g_max],
     programmed with the model (programming noise, clipped to [0, model g_clip]). ``weights``: see
@@ -44,7 +44,7 @@ def sample_conductances(spec: ConductanceSpec, rows: int, cols: int, differentia
         targets = rng.uniform(spec.g_min, spec.g_max, size=shape)
     if spec.kind == "device_model" or spec.model is not None:
         targets = load_device_model(spec.model).program(targets, rng)
-    return (targets[0], targets[1]) if differential else (targets[0], None)
+    return targets if differential else targets[0]
 
 
 def weight_conductances(w: np.ndarray, g_min: float, g_max: float, differential: bool) -> np.ndarray:

@@ -27,14 +27,13 @@ ENGINE_ORDER = ("ngspice", "nodal")
 class SweepRecord:
     """One point of a sweep file: its parameters and arrays.
 
-    ``params``: the point parameters (see the format); ``g``, ``g_neg`` (rows, cols) S (g_neg None unless
-    differential); ``v`` (n_vectors, rows) V; ``i_ideal`` (n_vectors, cols) A; ``currents`` engine name ->
+    ``params``: the point parameters (see the format); ``g`` in S, (rows, cols) or (2, rows, cols) = (G+, G-)
+    when differential; ``v`` (n_vectors, rows) V; ``i_ideal`` (n_vectors, cols) A; ``currents`` engine name ->
     (n_vectors, cols) A; ``times`` engine name -> wall time in s.
     """
 
     params: dict
     g: np.ndarray
-    g_neg: np.ndarray | None
     v: np.ndarray
     i_ideal: np.ndarray
     currents: dict
@@ -73,7 +72,7 @@ def read_sweep(path) -> SweepData:
             try:
                 currents = {k[2:]: group[k][()] for k in group if k.startswith("i_") and k != "i_ideal"}
                 records.append(SweepRecord(
-                    params=params, g=group["g"][()], g_neg=group["g_neg"][()] if "g_neg" in group else None,
+                    params=params, g=group["g"][()],
                     v=group["v"][()], i_ideal=group["i_ideal"][()], currents=currents,
                     times={k[5:]: float(group[k][()]) for k in group if k.startswith("time_")}))
             except KeyError as exc:

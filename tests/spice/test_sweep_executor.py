@@ -19,12 +19,12 @@ DESCRIPTION = {
 }
 
 
-def ideal(point, g, g_neg, v):
+def ideal(point, g, v):
     """Stand-in ideal model: I = V G."""
     return EngineOutput(v @ g, {})
 
 
-def lossy(point, g, g_neg, v):
+def lossy(point, g, v):
     """Stand-in wire-aware engine: the ideal current scaled down with r_row and size."""
     return EngineOutput((1 - 1e-3 * point.r_row * point.rows) * (v @ g), {})
 

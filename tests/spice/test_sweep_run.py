@@ -25,20 +25,20 @@ DESCRIPTION = {
 }
 
 
-def ideal(point, g, g_neg, v):
+def ideal(point, g, v):
     """I = V G (differential: V (G+ - G-))."""
-    return EngineOutput(v @ (g if g_neg is None else g - g_neg), {})
+    return EngineOutput(v @ (g[0] - g[1] if point.differential else g), {})
 
 
-def lossy(point, g, g_neg, v):
+def lossy(point, g, v):
     """Stand-in for a wire-aware solver: the ideal current reduced by a size- and r-dependent factor."""
     factor = 1.0 - 1e-3 * point.r_row * (point.rows + point.cols)
-    return EngineOutput(factor * ideal(point, g, g_neg, v).currents, {})
+    return EngineOutput(factor * ideal(point, g, v).currents, {})
 
 
-def spice_like(point, g, g_neg, v):
+def spice_like(point, g, v):
     """Stand-in for ngspice: lossy plus a 1e-9 relative disagreement and the attributes ngspice leaves."""
-    out = lossy(point, g, g_neg, v).currents * (1 + 1e-9)
+    out = lossy(point, g, v).currents * (1 + 1e-9)
     return EngineOutput(out, {"ngspice_version": "standin-1", "netlist_sha256": f"{point.index:064x}"})
 
 
@@ -53,11 +53,11 @@ class CountingEngines(dict):
         self.fail_after = fail_after
         super().__init__(ideal=ideal, nodal=self.nodal, ngspice=spice_like)
 
-    def nodal(self, point, g, g_neg, v):
+    def nodal(self, point, g, v):
         if self.fail_after is not None and len(self.calls) >= self.fail_after:
             raise KeyboardInterrupt("simulated kill")
         self.calls.append(point.index)
-        return lossy(point, g, g_neg, v)
+        return lossy(point, g, v)
 
 
 def _datasets(path):
@@ -93,8 +93,9 @@ def test_records_hold_the_arrays_and_summary_errors_compare_engines(tmp_path):
     data = read_sweep(run_sweep(desc, tmp_path / "s.h5", engines=ENGINES, progress=False))
     assert len(data.records) == len(desc.points()) == 24
     for rec, row in zip(data.records, summarize_sweep(data)):
-        np.testing.assert_allclose(rec.i_ideal, ideal(None, rec.g, rec.g_neg, rec.v).currents)
-        assert (rec.g_neg is not None) == rec.params["differential"]
+        diff = rec.params["differential"]
+        np.testing.assert_allclose(rec.i_ideal, rec.v @ (rec.g[0] - rec.g[1] if diff else rec.g))
+        assert rec.g.shape == ((2,) if diff else ()) + (rec.params["rows"], rec.params["cols"])
         big = rec.params["rows"] > 4
         assert set(rec.currents) == ({"nodal"} if big else {"nodal", "ngspice"})
         factor = 1 - 1e-3 * rec.params["r_row"] * (rec.params["rows"] + rec.params["cols"])
@@ -151,7 +152,7 @@ def test_finished_output_is_kept_for_the_same_description_and_refused_for_anothe
 
 
 def test_engine_failure_names_the_point(tmp_path):
-    def failing(point, g, g_neg, v):
+    def failing(point, g, v):
         raise SimulationError("did not converge", log="ngspice log text")
 
     desc = parse_description(DESCRIPTION)
@@ -161,7 +162,7 @@ def test_engine_failure_names_the_point(tmp_path):
 
 
 def test_engine_returning_the_wrong_shape_is_an_error(tmp_path):
-    def wrong(point, g, g_neg, v):
+    def wrong(point, g, v):
         return EngineOutput(np.zeros((1, 1)), {})
 
     with pytest.raises(SimulationError, match=r"engine 'nodal' returned currents of shape \(1, 1\)"):
