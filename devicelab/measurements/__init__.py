@@ -13,3 +13,4 @@ from devicelab.measurements.mapping import ColumnMapping  # noqa: F401
 from devicelab.measurements.units import UNITS, Unit  # noqa: F401
 from devicelab.measurements.fileio import read_iv, read_measurements, write_iv, write_measurements  # noqa: F401
 from devicelab.measurements.timeseries import TimeSeries, time_series  # noqa: F401
+from devicelab.measurements.pulses import PulseMapping, PulseTable, read_pulse_table, read_pulse_trains  # noqa: F401
