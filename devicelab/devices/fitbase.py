@@ -1,0 +1,197 @@
+"""Common result type of every device-model fit, built from lmfit results, and model-order selection.
+
+A fit of one model part (programming noise, drift laws, read noise, Arrhenius, read I-V) returns a
+:class:`PartFit`: the parameters with standard errors, bounds and units, goodness of fit (chi-square,
+reduced chi-square, AIC, BIC, number of points), the candidate models compared by an information
+criterion, and the data the fit used (for plots). Fits never print; :meth:`PartFit.report` returns text.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from devicelab.errors import ConfigError, FitQualityWarning
+
+CRITERIA = ("aic", "bic")
+
+
+@dataclass(frozen=True)
+class ParamEstimate:
+    """One fitted parameter: value, standard error (NaN when not estimable), bounds and unit."""
+
+    value: float
+    stderr: float = math.nan
+    min: float = -math.inf
+    max: float = math.inf
+    units: str = "1"
+    vary: bool = True
+
+    def on_bound(self, rtol: float = 1e-6) -> bool:
+        """True when a varied parameter sits on a finite bound (within ``rtol`` relative to the bound's scale)."""
+        if not self.vary:
+            return False
+        for bound in (self.min, self.max):
+            if np.isfinite(bound):
+                scale = max(abs(self.value), abs(bound))
+                if abs(self.value - bound) <= rtol * scale or scale == 0.0:
+                    return True
+        return False
+
+
+@dataclass(frozen=True)
+class PartFit:
+    """Result of fitting one part of a device model.
+
+    Attributes
+    ----------
+    name : str
+        Which part (e.g. ``"sigma_prog"``, ``"nu_mean"``, ``"read_noise"``).
+    formula : str
+        The fitted law in words/symbols (e.g. ``"c0 + c1 x + c2 x^2, x = G/g_max"``).
+    params : dict of str -> ParamEstimate
+        Fitted parameters in SI units.
+    chisqr, redchi, aic, bic : float
+        Weighted chi-square, reduced chi-square and the information criteria as computed by lmfit.
+    n_points : int
+        Number of data points (residuals) in the fit.
+    success : bool
+        Whether the optimizer reported convergence.
+    message : str
+        Optimizer message.
+    candidates : tuple of dict
+        Models compared by the information criterion: ``{"model", "n_params", "aic", "bic", "chisqr"}``.
+    criterion : str
+        Criterion used to choose among candidates (``"aic"`` or ``"bic"``), or ``""`` if there was one model.
+    data : dict of str -> ndarray
+        The points the fit used (for plots), e.g. ``x``, ``y``, ``yerr``.
+    """
+
+    name: str
+    formula: str
+    params: dict
+    chisqr: float
+    redchi: float
+    aic: float
+    bic: float
+    n_points: int
+    success: bool = True
+    message: str = ""
+    candidates: tuple = ()
+    criterion: str = ""
+    data: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def value(self, name: str) -> float:
+        """Fitted value of parameter ``name``."""
+        return self.params[name].value
+
+    def stderr(self, name: str) -> float:
+        """Standard error of parameter ``name`` (NaN if not estimable)."""
+        return self.params[name].stderr
+
+    def summary(self) -> dict:
+        """Plain-dict statistics (JSON friendly): goodness of fit and parameters."""
+        return {
+            "name": self.name,
+            "formula": self.formula,
+            "chisqr": self.chisqr,
+            "redchi": self.redchi,
+            "aic": self.aic,
+            "bic": self.bic,
+            "n_points": self.n_points,
+            "success": self.success,
+            "criterion": self.criterion,
+            "params": {
+                k: {"value": p.value, "stderr": p.stderr, "min": p.min, "max": p.max, "units": p.units}
+                for k, p in self.params.items()
+            },
+            "candidates": [dict(c) for c in self.candidates],
+        }
+
+    def report(self) -> str:
+        """Human-readable report of this fit (like lmfit's ``fit_report``)."""
+        lines = [f"[{self.name}] {self.formula}",
+                 f"  n = {self.n_points}, chi2 = {self.chisqr:.4g}, redchi = {self.redchi:.4g}, "
+                 f"AIC = {self.aic:.4g}, BIC = {self.bic:.4g}, converged = {self.success}"]
+        for key, p in self.params.items():
+            err = "n/a" if not np.isfinite(p.stderr) else f"{p.stderr:.3g}"
+            lines.append(f"  {key:>12} = {p.value:.6g} +/- {err} {p.units}  [{p.min:.3g}, {p.max:.3g}]")
+        if len(self.candidates) > 1:
+            lines.append(f"  model chosen by {self.criterion.upper()} among: "
+                         + ", ".join(f"{c['model']} ({c[self.criterion]:.4g})" for c in self.candidates))
+        return "\n".join(lines)
+
+
+def check_criterion(criterion: str) -> str:
+    """Validate an information-criterion name (``"aic"`` or ``"bic"``)."""
+    if criterion not in CRITERIA:
+        raise ConfigError(f"information criterion must be one of {CRITERIA}, got {criterion!r}")
+    return criterion
+
+
+def part_from_lmfit(name: str, formula: str, result, units: dict | None = None, *, data=None,
+                    candidates=(), criterion: str = "", warn: bool = True, scales: dict | None = None) -> PartFit:
+    """Convert an lmfit ``MinimizerResult`` into a :class:`PartFit`; warn on poor convergence or bounds.
+
+    ``units`` maps parameter names to unit strings (default ``"1"``); ``scales`` maps parameter names to
+    factors that convert the internally fitted (well-scaled) values to SI (value, stderr and bounds are
+    multiplied). Emits :class:`FitQualityWarning` when the optimizer did not converge or a varied parameter
+    ends on one of its bounds.
+    """
+    units = units or {}
+    scales = scales or {}
+    params = {}
+    for key, par in result.params.items():
+        stderr = par.stderr if par.stderr is not None and np.isfinite(par.stderr) else math.nan
+        k = float(scales.get(key, 1.0))
+        lo, hi = sorted((float(par.min) * k, float(par.max) * k))
+        params[key] = ParamEstimate(float(par.value) * k, float(stderr) * abs(k), lo, hi,
+                                    units.get(key, "1"), bool(par.vary))
+    nvarys = max(int(result.nvarys), 1)
+    part = PartFit(
+        name=name, formula=formula, params=params,
+        chisqr=float(result.chisqr), redchi=float(result.redchi) if result.ndata > nvarys else math.nan,
+        aic=float(result.aic), bic=float(result.bic), n_points=int(result.ndata),
+        success=bool(result.success), message=str(result.message),
+        candidates=tuple(candidates), criterion=criterion, data=dict(data or {}),
+    )
+    if warn:
+        warn_quality(part)
+    return part
+
+
+def warn_quality(part: PartFit) -> None:
+    """Emit :class:`FitQualityWarning` if ``part`` did not converge or has a parameter on a bound."""
+    if not part.success:
+        warnings.warn(f"fit of {part.name} did not converge ({part.message}); check the report before "
+                      f"using it, or supply more data", FitQualityWarning, stacklevel=3)
+    stuck = [k for k, p in part.params.items() if p.on_bound()]
+    if stuck:
+        warnings.warn(f"fit of {part.name}: parameter(s) {', '.join(stuck)} sit on a bound; the data do not "
+                      f"constrain them within the allowed range (widen the bounds or add data)",
+                      FitQualityWarning, stacklevel=3)
+
+
+def choose(results: list[tuple[str, object]], criterion: str) -> tuple[int, tuple[dict, ...]]:
+    """Pick the candidate with the lowest information criterion among ``(label, MinimizerResult)`` pairs.
+
+    Returns the index of the winner and the candidate table for :attr:`PartFit.candidates`.
+    Candidates whose fit failed (non-finite criterion) are never chosen.
+    """
+    check_criterion(criterion)
+    table = tuple({"model": label, "n_params": int(r.nvarys), "aic": float(r.aic), "bic": float(r.bic),
+                   "chisqr": float(r.chisqr)} for label, r in results)
+    scores = [c[criterion] if np.isfinite(c[criterion]) else math.inf for c in table]
+    if not np.isfinite(min(scores)):
+        raise ConfigError("no candidate model could be fitted to the data")
+    return int(np.argmin(scores)), table
+
+
+def weighted_std_error(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean, standard deviation (ddof=1) and standard error of the standard deviation of ``values``."""
+    n = values.size
+    std = float(np.std(values, ddof=1)) if n > 1 else math.nan
+    return float(np.mean(values)), std, std / math.sqrt(2.0 * max(n - 1, 1))
