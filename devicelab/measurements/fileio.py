@@ -102,11 +102,20 @@ def _read_long_columns(tf: TextFile, mapping: ColumnMapping, spec: dict, require
     n_rows = None
     numeric = [c for c in where if c != "device"]
     values: dict[str, np.ndarray] = {}
-    if numeric:
+    # Fast path: numeric device ids parse with the other columns in one pass.
+    data = tf.try_parse([where[c] for c in (*numeric, "device") if c in where])
+    if data is None and numeric:
         data = tf.parse([where[c] for c in numeric], [_field_name(tf, where[c], c) for c in numeric])
+    if data is not None:
         values = {c: data[:, k] for k, c in enumerate(numeric)}
         n_rows = data.shape[0]
-    if "device" in where:
+    if "device" in where and data is not None and data.shape[1] == len(numeric) + 1:
+        finite = np.isfinite(data[:, -1])
+        if not finite.all():
+            raise InputFileError(path, "device id is NaN or infinite", row=int(np.argmin(finite)) + 1,
+                                 field=_field_name(tf, where["device"], "device"))
+        codes, labels = labels_to_codes(data[:, -1])
+    elif "device" in where:
         raw = tf.parse([where["device"]], [_field_name(tf, where["device"], "device")], dtype=str)[:, 0]
         n_rows = raw.size
         empty = np.flatnonzero(raw == "")

@@ -49,6 +49,13 @@ class TextFile:
         bad = _first_failing_line(self.lines, self.delimiter, usecols, dtype)
         raise self._describe(bad, usecols, fields)
 
+    def try_parse(self, usecols: list[int], dtype=float) -> np.ndarray | None:
+        """Like :meth:`parse` but returns None instead of locating an error (the fast first attempt)."""
+        try:
+            return _loadtxt(self.lines, self.delimiter, usecols, dtype)
+        except ValueError:
+            return None
+
     def row_number(self, line_index: int) -> int:
         """1-based data-row number of ``self.lines[line_index]`` (blank and comment lines not counted)."""
         return 1 + sum(1 for line in self.lines[:line_index] if not _is_skipped(line))

@@ -190,3 +190,18 @@ def test_drop_mode_still_rejects_duplicates_and_parse_errors(tmp_path):
     drop = ColumnMapping(invalid_rows="drop")
     assert "duplicate" in str(rejected(csv_with(tmp_path, {3: "2,5e-6,1,5.3e-6"}), drop))
     assert rejected(csv_with(tmp_path, {3: "2,5e-6,1,x"}), drop).row == 4
+
+
+def test_nan_device_id_is_rejected(tmp_path):
+    err = rejected(csv_with(tmp_path, {2: "nan,5e-6,1,5.2e-6"}))
+    assert (err.row, err.field) == (3, "device")
+
+
+def test_empty_device_id_is_rejected(tmp_path):
+    err = rejected(csv_with(tmp_path, {1: ",2e-6,10,2.0e-6"}))
+    assert (err.row, err.field) == (2, "device")
+
+
+def test_mixed_numeric_and_text_device_ids_are_kept_as_text(tmp_path):
+    table = read_measurements(csv_with(tmp_path, {2: "A1,5e-6,1,5.2e-6", 3: "A1,5e-6,10,5.1e-6"}))
+    assert table.device_labels[table.device].tolist() == ["1", "1", "A1", "A1"]
