@@ -88,7 +88,8 @@ class DaskExecutor(_ContextExecutor):
     "local" starts a :class:`distributed.LocalCluster` with ``jobs`` workers of one thread each
     (``processes=False`` keeps them as threads of this process: quick to start, for tests and tasks
     that release the GIL). Workers of a remote cluster need devicelab installed and the files the
-    sweep references at the same paths.
+    sweep references at the same paths, and must not be daemonic, because ngspice runs in a child process
+    of the worker: start them with ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (set automatically for "local").
     """
 
     def __init__(self, address: str = "local", jobs: int | None = None, processes: bool = True):
@@ -97,8 +98,11 @@ class DaskExecutor(_ContextExecutor):
         self._cluster = None
         if address == "local":
             n_workers = jobs or os.cpu_count() or 1
-            self._cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                                                     processes=processes, dashboard_address=None)
+            # ngspice runs in a child process of the worker; daemonic workers may not have children.
+            with require("dask", "running sweeps on a Dask cluster", "dask").config.set(
+                    {"distributed.worker.daemon": False}):
+                self._cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                                         processes=processes, dashboard_address=None)
             self._client = distributed.Client(self._cluster)
         else:
             if not address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):

@@ -1,0 +1,58 @@
+"""`devicelab sweep run|show`: checkpointed crossbar sweeps (nodal solver + ngspice) stored in HDF5."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("sweep")
+def sweep():
+    """Run crossbar sweeps described in TOML and summarize sweep files."""
+
+
+@sweep.command("run")
+@click.argument("description", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Sweep file to write (HDF5); checkpoints go to OUTPUT.ckpt/ until it is complete.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes on this machine (default 1: serial); with --dask local, its workers.")
+@click.option("--dask", "dask_address", default=None, metavar="ADDR|local",
+              help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a LocalCluster.")
+@click.option("--overwrite", is_flag=True, help="Discard existing checkpoints and output and start over.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def run(description, output, jobs, dask_address, overwrite, progress):
+    """Run every point of the sweep DESCRIPTION (TOML) and write one HDF5 file.
+
+    Re-running the same command after an interruption resumes from the checkpoints; a changed
+    description is refused. See the README section "Sweeps" for the TOML keys and the file format.
+    """
+    from devicelab.spice.executor import make_executor
+    from devicelab.spice.sweep import run_sweep
+
+    with make_executor(jobs=jobs, dask=dask_address) as executor:
+        path = run_sweep(description, output, executor=executor, overwrite=overwrite, progress=progress)
+    click.echo(f"sweep written: {path}")
+
+
+@sweep.command("show")
+@click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Also save the ideal-model error vs size and wire resistance plot (PNG/PDF/SVG).")
+def show(sweep_file, plot):
+    """Print one line per point of SWEEP_FILE: size, wires, device, pattern, nodal-vs-ngspice and
+    ideal-model errors (full-scale relative) and engine times."""
+    from devicelab.spice.sweep_results import format_summary, read_sweep, summarize_sweep
+
+    data = read_sweep(sweep_file)
+    rows = summarize_sweep(data)
+    click.echo(f"{sweep_file}: {len(rows)} points, ngspice {data.provenance.get('ngspice_version') or 'not used'}")
+    click.echo(format_summary(rows))
+    if plot:
+        from pathlib import Path
+
+        from devicelab.files import atomic_output
+        from devicelab.spice.sweep_plots import plot_ideal_error
+
+        with atomic_output(plot, suffix=Path(plot).suffix) as tmp:
+            plot_ideal_error(rows).savefig(tmp)
+        click.echo(f"plot written: {plot}")
