@@ -1,0 +1,222 @@
+"""Sparse nodal solver of the canonical crossbar (same topology and element equations as the netlists).
+
+Kirchhoff's current law at every free node, with the node voltages imposed by the ideal sources as
+boundary values. Linear circuits: the conductance matrix is LU-factored once (``scipy.sparse.linalg.splu``)
+and all input vectors are solved as one batch. Nonlinear circuits (sinh devices, 1T1R access transistors):
+Newton iterations from the small-signal solution; the small-signal matrix (factored once) is used as a
+chord Jacobian for the whole batch first, then full Newton per vector (exact Jacobian, refactored) until
+the voltage update is below ``1e-13 V + 1e-12 max|V|``.
+
+Element equations (ngspice's, so both agree to ~1e-9): resistor I = G V; sinh device I = (G v0) sinh(V / v0);
+access transistor: SPICE level 1 with gamma = 0, forward/reverse mode by the sign of Vds, plus ngspice's
+gmin conductance (:data:`~devicelab.spice.crossbar.GMIN`) across each bulk junction (IS = 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+from devicelab.errors import SimulationError
+from devicelab.spice.crossbar import (
+    GMIN,
+    CrossbarSpec,
+    check_conductances,
+    check_inputs,
+    combine_outputs,
+    physical_conductances,
+    topology,
+)
+
+_CHORD_ITERATIONS = 12
+_MAX_NEWTON = 60
+
+
+@dataclass(frozen=True)
+class NodeVoltages:
+    """Solved node voltages (V), each (n_vectors, rows, physical_cols): ``row`` and ``col`` nodes of every
+    cell, ``mid`` (1T1R drain nodes, else None). ``cell`` = row - col is the voltage across each cell."""
+
+    row: np.ndarray
+    col: np.ndarray
+    mid: np.ndarray | None
+
+    @property
+    def cell(self) -> np.ndarray:
+        """Voltage across each cell (device plus access transistor), V."""
+        return self.row - self.col
+
+
+class _Circuit:
+    """Element arrays and sparse incidence matrices of one crossbar (internal to the solver)."""
+
+    def __init__(self, spec: CrossbarSpec, g_phys: np.ndarray):
+        topo = topology(spec)
+        self.spec, self.topo = spec, topo
+        n = topo.n_nodes
+        la, lb, lg = [], [], []
+
+        def linear(a, b, g):
+            a, b = np.broadcast_arrays(np.asarray(a).ravel(), np.asarray(b).ravel())
+            la.append(a), lb.append(b), lg.append(np.broadcast_to(np.asarray(g, dtype=float), a.shape).ravel())
+
+        if spec.r_driver > 0:
+            linear(topo.driver, topo.row[:, 0], 1.0 / spec.r_driver)
+        if spec.r_row > 0:
+            linear(topo.row[:, :-1], topo.row[:, 1:], 1.0 / spec.r_row)
+        if spec.r_col > 0:
+            linear(topo.col[:-1, :], topo.col[1:, :], 1.0 / spec.r_col)
+        if spec.r_sense > 0:
+            linear(topo.col[-1, :], topo.sense, 1.0 / spec.r_sense)
+        bottom = topo.mid if spec.cell == "1t1r" else topo.col
+        present = g_phys > 0
+        dev_a, dev_b, dev_g = topo.row[present], bottom[present], g_phys[present]
+        self.sinh = None
+        if spec.device == "linear":
+            linear(dev_a, dev_b, dev_g)
+        else:
+            self.sinh = (dev_g * spec.v0, spec.v0)
+            self.b_sinh = _incidence(dev_a, dev_b, n)
+        self.mos = None
+        if spec.cell == "1t1r":
+            d, s = topo.mid.ravel(), topo.col.ravel()
+            linear(d, 0, GMIN)  # ngspice's gmin across the bulk-drain and bulk-source junctions (IS = 0)
+            linear(s, 0, GMIN)
+            self.mos = (d, s)
+            self.b_mos = _incidence(d, s, n)
+        a, b, g = np.concatenate(la), np.concatenate(lb), np.concatenate(lg)
+        inc = _incidence(a, b, n)
+        self.laplacian = (inc @ sp.diags(g) @ inc.T).tocsr()
+        self.free = np.flatnonzero(~topo.fixed)
+        self.select = sp.csr_matrix((np.ones(self.free.size), (np.arange(self.free.size), self.free)),
+                                    shape=(self.free.size, n))
+
+    def boundary(self, v: np.ndarray) -> np.ndarray:
+        """(n_nodes, K) voltages with the fixed nodes set (drivers to v, gate to v_gate) and free ones 0."""
+        x = np.zeros((self.topo.n_nodes, v.shape[0]))
+        x[self.topo.driver] = v.T
+        if self.spec.cell == "1t1r":
+            x[self.topo.gate] = self.spec.transistor.v_gate
+        return x
+
+    def leaving(self, x: np.ndarray) -> np.ndarray:
+        """Net current (A) leaving every node into the elements, (n_nodes, K)."""
+        out = self.laplacian @ x
+        if self.sinh is not None:
+            gv0, v0 = self.sinh
+            out += self.b_sinh @ (gv0[:, None] * np.sinh((self.b_sinh.T @ x) / v0))
+        if self.mos is not None:
+            ids, _, _ = self._mos(x)
+            out += self.b_mos @ ids
+        return out
+
+    def _mos(self, x: np.ndarray):
+        """Drain-to-source current (A) and its derivatives wrt V(drain), V(source) (S), each (n_mos, K)."""
+        t = self.spec.transistor
+        vd, vs = x[self.mos[0]], x[self.mos[1]]
+        forward = vd >= vs
+        vds = np.abs(vd - vs)
+        vgst = t.v_gate - np.where(forward, vs, vd) - t.vt0
+        beta = t.beta
+        betap = beta * (1 + t.lambda_ * vds)
+        on = vgst > 0
+        sat = vgst <= vds
+        ids = np.where(sat, 0.5 * betap * vgst**2, betap * vds * (vgst - 0.5 * vds))
+        gm = np.where(sat, betap * vgst, betap * vds)
+        gds = np.where(sat, 0.5 * t.lambda_ * beta * vgst**2,
+                       betap * (vgst - vds) + t.lambda_ * beta * vds * (vgst - 0.5 * vds))
+        ids, gm, gds = (np.where(on, q, 0.0) for q in (ids, gm, gds))
+        current = np.where(forward, ids, -ids)
+        d_vd = np.where(forward, gds, gm + gds)
+        d_vs = np.where(forward, -gm - gds, -gds)
+        return current, d_vd, d_vs
+
+    def jacobian(self, x: np.ndarray) -> sp.csc_matrix:
+        """Free-node Jacobian (S) of the net leaving currents at the single voltage vector ``x`` (n_nodes,)."""
+        jac = self.laplacian
+        if self.sinh is not None:
+            gv0, v0 = self.sinh
+            jac = jac + self.b_sinh @ sp.diags(gv0 / v0 * np.cosh((self.b_sinh.T @ x) / v0)) @ self.b_sinh.T
+        if self.mos is not None:
+            _, d_vd, d_vs = self._mos(x[:, None])
+            n, m = self.topo.n_nodes, d_vd.shape[0]
+            rows = np.arange(m)
+            dv = sp.csr_matrix((np.concatenate([d_vd[:, 0], d_vs[:, 0]]),
+                                (np.concatenate([rows, rows]), np.concatenate(self.mos))), shape=(m, n))
+            jac = jac + self.b_mos @ dv
+        return (self.select @ jac @ self.select.T).tocsc()
+
+    def small_signal(self) -> sp.csc_matrix:
+        """Free-node Jacobian at zero applied voltage (word line on): the chord matrix (S)."""
+        return self.jacobian(self.boundary(np.zeros((1, self.spec.rows)))[:, 0])
+
+
+def _incidence(a: np.ndarray, b: np.ndarray, n_nodes: int) -> sp.csr_matrix:
+    """(n_nodes, n_elements) incidence: +1 at the node a current leaves from, -1 where it enters."""
+    m = a.size
+    cols = np.arange(m)
+    return sp.csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]), (np.concatenate([a, b]),
+                                                                         np.concatenate([cols, cols]))),
+                         shape=(n_nodes, m))
+
+
+def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False):
+    """Output currents (A), shape (n_vectors, cols), of ``spec`` with conductances ``g`` (S) and inputs ``v`` (V).
+
+    ``g`` is (rows, cols), or (2, rows, cols) for differential arrays (output I+ - I-); ``v`` is
+    (n_vectors, rows). With ``return_node_voltages=True`` returns ``(currents, NodeVoltages)``.
+    Raises SimulationError if Newton does not converge.
+    """
+    g_phys = physical_conductances(spec, check_conductances(spec, g))
+    v = check_inputs(spec, v)
+    circuit = _Circuit(spec, g_phys)
+    x = circuit.boundary(v)
+    free = circuit.free
+    if free.size:
+        jac0 = splu(circuit.small_signal())
+        x[free] = jac0.solve(-(circuit.select @ (circuit.laplacian @ x)))
+        if circuit.sinh is not None or circuit.mos is not None:
+            _newton(circuit, x, jac0)
+    currents = -circuit.leaving(x)[circuit.topo.sense].T
+    out = combine_outputs(spec, currents)
+    if not return_node_voltages:
+        return out
+    topo = circuit.topo
+    volts = x.T
+    mid = volts[:, topo.mid] if topo.mid is not None else None
+    return out, NodeVoltages(volts[:, topo.row], volts[:, topo.col], mid)
+
+
+def _converged(step: np.ndarray, x_free: np.ndarray) -> np.ndarray:
+    """Per-vector convergence of a Newton update (V): |dV| <= 1e-13 V + 1e-12 max|V|."""
+    scale = np.max(np.abs(x_free), axis=0) if x_free.size else 0.0
+    return np.max(np.abs(step), axis=0) <= 1e-13 + 1e-12 * scale
+
+
+def _newton(circuit: _Circuit, x: np.ndarray, jac0) -> None:
+    """Solve the nonlinear KCL in place on ``x`` (n_nodes, K): batched chord steps, then per-vector Newton."""
+    free, select = circuit.free, circuit.select
+    pending = np.ones(x.shape[1], dtype=bool)
+    for _ in range(_CHORD_ITERATIONS):
+        cols = np.flatnonzero(pending)
+        residual = select @ circuit.leaving(x[:, cols])
+        step = jac0.solve(-residual)
+        x[np.ix_(free, cols)] += step
+        pending[cols] = ~_converged(step, x[np.ix_(free, cols)])
+        if not pending.any():
+            return
+    for k in np.flatnonzero(pending):
+        xk = x[:, k]
+        for _ in range(_MAX_NEWTON):
+            residual = select @ circuit.leaving(xk[:, None])[:, 0]
+            step = splu(circuit.jacobian(xk)).solve(-residual)
+            xk[free] += step
+            if _converged(step[:, None], xk[free][:, None])[0]:
+                break
+        else:
+            raise SimulationError(f"nodal Newton iteration did not converge for input vector {k} "
+                                  f"within {_MAX_NEWTON} iterations (last |dV| = {np.max(np.abs(step)):.3g} V)")
+        x[:, k] = xk

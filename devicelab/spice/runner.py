@@ -1,0 +1,207 @@
+"""Running netlist text through ngspice (PySpice's shared-library binding) in an isolated child process.
+
+Each run happens in a fresh ``multiprocessing`` *spawn* child that loads ``libngspice`` through
+``PySpice.Spice.NgSpice.Shared.NgSpiceShared.new_instance()``, sends the circuit (``ngSpice_Circ``) and
+``run`` (``ngSpice_Command``), and returns every vector of every plot as float64 numpy arrays. A crash
+(segfault, controlled exit) or a hang of ngspice only ends the child: the caller gets a
+:class:`~devicelab.errors.SimulationError` (with the ngspice log in ``.log``), after ``timeout`` seconds
+at most for a hang.
+
+Failures are read from the return codes of the library calls plus ngspice's own messages, classified by
+:data:`_PARSE_ERRORS` (the netlist was rejected: not retried) and :data:`_CONVERGENCE` (the analysis
+did not converge: retried), and from whether the analysis produced its plot.
+
+Retry ladder for convergence failures (each attempt is a fresh ngspice with extra ``.options`` placed
+before ``.end``), see :data:`RETRY_OPTIONS`:
+
+1. ``itl1=500 itl2=500 gminsteps=50 srcsteps=50``: more Newton iterations per operating point and per
+   DC-sweep point, finer gmin and source stepping;
+2. the same plus ``noopiter``: skip the plain Newton attempt and start from gmin stepping.
+
+None of these options changes the converged solution (gmin stepping ends at the netlist's gmin).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from devicelab.errors import SimulationError
+
+log = logging.getLogger(__name__)
+
+RETRY_OPTIONS = (
+    ".options itl1=500 itl2=500 gminsteps=50 srcsteps=50",
+    ".options itl1=500 itl2=500 gminsteps=50 srcsteps=50 noopiter",
+)
+_PARSE_ERRORS = re.compile(r"^(Error on line|Error: circuit not parsed|Error: .*(unknown|not found|syntax|"
+                           r"could not|no such|undefined))|could not find a valid modelname|unknown parameter",
+                           re.IGNORECASE)
+_CONVERGENCE = re.compile(r"gmin stepping failed|source stepping failed|timestep too small|"
+                          r"no convergence|iteration limit reached|DC solution failed|singular matrix",
+                          re.IGNORECASE)
+_ABORTED = re.compile(r"simulation\(s\) aborted|doAnalyses:", re.IGNORECASE)
+
+
+@dataclass
+class NetlistResult:
+    """Vectors of an ngspice run: ``plots[plot_name][vector_name]`` -> float64 array (SI units).
+
+    ``log`` is ngspice's stdout and stderr; ``attempts`` the number of ngspice runs it took (1 = no retry);
+    ``options`` the extra ``.options`` line of the successful attempt ("" for none); ``elapsed`` (s).
+    """
+
+    plots: dict[str, dict[str, np.ndarray]]
+    log: str
+    attempts: int = 1
+    options: str = ""
+    elapsed: float = 0.0
+    ngspice_version: str = ""
+    analysis: str = field(default="")
+
+    def vectors(self, plot: str | None = None) -> dict[str, np.ndarray]:
+        """Vectors of ``plot`` (default: the analysis plot, e.g. ``dc1``)."""
+        name = plot or self.analysis
+        if name not in self.plots:
+            raise SimulationError(f"ngspice produced no plot {name!r} (plots: {sorted(self.plots)})", self.log)
+        return self.plots[name]
+
+
+def run_netlist(text: str, timeout: float = 300.0, retry: bool = True) -> NetlistResult:
+    """Run netlist ``text`` (ending with ``.end``) in an isolated ngspice; return its vectors.
+
+    ``timeout`` (s) bounds each attempt. Raises SimulationError if the netlist is rejected, the analysis
+    does not converge after the retries of :data:`RETRY_OPTIONS` (``retry=False`` disables them),
+    ngspice crashes, or the timeout expires; the exception's ``log`` holds ngspice's output.
+    """
+    if not isinstance(text, str) or not text.rstrip().lower().endswith(".end"):
+        raise SimulationError("netlist text must be a string ending with '.end'")
+    ladder = ("",) + (RETRY_OPTIONS if retry else ())
+    logs = []
+    for attempt, options in enumerate(ladder, start=1):
+        netlist = _with_options(text, options)
+        start = time.perf_counter()
+        outcome = _run_isolated(netlist, timeout)
+        elapsed = time.perf_counter() - start
+        logs.append(f"--- attempt {attempt} {options or '(netlist as given)'}\n{outcome['log']}")
+        status = _classify(outcome)
+        if status == "ok":
+            plots = outcome["plots"]
+            analysis = outcome["analysis"]
+            return NetlistResult(plots, outcome["log"], attempt, options, elapsed, outcome["version"], analysis)
+        if status != "convergence":
+            raise SimulationError(_describe(status, outcome, timeout), "\n".join(logs))
+        log.info("ngspice did not converge (attempt %d); retrying with: %s", attempt, options or "-")
+    raise SimulationError(f"ngspice did not converge after {len(ladder)} attempt(s) (last options: "
+                          f"{ladder[-1] or 'none'}); see the log", "\n".join(logs))
+
+
+def _with_options(text: str, options: str) -> str:
+    if not options:
+        return text
+    body = text.rstrip()
+    return body[: len(body) - len(".end")] + options + "\n.end\n"
+
+
+def _classify(outcome: dict) -> str:
+    if outcome.get("timeout"):
+        return "timeout"
+    if outcome.get("crash") is not None:
+        return "crash"
+    lines = outcome["log"].splitlines()
+    if outcome["rc_circ"] or any(_PARSE_ERRORS.search(line) for line in lines):
+        return "parse"
+    failed = outcome["rc_run"] != 0 or any(_ABORTED.search(line) for line in lines) or not outcome["analysis"]
+    if failed:
+        return "convergence" if any(_CONVERGENCE.search(line) for line in lines) else "failed"
+    return "ok"
+
+
+def _describe(status: str, outcome: dict, timeout: float) -> str:
+    lines = [line for line in outcome.get("log", "").splitlines() if line.strip()]
+    if status == "timeout":
+        return f"ngspice did not finish within the timeout of {timeout:g} s (child process killed)"
+    if status == "crash":
+        return f"ngspice crashed (child process exit code {outcome['crash']})"
+    if status == "parse":
+        first = next((line for line in lines if _PARSE_ERRORS.search(line)), "")
+        idx = lines.index(first) if first in lines else 0
+        detail = "; ".join(lines[idx:idx + 3])
+        return f"ngspice rejected the netlist (ngSpice_Circ rc={outcome['rc_circ']}): {detail}"
+    first = next((line for line in lines if _ABORTED.search(line)), "no analysis output")
+    return f"ngspice analysis failed (run rc={outcome['rc_run']}): {first}"
+
+
+def _run_isolated(netlist: str, timeout: float) -> dict:
+    """Run ``netlist`` in a spawn child; kill it after ``timeout`` s; report a crash by its exit code."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child_main, args=(netlist, sender), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        if receiver.poll(timeout):
+            try:
+                return receiver.recv()
+            except EOFError:
+                pass
+        else:
+            child.kill()
+            child.join()
+            return {"timeout": True, "log": ""}
+        child.join(timeout=10)
+        return {"crash": child.exitcode, "log": ""}
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
+def _child_main(netlist: str, sender) -> None:  # pragma: no cover - runs in the child process
+    """Child process body: one ngspice instance, one circuit, one run; send back vectors and log."""
+    logging.getLogger("PySpice").setLevel(logging.CRITICAL)
+    from PySpice.Spice.NgSpice.Shared import FFI, NgSpiceShared, ffi
+
+    ngspice = NgSpiceShared.new_instance()
+    lib = ngspice._ngspice_shared
+    lines = [line for line in netlist.splitlines() if line.strip()] + [""]
+    keepalive = [ffi.new("char[]", line.encode("ascii")) for line in lines] + [FFI.NULL]
+    ngspice.clear_output()
+    before = set(ngspice.plot_names)
+    rc_circ = int(lib.ngSpice_Circ(ffi.new("char *[]", keepalive)))
+    rc_run = int(lib.ngSpice_Command(b"run")) if rc_circ == 0 else -1
+    plots = {}
+    analysis = ""
+    for name in ngspice.plot_names:
+        if name == "const" or name in before:
+            continue
+        analysis = analysis or name
+        plots[name] = _plot_vectors(lib, ffi, FFI, name)
+    log_text = "\n".join(ngspice._stdout + ngspice._stderr)
+    sender.send({"rc_circ": rc_circ, "rc_run": rc_run, "plots": plots, "analysis": analysis,
+                 "log": log_text, "version": str(getattr(ngspice, "ngspice_version", ""))})
+    sender.close()
+
+
+def _plot_vectors(lib, ffi, FFI, plot_name: str) -> dict[str, np.ndarray]:  # pragma: no cover - child
+    vectors = {}
+    names = lib.ngSpice_AllVecs(plot_name.encode())
+    k = 0
+    while names[k] != FFI.NULL:
+        name = ffi.string(names[k]).decode()
+        info = lib.ngGet_Vec_Info(f"{plot_name}.{name}".encode())
+        length = info.v_length
+        if info.v_realdata != FFI.NULL:
+            data = np.frombuffer(ffi.buffer(info.v_realdata, length * 8), dtype=np.float64).copy()
+        else:
+            raw = np.frombuffer(ffi.buffer(info.v_compdata, length * 16), dtype=np.float64)
+            data = raw[0::2] + 1j * raw[1::2]
+        vectors[name] = data
+        k += 1
+    return vectors
