@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.errors import ConfigError, InputFileError, ModelFileError
-from devicelab.files import atomic_output, check_header, write_dataset, write_header
+from devicelab.files import atomic_output, check_header, sha256_file, write_dataset, write_header
 from devicelab.measurements.mapping import ColumnMapping
 from devicelab.measurements.table import COLUMNS, IV_COLUMNS, IV_REQUIRED, REQUIRED, IVTable, MeasurementTable
 from devicelab.measurements.textio import TextFile, labels_to_codes, open_text
@@ -69,7 +69,7 @@ def read_iv(path, mapping: ColumnMapping | None = None) -> IVTable:
         raise ConfigError("I-V files use the long layout (one point per line)")
     tf = open_text(path, mapping.delimiter, mapping.header)
     codes, labels, values = _read_long_columns(tf, mapping, IV_COLUMNS, IV_REQUIRED)
-    bad = invalid_mask(path, {k: v for k, v in values.items()}, long_locator(), mapping.invalid_rows == "drop")
+    bad = invalid_mask(path, values, long_locator(), mapping.invalid_rows == "drop")
     keep = ~bad
     return IVTable(device=codes[keep], v=values["v"][keep], i=values["i"][keep],
                    g_target=values["g_target"][keep] if "g_target" in values else None,
@@ -206,8 +206,10 @@ def _read_hdf5(path: Path, mapping: ColumnMapping) -> MeasurementTable:
     """Read a devicelab measurements HDF5 file; units come from each dataset's ``units`` attribute."""
     import h5py
 
-    from devicelab.files import sha256_file
-
+    if mapping.units or mapping.level_step is not None or mapping.layout != "long" or \
+            any(not isinstance(source, str) for source in mapping.columns.values()):
+        raise ConfigError(f"{path}: HDF5 datasets carry their own units; a mapping for HDF5 may only rename "
+                          "datasets ([columns], by name) and add constants")
     try:
         fh = h5py.File(path, "r")
     except OSError as exc:

@@ -1,6 +1,7 @@
 """Every kind of bad measurement input is rejected with an InputFileError naming file, row and field."""
 
 import gzip
+import shutil
 
 import h5py
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from devicelab.devices import synthetic
 from devicelab.devices.pcm import preset
-from devicelab.errors import InputFileError
+from devicelab.errors import ConfigError, InputFileError
 from devicelab.measurements import ColumnMapping, read_measurements, write_measurements
 
 HEADER = "device,g_target,t,g\n"
@@ -205,3 +206,13 @@ def test_empty_device_id_is_rejected(tmp_path):
 def test_mixed_numeric_and_text_device_ids_are_kept_as_text(tmp_path):
     table = read_measurements(csv_with(tmp_path, {2: "A1,5e-6,1,5.2e-6", 3: "A1,5e-6,10,5.1e-6"}))
     assert table.device_labels[table.device].tolist() == ["1", "1", "A1", "A1"]
+
+
+def test_hdf5_datasets_can_be_renamed_by_a_mapping_but_not_re_united(h5_file, tmp_path):
+    renamed = tmp_path / "renamed.h5"
+    shutil.copy(h5_file, renamed)
+    with h5py.File(renamed, "r+") as fh:
+        fh.move("g", "G_read")
+    assert len(read_measurements(renamed, ColumnMapping(columns={"g": "G_read"}))) == 600
+    with pytest.raises(ConfigError, match="carry their own units"):
+        read_measurements(renamed, ColumnMapping(columns={"g": "G_read"}, units={"g": "uS"}))
