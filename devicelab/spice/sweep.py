@@ -58,13 +58,13 @@ Root attributes: ``format``, ``format_version``, ``created_by``, ``provenance`` 
 ``cell, device, conductance, inputs, engines`` (UTF-8 strings, "1"; ``engines`` like "nodal,ngspice").
 
 ``/points/pNNNNN`` (NNNNN = 5-digit index): group with the same parameters as attributes, plus
-``netlist_sha256`` and ``ngspice_version`` attributes where ngspice ran, and the datasets
+``netlist_sha256``, ``ngspice_version`` and ``ngspice_attempts`` attributes where ngspice ran, and the datasets
 
 - ``g`` "S": device conductances, shape (rows, cols); when differential (2, rows, cols) with g[0] = G+ and
   g[1] = G- (the :class:`~devicelab.spice.CrossbarSpec` convention),
 - ``v`` (n_vectors, rows) "V": input voltages, one vector per row,
-- ``i_ideal`` (n_vectors, cols) "A": the ideal model, I_j = sum_i f(G_ij, V_i) with no wire, driver or
-  sense resistance (f the device I-V; differential: I+ - I-),
+- ``i_ideal`` (n_vectors, cols) "A": the ideal V.G model, I_j = sum_i G_ij V_i: no wire, driver or sense
+  resistance, no access transistor, and linear even for sinh devices (differential: V.(G+ - G-)),
 - ``i_nodal``, ``i_ngspice`` (n_vectors, cols) "A": output currents of each engine that ran,
 - ``time_nodal``, ``time_ngspice`` () "s": wall time of the engine for the whole batch.
 

@@ -1,0 +1,56 @@
+"""The engines of a sweep (see :data:`devicelab.spice.sweep.Engine`) on top of the spice stage's public API.
+
+- "ideal": :func:`~devicelab.spice.ideal_currents`, I = V.G (no wires, and linear even for sinh devices);
+- "nodal": :func:`~devicelab.spice.solve_nodal`, the sparse nodal solver;
+- "ngspice": :func:`~devicelab.spice.simulate_ngspice`, one DC analysis for all vectors of the point, in an
+  isolated ngspice child process; keeps ``ngspice_version``, ``netlist_sha256`` (SHA-256 of the netlist text,
+  which is deterministic) and ``ngspice_attempts`` (1 unless convergence retries were needed).
+
+Units: g in S, v in V, currents in A.
+"""
+
+from __future__ import annotations
+
+from devicelab.files import sha256_text
+from devicelab.spice.sweep import EngineOutput
+from devicelab.spice.sweep_config import SweepPoint
+
+
+def crossbar_spec(point: SweepPoint):
+    """The :class:`~devicelab.spice.CrossbarSpec` of a sweep point (default access transistor for 1T1R)."""
+    from devicelab.spice import CrossbarSpec
+
+    return CrossbarSpec(rows=point.rows, cols=point.cols, r_row=point.r_row, r_col=point.r_col,
+                        r_driver=point.r_driver, r_sense=point.r_sense, device=point.device.kind,
+                        v0=point.device.v0, cell=point.cell, differential=point.differential)
+
+
+def ideal_engine(point: SweepPoint, g, v) -> EngineOutput:
+    """Ideal V.G currents (A)."""
+    from devicelab.spice import ideal_currents
+
+    return EngineOutput(ideal_currents(g, v), {})
+
+
+def nodal_engine(point: SweepPoint, g, v) -> EngineOutput:
+    """Output currents (A) from the nodal solver."""
+    from devicelab.spice import solve_nodal
+
+    return EngineOutput(solve_nodal(crossbar_spec(point), g, v), {})
+
+
+def ngspice_engine(point: SweepPoint, g, v) -> EngineOutput:
+    """Output currents (A) from ngspice, with the version, netlist hash and attempts as attributes."""
+    from devicelab.spice import crossbar_netlist, simulate_ngspice
+
+    spec = crossbar_spec(point)
+    currents, result = simulate_ngspice(spec, g, v, return_result=True)
+    info = {"ngspice_version": result.ngspice_version or "unknown",
+            "netlist_sha256": sha256_text(crossbar_netlist(spec, g, v)),
+            "ngspice_attempts": result.attempts}
+    return EngineOutput(currents, info)
+
+
+def default_engines() -> dict:
+    """Engine name -> engine callable: "ideal", "nodal" and "ngspice"."""
+    return {"ideal": ideal_engine, "nodal": nodal_engine, "ngspice": ngspice_engine}
