@@ -151,10 +151,10 @@ def _measurement_table(path, sha256, codes, labels, values, drop, locate=None) -
     locate = long_locator() if locate is None else locate
     bad = invalid_mask(path, values, locate, drop)
     if bad.any():
-        kept_rows = np.flatnonzero(~bad)
-        codes = codes[~bad]
-        values = {k: v[~bad] for k, v in values.items()}
-        locate = long_locator(kept_rows + 1)
+        kept = np.flatnonzero(~bad)
+        codes = codes[kept]
+        values = {k: v[kept] for k, v in values.items()}
+        locate = (lambda i, column, within=locate: within(int(kept[i]), column))  # rows as in the file
     check_duplicates(path, codes, values["t"], "t", locate, labels)
     return MeasurementTable(
         device=codes, g_target=values["g_target"], t=values["t"], g=values["g"],
@@ -184,8 +184,7 @@ def _read_wide(path: Path, mapping: ColumnMapping) -> MeasurementTable:
         codes, labels = np.arange(n_dev, dtype=np.int64), np.arange(n_dev, dtype=np.int64)
     per_device = {c: data[:, idx] for c, idx in mapping.columns.items() if c != "device"}
     per_device.update({c: np.full(n_dev, float(v)) for c, v in mapping.constants.items() if c != "device"})
-    missing = [c for c in ("g_target",) if c not in per_device]
-    if missing:
+    if "g_target" not in per_device:
         raise InputFileError(path, "wide layout needs 'g_target' as a leading field index or a constant",
                              field="g_target")
     per_device = _to_si(per_device, mapping)

@@ -193,6 +193,11 @@ def test_drop_mode_still_rejects_duplicates_and_parse_errors(tmp_path):
     assert rejected(csv_with(tmp_path, {3: "2,5e-6,1,x"}), drop).row == 4
 
 
+def test_drop_mode_reports_rows_as_numbered_in_the_file(tmp_path):
+    err = rejected(csv_with(tmp_path, {0: "1,2e-6,1,nan", 3: "2,5e-6,1,5.3e-6"}), ColumnMapping(invalid_rows="drop"))
+    assert "duplicate" in str(err) and err.row == 4 and "row 3" in str(err)
+
+
 def test_nan_device_id_is_rejected(tmp_path):
     err = rejected(csv_with(tmp_path, {2: "nan,5e-6,1,5.2e-6"}))
     assert (err.row, err.field) == (3, "device")
