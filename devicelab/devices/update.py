@@ -309,7 +309,6 @@ UPDATE_PRESETS = {"nandakumar2018": nandakumar2018}
 #: Name and version of the optional update-model group inside a "devicelab.device_model" HDF5 file.
 UPDATE_GROUP = "update_model"
 UPDATE_GROUP_VERSION = 1
-DEVICE_MODEL_FORMAT = "devicelab.device_model"
 #: Units of every stored number, by field name (dimensionless: "1").
 _UNITS = {"g_min": "S", "g_max": "S", "d2d": "1", "read_noise": "S", "alpha": "S", "shape": "1", "g_lo": "S",
           "g_hi": "S", "n_ref": "1", "s0": "S", "s1": "S", "g_reset": "S", "g_reset_std": "S"}
@@ -384,7 +383,8 @@ def read_update_group(h5parent, path="<file>") -> UpdateModel:
 def save_update_model(path, model: UpdateModel, provenance: dict | None = None) -> None:
     """Store ``model`` in the device model file ``path`` (HDF5, format "devicelab.device_model").
 
-    An existing device model file keeps all its other content: it is copied, the ``update_model`` group is
+    An existing device model file (e.g. from :func:`devicelab.devices.modelfile.save_model`) keeps all its
+    other content (``/model``, ``/fit``, ``/validity``): it is copied, the root group ``update_model`` is
     added or replaced, and the copy renamed over the original (never half-written). A missing file is
     created with the standard header and only this group.
     """
@@ -393,6 +393,7 @@ def save_update_model(path, model: UpdateModel, provenance: dict | None = None) 
 
     import h5py
 
+    from devicelab.devices.modelfile import FORMAT, FORMAT_VERSION, SUPPORTED_VERSIONS
     from devicelab.files import atomic_output, check_header, write_header
 
     path = Path(path)
@@ -400,11 +401,11 @@ def save_update_model(path, model: UpdateModel, provenance: dict | None = None) 
         if path.exists():
             shutil.copyfile(path, tmp)
             with h5py.File(tmp, "a") as fh:
-                check_header(fh, path, DEVICE_MODEL_FORMAT, tuple(range(1, 100)))
+                check_header(fh, path, FORMAT, SUPPORTED_VERSIONS)
                 write_update_group(fh, model, provenance)
         else:
             with h5py.File(tmp, "w") as fh:
-                write_header(fh, DEVICE_MODEL_FORMAT, 1, provenance or {})
+                write_header(fh, FORMAT, FORMAT_VERSION, provenance or {})
                 write_update_group(fh, model, provenance)
 
 
@@ -414,6 +415,7 @@ def load_update_model(path) -> UpdateModel:
 
     import h5py
 
+    from devicelab.devices.modelfile import FORMAT, SUPPORTED_VERSIONS
     from devicelab.errors import ModelFileError
     from devicelab.files import check_header
 
@@ -422,7 +424,7 @@ def load_update_model(path) -> UpdateModel:
         raise ModelFileError(f"{path}: device model file not found")
     try:
         with h5py.File(path, "r") as fh:
-            check_header(fh, path, DEVICE_MODEL_FORMAT, tuple(range(1, 100)))
+            check_header(fh, path, FORMAT, SUPPORTED_VERSIONS)
             return read_update_group(fh, path)
     except OSError as exc:
         raise ModelFileError(f"{path}: not a readable HDF5 file ({exc})") from exc

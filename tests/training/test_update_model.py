@@ -113,3 +113,14 @@ def test_loading_rejects_other_formats_and_missing_groups(tmp_path):
         write_header(fh, "devicelab.device_model", 1, {})
     with pytest.raises(ModelFileError, match="update_model"):
         load_update_model(path)
+
+
+def test_update_model_coexists_with_a_fitted_pcm_model_file(tmp_path):
+    from devicelab.devices import preset
+    from devicelab.devices.modelfile import load_model, save_model
+
+    path = tmp_path / "pcm.h5"
+    save_model(preset("joshi2020"), path)
+    save_update_model(path, nandakumar2018())
+    assert load_model(path) == preset("joshi2020")
+    assert load_update_model(path) == nandakumar2018()
