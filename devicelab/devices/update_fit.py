@@ -308,3 +308,89 @@ def synthetic_pulse_table(model: UpdateModel, rng: np.random.Generator, *, n_dev
     return PulseTable(cat["device"].astype(np.int64), cat["ramp"].astype(np.int64), cat["pulse"].astype(np.int64),
                       cat["polarity"].astype(np.int8), cat["g"], np.arange(n_devices).astype(str),
                       f"synthetic from {model.name}")
+
+
+def _binned(x, y, bins: int = 12):
+    edges = np.quantile(x, np.linspace(0, 1, bins + 1))
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
+    centers, means, stds = [], [], []
+    for k in range(bins):
+        m = idx == k
+        if m.sum() >= 5:
+            centers.append(x[m].mean())
+            means.append(y[m].mean())
+            stds.append(y[m].std(ddof=1))
+    return np.asarray(centers), np.asarray(means), np.asarray(stds)
+
+
+def plot_update_fit(table: PulseTable, result: UpdateFitResult):
+    """Measured mean step and spread (binned) with the fitted laws, per polarity; returns a Figure.
+
+    Rows: SET, RESET (gradual only). Columns: mean step vs G (G-laws), mean step vs n (n-laws), step spread vs
+    G (the raw residual spread and the fitted write-noise law). Steps in uS, conductances in mS.
+    """
+    from matplotlib.figure import Figure
+
+    fits = [f for f in (result.set_fit, result.reset_fit) if f is not None]
+    fig = Figure(figsize=(13, 3.6 * len(fits)))
+    axes = fig.subplots(len(fits), 3, squeeze=False)
+    for row, fit in zip(axes, fits):
+        name = "SET" if fit.polarity == SET else "RESET"
+        steps = table.steps(fit.polarity)
+        magnitude = fit.polarity * steps["dg"]
+        for ax, variable in zip(row[:2], ("g", "n")):
+            x = steps["g"] if variable == "g" else steps["n"].astype(float)
+            xc, ym, ys = _binned(x, magnitude)
+            scale_x = 1e3 if variable == "g" else 1.0
+            ax.errorbar(xc * scale_x, ym * 1e6, ys * 1e6, fmt="o", color="k", ms=3, label="measured (mean, std)")
+            grid = np.linspace(x.min(), x.max(), 200)
+            for cand in fit.candidates:
+                if cand.law.variable != variable:
+                    continue
+                best = cand is fit.chosen
+                curve = cand.law(g=grid, n=grid)
+                ax.plot(grid * scale_x, curve * 1e6, lw=2.5 if best else 1, ls="-" if best else "--",
+                        label=f"{cand.law.family} ({result.criterion.upper()} {getattr(cand, result.criterion):.0f})"
+                              + (" *" if best else ""))
+            ax.set_xlabel("G before pulse (mS)" if variable == "g" else "pulses since ramp start n")
+            ax.set_ylabel(f"|mean {name} step| (uS)")
+            ax.legend(fontsize=7)
+            ax.grid(alpha=0.3)
+        mean = fit.chosen.law(g=steps["g"], n=steps["n"])
+        xc, _, ys = _binned(steps["g"], magnitude - mean)
+        ax = row[2]
+        ax.plot(xc * 1e3, ys * 1e6, "o", color="k", ms=3, label="residual std (write + 2x read)")
+        grid = np.linspace(steps["g"].min(), steps["g"].max(), 100)
+        ax.plot(grid * 1e3, fit.spread(grid) * 1e6, lw=2, label="fitted write spread")
+        ax.axhline(fit.read_noise * 1e6, color="gray", ls=":", label="read noise")
+        ax.set_xlabel("G before pulse (mS)")
+        ax.set_ylabel(f"{name} step spread (uS)")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"update-model fit: {result.source}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_update_trajectories(table: PulseTable, model: UpdateModel, rng: np.random.Generator, n_ramps: int = 5):
+    """Measured ramps (conductance vs pulse, mS) next to ramps simulated from ``model``; returns a Figure."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 3.6))
+    axes = fig.subplots(1, 2)
+    for ax, polarity in zip(axes, (SET, RESET)):
+        ramps = [r for r in table.ramps() if r[1] == polarity][:n_ramps]
+        if not ramps:
+            ax.set_visible(False)
+            continue
+        for k, (_, _, _, pulse, g) in enumerate(ramps):
+            ax.plot(pulse, g * 1e3, color="k", lw=0.8, alpha=0.6, label="measured" if k == 0 else None)
+            sim = model.trajectory(len(g) - 1, polarity, g[0], rng=rng)[:, 0]
+            ax.plot(pulse, sim * 1e3, color="tab:red", lw=0.8, alpha=0.7, label="model" if k == 0 else None)
+        ax.set_xlabel("pulse index")
+        ax.set_ylabel("G (mS)")
+        ax.set_title("SET ramps" if polarity == SET else "RESET ramps")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
