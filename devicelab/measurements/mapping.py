@@ -107,6 +107,15 @@ class ColumnMapping:
 
     def _problems(self) -> list[str]:
         out = []
+        number, none = (int, float), type(None)
+        types = (("header", bool, "bool"), ("delimiter", (str, none), "a string"), ("invalid_rows", str, "a string"),
+                 ("layout", str, "a string"), ("fs", (*number, none), "a number"),
+                 ("level_step", (*number, none), "a number"), ("level_offset", number, "a number"))
+        wrong = [f"'{name}' must be {what}, got {getattr(self, name)!r}" for name, kind, what in types
+                 if not isinstance(getattr(self, name), kind)
+                 or (kind is not bool and isinstance(getattr(self, name), bool))]
+        if wrong:
+            return wrong
         for kind, names in (("columns", self.columns), ("units", self.units), ("constants", self.constants)):
             out += [f"unknown canonical column {c!r} in {kind} (known: {', '.join(QUANTITY)})"
                     for c in names if c not in QUANTITY]

@@ -106,6 +106,8 @@ def test_invalid_cli_mapping_is_a_config_error(items, message):
         ("colums = 3\n", "unknown keys \\['colums'\\]"),
         ("[level]\nstep = 1e-6\nslope = 2\n", "unknown keys \\['slope'\\] in \\[level\\]"),
         ("header = \n", "not valid TOML"),
+        ("header = \"no\"\n", "'header' must be bool"),
+        ("[wide]\nfs = \"400 Hz\"\n", "'fs' must be a number"),
     ],
 )
 def test_invalid_toml_mapping_names_the_file(tmp_path, text, message):
