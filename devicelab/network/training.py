@@ -131,7 +131,7 @@ class SynapseConfig:
     refresh_threshold: float = 0.85
     refresh_every: int = 10
     max_pulses: int = 10
-    program_max_pulses: int = 60
+    program_max_pulses: int = 200
 
     def __post_init__(self):
         if not (self.devices_per_side >= 1 and 0 < self.refresh_threshold <= 1 and self.refresh_every >= 0

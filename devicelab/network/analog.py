@@ -1,0 +1,356 @@
+"""Analog matrix-vector engine: networks on PCM crossbar tiles, programmed once and read at many times.
+
+Signal chain of one weight layer (W: rows = fan-in, cols = fan-out), float32 throughout:
+
+1. **DAC / input range management**: x is divided by the layer's input range ``alpha`` (a percentile of
+   |x| on calibration data), clipped to [-1, 1], quantized to ``dac_bits`` (signed, mid-tread) and applied
+   as read voltages v = x_q * v_read (V).
+2. **Tiles**: W is split into tiles (default 256x256); on each tile a converter maps W to conductance
+   pairs, W ~= (G+ - G-) * scale (per-column or per-tile scale, :mod:`~devicelab.network.mapping`).
+3. **Devices** (a :class:`~devicelab.devices.PCMModel`): :meth:`AnalogNetwork.program` draws the
+   programming noise and per-device drift exponents once; :meth:`AnalogNetwork.read_at` gives the
+   conductances read at time t (drift + the 1/f read noise accumulated up to t, drawn once per read
+   state as a weight perturbation, which is what makes reads at many times cheap).
+4. **Crossbar**: column currents I = v . (G+ - G-) (A); with a behavioral crossbar model the two arrays
+   of each tile go through its IR-drop/sneak-path model instead (``bind`` per read state, ``apply`` per MVM).
+   Optional per-MVM output noise: Gaussian with std ``output_noise`` x the ADC full-scale current.
+5. **ADC**: per tile, currents are scaled so that the calibrated full-scale current ``I_fs`` meets the ADC
+   range, converted (ideal ``adc_bits`` mid-tread quantizer, or any ADC model object with ``convert`` /
+   ``reconstruct``), and mapped back to amperes.
+6. **Digital**: partial results of the row tiles are scaled back to weight units and summed, multiplied
+   by the drift-compensation factor, and the bias is added.
+
+Each non-ideality switches on and off on its own (:class:`AnalogConfig`), so losses can be attributed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from devicelab.errors import ConfigError
+from devicelab.network.compensation import NoCompensation
+from devicelab.network.layers import WeightLayer
+from devicelab.network.mapping import SCALINGS, DifferentialConverter, Tiling, map_matrix
+from devicelab.network.model import Network
+
+#: Switchable non-idealities, in signal-chain order.
+NONIDEALITIES = ("programming_noise", "drift", "read_noise", "dac", "ir_drop", "output_noise", "adc")
+
+
+@dataclass(frozen=True)
+class AnalogConfig:
+    """Analog tile settings and non-ideality switches.
+
+    Attributes
+    ----------
+    tile_rows, tile_cols : int
+        Array size of one tile (devices pairs per column / columns).
+    g_max : float or None
+        Conductance (S) the largest |weight| (per column or tile) maps to; None: the device model's g_max.
+    scaling : str
+        "column" or "tile" weight scaling (see :class:`~devicelab.network.mapping.DifferentialConverter`).
+    v_read : float
+        Read voltage (V) of a full-scale input.
+    dac_bits, adc_bits : int
+        Resolution of the input DAC and of the ideal output ADC (an ADC model object overrides adc_bits).
+    input_percentile : float
+        Percentile of |x| on calibration data that sets each layer's input range (values above clip).
+    adc_headroom : float
+        ADC full-scale current = headroom x the largest |tile current| on calibration data at t = 0.
+    output_noise : float
+        Std of per-MVM additive output noise relative to the ADC full-scale current (0: none).
+    programming_noise, drift, read_noise, dac, ir_drop, adc : bool
+        Non-ideality switches (``ir_drop`` only acts when a crossbar model is given).
+    """
+
+    tile_rows: int = 256
+    tile_cols: int = 256
+    g_max: float | None = None
+    scaling: str = "column"
+    v_read: float = 0.2
+    dac_bits: int = 8
+    adc_bits: int = 8
+    input_percentile: float = 99.99
+    adc_headroom: float = 1.0
+    output_noise: float = 0.0
+    programming_noise: bool = True
+    drift: bool = True
+    read_noise: bool = True
+    dac: bool = True
+    ir_drop: bool = True
+    adc: bool = True
+
+    def __post_init__(self):
+        checks = [
+            (self.tile_rows >= 1 and self.tile_cols >= 1, "tile sizes must be >= 1"),
+            (self.g_max is None or self.g_max > 0, f"g_max must be > 0 S or None, got {self.g_max}"),
+            (self.scaling in SCALINGS, f"scaling must be one of {SCALINGS}, got {self.scaling!r}"),
+            (self.v_read > 0, f"v_read must be > 0 V, got {self.v_read}"),
+            (1 <= self.dac_bits <= 24 and 2 <= self.adc_bits <= 24, "dac_bits must be in 1..24, adc_bits in 2..24"),
+            (0 < self.input_percentile <= 100, "input_percentile must be in (0, 100]"),
+            (self.adc_headroom > 0, "adc_headroom must be > 0"),
+            (self.output_noise >= 0, "output_noise must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"AnalogConfig: {message}")
+
+    def enabled(self, name: str) -> bool:
+        """Whether non-ideality ``name`` (one of :data:`NONIDEALITIES`) is on."""
+        if name == "output_noise":
+            return self.output_noise > 0
+        return bool(getattr(self, name))
+
+    def ideal(self) -> "AnalogConfig":
+        """The same settings with every non-ideality off (exact float results up to rounding)."""
+        return dataclasses.replace(self, output_noise=0.0, **{n: False for n in NONIDEALITIES if n != "output_noise"})
+
+    def only(self, name: str, output_noise: float | None = None) -> "AnalogConfig":
+        """Every non-ideality off except ``name`` (output_noise keeps its value, or the one given)."""
+        if name not in NONIDEALITIES:
+            raise ConfigError(f"unknown non-ideality {name!r}; expected one of {NONIDEALITIES}")
+        base = self.ideal()
+        if name == "output_noise":
+            return dataclasses.replace(base, output_noise=self.output_noise if output_noise is None else output_noise)
+        return dataclasses.replace(base, **{name: True})
+
+
+class _ProgrammedLayer:
+    """Programmed state of one weight layer: target mapping, programmed conductances, drift exponents."""
+
+    def __init__(self, layer, tiling, g_plus, g_minus, scale, alpha, i_fs):
+        self.layer = layer
+        self.tiling = tiling
+        self.g_plus_target, self.g_minus_target = g_plus, g_minus
+        self.scale = scale  # (n_row_blocks, cols) weight units per S
+        self.alpha = np.float32(alpha)  # input range (weight-layer input units)
+        self.i_fs = i_fs  # (n_row_blocks, cols) ADC full-scale current, A
+        self.g_plus = self.g_minus = self.nu_plus = self.nu_minus = None
+        self.reference = None  # drift-compensation readout right after programming
+
+
+class AnalogNetwork:
+    """A network whose weight layers are mapped onto PCM tiles and programmed once.
+
+    Parameters
+    ----------
+    network : Network
+        The trained float network.
+    device_model : PCMModel
+        Device statistics (programming noise, drift, read noise), e.g. ``devices.preset("joshi2020")``.
+    config : AnalogConfig
+        Tile settings and non-ideality switches.
+    calibration_x : ndarray (N, C, H, W)
+        Calibration images (from the training split) that set input ranges and ADC full scales.
+    rng : numpy.random.Generator
+        Draws programming noise and drift exponents (and the reference compensation read).
+    crossbar_model : optional
+        Behavioral crossbar model with ``bind(g (rows, cols) S) -> obj.apply(v (batch, rows) V) -> (batch, cols) A``.
+    adc_model : optional
+        ADC model with ``v_min``, ``v_max`` (V), ``convert(v, rng) -> codes`` and ``reconstruct(codes) -> V``.
+    compensation : optional
+        Drift compensation object (:mod:`devicelab.network.compensation`); default none.
+    """
+
+    def __init__(self, network: Network, device_model, config: AnalogConfig, calibration_x: np.ndarray,
+                 rng: np.random.Generator, crossbar_model=None, adc_model=None, compensation=None):
+        self.network = network
+        self.device_model = device_model
+        self.config = config
+        self.crossbar_model = crossbar_model
+        self.adc_model = adc_model
+        self.compensation = compensation or NoCompensation()
+        self.converter = DifferentialConverter(config.g_max or device_model.g_max, config.scaling)
+        self.calibration_x = np.asarray(calibration_x, dtype=np.float32)
+        self.layers: dict[str, _ProgrammedLayer] = {}
+        self._map_and_calibrate()
+        self.program(rng)
+
+    # ------------------------------------------------------------------ mapping and calibration
+    def _map_and_calibrate(self):
+        cfg = self.config
+
+        def recorder(layer: WeightLayer, x2d: np.ndarray) -> np.ndarray:
+            rows, cols = layer.matrix.shape
+            tiling = Tiling(rows, cols, cfg.tile_rows, cfg.tile_cols)
+            g_plus, g_minus, scale = map_matrix(layer.matrix, tiling, self.converter)
+            alpha = float(np.percentile(np.abs(x2d), cfg.input_percentile)) or 1.0
+            x_n = np.clip(x2d / np.float32(alpha), -1, 1)
+            g_eff = ((g_plus - g_minus) * cfg.v_read).astype(np.float32)
+            i_fs_tiles = np.empty((len(tiling.row_blocks), len(tiling.col_blocks)))
+            for r, rows_r in enumerate(tiling.row_blocks):
+                currents = np.abs(x_n[:, rows_r] @ g_eff[rows_r])
+                for c, cols_c in enumerate(tiling.col_blocks):
+                    peak = float(currents[:, cols_c].max()) if currents.size else 0.0
+                    i_fs_tiles[r, c] = cfg.adc_headroom * (peak if peak > 0 else cfg.v_read * self.converter.g_max)
+            self.layers[layer.name] = _ProgrammedLayer(layer, tiling, g_plus, g_minus, scale, alpha,
+                                                       tiling.per_tile_to_columns(i_fs_tiles))
+            return x2d @ layer.matrix
+
+        self.network.forward(self.calibration_x, recorder)
+
+    def program(self, rng: np.random.Generator) -> None:
+        """(Re)program every device: draw programming noise and drift exponents, take compensation references."""
+        model, cfg = self.device_model, self.config
+        for pl in self.layers.values():
+            targets = (pl.g_plus_target, pl.g_minus_target)
+            progs = [model.program(g, rng) if cfg.programming_noise else g for g in targets]
+            nus = [model.drift_exponents(g, rng) if cfg.drift else np.zeros_like(g) for g in targets]
+            pl.g_plus, pl.g_minus = progs
+            pl.nu_plus, pl.nu_minus = nus
+        reference_state = AnalogState(self, 0.0, rng, compensate=False)
+        for pl in self.layers.values():
+            pl.reference = self.compensation.readout(
+                lambda x, pl=pl: reference_state.layer_output(pl, x, compensated=False), pl.tiling.rows)
+
+    # ------------------------------------------------------------------ reading
+    def read_at(self, t: float, rng: np.random.Generator, temperature: float | None = None) -> "AnalogState":
+        """Read state at ``t`` seconds after programming (t = 0: right after programming), with drift
+        compensation factors measured at that time. ``temperature`` (K) accelerates drift if the model has
+        an activation energy."""
+        if not np.isfinite(t) or t < 0:
+            raise ConfigError(f"read time must be a finite number >= 0 s, got {t}")
+        return AnalogState(self, float(t), rng, temperature=temperature)
+
+
+class AnalogState:
+    """Conductances of an :class:`AnalogNetwork` read at one time; runs the network on them.
+
+    The state itself is the ``mvm`` of :meth:`Network.forward` (call plus ``encode_input``); per-MVM randomness
+    (output noise, ADC noise) comes from the generator given at construction.
+    """
+
+    def __init__(self, analog: AnalogNetwork, t: float, rng: np.random.Generator, temperature=None,
+                 compensate: bool = True):
+        self.analog = analog
+        self.t = t
+        self.rng = rng
+        cfg, model = analog.config, analog.device_model
+        self._g_eff: dict[str, np.ndarray] = {}
+        self._bound: dict[str, list] = {}
+        self.factors: dict[str, np.ndarray] = {}
+        use_crossbar = cfg.ir_drop and analog.crossbar_model is not None
+        for name, pl in analog.layers.items():
+            if cfg.read_noise:
+                g_plus = model.read(pl.g_plus, pl.nu_plus, t, rng, temperature)
+                g_minus = model.read(pl.g_minus, pl.nu_minus, t, rng, temperature)
+            else:
+                g_plus = model.drift(pl.g_plus, pl.nu_plus, t, temperature)
+                g_minus = model.drift(pl.g_minus, pl.nu_minus, t, temperature)
+            if use_crossbar:
+                self._bound[name] = [[(analog.crossbar_model.bind(g_plus[rows, cols]),
+                                       analog.crossbar_model.bind(g_minus[rows, cols]), cols)
+                                      for cols in pl.tiling.col_blocks] for rows in pl.tiling.row_blocks]
+            else:
+                # x_q (DAC level units) @ g_eff gives amperes: fold v_read / levels into the conductances.
+                self._g_eff[name] = ((g_plus - g_minus) * (cfg.v_read / self._levels)).astype(np.float32)
+        for name, pl in analog.layers.items():
+            if compensate:
+                readout = analog.compensation.readout(
+                    lambda x, pl=pl: self.layer_output(pl, x, compensated=False), pl.tiling.rows)
+                self.factors[name] = analog.compensation.factor(pl.reference, readout)
+            else:
+                self.factors[name] = np.float32(1.0)
+
+    # ------------------------------------------------------------------ one layer
+    @property
+    def _levels(self) -> np.float32:
+        """DAC input levels per polarity (1 when the DAC is ideal)."""
+        cfg = self.analog.config
+        return np.float32(max(2 ** (cfg.dac_bits - 1) - 1, 1) if cfg.dac else 1.0)
+
+    def encode_input(self, layer: WeightLayer, x: np.ndarray) -> np.ndarray:
+        """DAC: inputs of ``layer`` in DAC level units (x / alpha * levels, clipped and rounded when the
+        DAC is on); elementwise, so layers apply it before im2col."""
+        return self._dac(self.analog.layers[layer.name], x)
+
+    def _dac(self, pl: _ProgrammedLayer, x: np.ndarray) -> np.ndarray:
+        levels = self._levels
+        x_q = np.asarray(x, dtype=np.float32) * (levels / pl.alpha)
+        if self.analog.config.dac:
+            np.clip(x_q, -levels, levels, out=x_q)
+            np.rint(x_q, out=x_q)
+        return x_q
+
+    def _adc(self, currents: np.ndarray, i_fs: np.ndarray) -> np.ndarray:
+        """Convert tile currents (A) with full scales ``i_fs`` (A, per column) and return amperes."""
+        cfg, adc_model = self.analog.config, self.analog.adc_model
+        if not cfg.adc:
+            return currents
+        if adc_model is not None:
+            v_mid = 0.5 * (adc_model.v_min + adc_model.v_max)
+            v_half = 0.5 * (adc_model.v_max - adc_model.v_min)
+            gain = (v_half / i_fs).astype(np.float32)
+            codes = adc_model.convert(currents * gain + np.float32(v_mid), self.rng)
+            return ((np.asarray(adc_model.reconstruct(codes), dtype=np.float32) - np.float32(v_mid)) / gain)
+        levels = np.float32(2 ** (cfg.adc_bits - 1) - 1)
+        to_codes = (levels / i_fs).astype(np.float32)
+        codes = currents * to_codes
+        np.clip(codes, -levels, levels, out=codes)
+        np.rint(codes, out=codes)
+        codes *= (i_fs / levels).astype(np.float32)
+        return codes
+
+    def _tile_currents(self, pl, name, r, rows, x_q):
+        """Column currents (A) of all tiles in row block ``r`` for normalized inputs ``x_q``."""
+        if name in self._g_eff:
+            return x_q[:, rows] @ self._g_eff[name][rows]
+        v = x_q[:, rows] * np.float32(self.analog.config.v_read / self._levels)
+        out = np.empty((x_q.shape[0], pl.tiling.cols), dtype=np.float32)
+        for bound_plus, bound_minus, cols in self._bound[name][r]:
+            out[:, cols] = np.asarray(bound_plus.apply(v), np.float32) - np.asarray(bound_minus.apply(v), np.float32)
+        return out
+
+    def layer_output(self, pl: _ProgrammedLayer, x2d: np.ndarray, compensated: bool = True,
+                     encoded: bool = False) -> np.ndarray:
+        """Analog product of layer inputs ``x2d`` (batch, rows) with the layer's weights, without bias
+        (``encoded``: x2d is already in DAC level units, see :meth:`encode_input`)."""
+        cfg = self.analog.config
+        name = pl.layer.name
+        x_q = x2d if encoded else self._dac(pl, x2d)
+        y = None
+        for r, rows in enumerate(pl.tiling.row_blocks):
+            currents = self._tile_currents(pl, name, r, rows, x_q)
+            i_fs = pl.i_fs[r]
+            if cfg.output_noise > 0:
+                noise = self.rng.standard_normal(currents.shape, dtype=np.float32)
+                noise *= (cfg.output_noise * i_fs).astype(np.float32)
+                currents += noise
+            currents = self._adc(currents, i_fs)
+            digital = (pl.scale[r] * pl.alpha / cfg.v_read).astype(np.float32)
+            if compensated:
+                digital = digital * self.factors[name]
+            currents *= digital
+            if y is None:
+                y = currents
+            else:
+                y += currents
+        return y
+
+    def effective_weights(self, layer_name: str) -> np.ndarray:
+        """Weights (rows, cols) the tiles of ``layer_name`` hold at this read, drift compensation included
+        (the DAC, ADC, output noise and a crossbar model's IR drop act on signals, not weights, and are
+        not included)."""
+        pl = self.analog.layers[layer_name]
+        if layer_name not in self._g_eff:
+            raise ConfigError("effective_weights is not defined with a crossbar (IR drop) model bound")
+        to_weights = np.empty_like(self._g_eff[layer_name])
+        for r, rows in enumerate(pl.tiling.row_blocks):
+            to_weights[rows] = pl.scale[r] * self._levels / self.analog.config.v_read
+        return self._g_eff[layer_name] * to_weights * self.factors[layer_name]
+
+    def __call__(self, layer: WeightLayer, x2d: np.ndarray) -> np.ndarray:
+        """The ``mvm`` callable for :meth:`Network.forward`: analog product of DAC-encoded ``x2d``."""
+        return self.layer_output(self.analog.layers[layer.name], x2d, encoded=True)
+
+    # ------------------------------------------------------------------ whole network
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Logits for images ``x`` (N, C, H, W)."""
+        return self.analog.network.forward(x, self)
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
+        """Fraction of ``x`` classified as ``y`` by the analog network."""
+        return self.analog.network.accuracy(x, y, self, batch_size)

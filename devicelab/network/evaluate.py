@@ -1,0 +1,177 @@
+"""Accuracy vs time after programming: the network-level experiment, and its loss attribution.
+
+For each repeat, the network is programmed once (fresh programming noise and drift exponents), then read
+at every requested time; each read draws its own accumulated read noise and measures its own drift
+compensation. Attribution repeats the experiment with one non-ideality on at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from devicelab.errors import ConfigError
+from devicelab.files import atomic_output
+from devicelab.network.analog import NONIDEALITIES, AnalogConfig, AnalogNetwork
+from devicelab.network.compensation import make_compensation
+from devicelab.network.data import DataSplit
+from devicelab.network.model import Network
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AccuracyCurve:
+    """Test accuracy at ``times`` (s) for ``repeats`` independent programmings: ``accuracy`` (repeats, times)."""
+
+    label: str
+    times: np.ndarray
+    accuracy: np.ndarray
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean accuracy over repeats, per time."""
+        return self.accuracy.mean(axis=0)
+
+    @property
+    def std(self) -> np.ndarray:
+        """Sample standard deviation over repeats (0 for a single repeat), per time."""
+        if self.accuracy.shape[0] < 2:
+            return np.zeros(self.accuracy.shape[1])
+        return self.accuracy.std(axis=0, ddof=1)
+
+    def to_dict(self) -> dict:
+        """JSON-able form."""
+        return {"label": self.label, "times_s": self.times.tolist(), "accuracy": self.accuracy.tolist(),
+                "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+
+@dataclass
+class EvaluationResult:
+    """Outcome of :func:`evaluate_accuracy_vs_time`.
+
+    ``curves`` maps a label ("all" for every enabled non-ideality, or a non-ideality name in
+    attribution mode) to its :class:`AccuracyCurve`; ``float_accuracy`` is the digital baseline.
+    """
+
+    network: str
+    dataset: str
+    device_model: str
+    compensation: str
+    config: dict
+    n_test: int
+    float_accuracy: float
+    curves: dict[str, AccuracyCurve] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-able form (times in s, accuracies as fractions)."""
+        return {"network": self.network, "dataset": self.dataset, "device_model": self.device_model,
+                "compensation": self.compensation, "config": self.config, "n_test": self.n_test,
+                "float_accuracy": self.float_accuracy, "elapsed_s": self.elapsed_s, "meta": self.meta,
+                "curves": {k: c.to_dict() for k, c in self.curves.items()}}
+
+    def table(self) -> str:
+        """Plain-text table: time, float baseline, mean +- std accuracy of every curve (in %)."""
+        labels = list(self.curves)
+        times = next(iter(self.curves.values())).times if labels else np.array([])
+        head = f"{'time (s)':>12} {'float':>7} " + " ".join(f"{lab:>18}" for lab in labels)
+        lines = [head]
+        for i, t in enumerate(times):
+            cells = [f"{100 * c.mean[i]:8.2f} +-{100 * c.std[i]:5.2f}" for c in self.curves.values()]
+            lines.append(f"{t:12.4g} {100 * self.float_accuracy:7.2f} " + " ".join(f"{x:>18}" for x in cells))
+        return "\n".join(lines)
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`to_dict` as JSON atomically."""
+        path = Path(path)
+        with atomic_output(path, suffix=".json") as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True))
+        return path
+
+
+def parse_times(text: str) -> np.ndarray:
+    """Parse "1,3600,86400" into read times (s); each must be a finite number >= 0."""
+    try:
+        times = np.array([float(part) for part in text.split(",") if part.strip()])
+    except ValueError as exc:
+        raise ConfigError(f"--times: expected comma-separated seconds, got {text!r} ({exc})") from exc
+    if times.size == 0 or not np.all(np.isfinite(times)) or np.any(times < 0):
+        raise ConfigError(f"--times: expected finite times >= 0 s, got {text!r}")
+    return times
+
+
+def _curve(network, test, calibration_x, device_model, config, times, repeats, compensation, rng,
+           crossbar_model, adc_model, label, bar) -> AccuracyCurve:
+    accuracy = np.empty((repeats, len(times)))
+    for k in range(repeats):
+        analog = AnalogNetwork(network, device_model, config, calibration_x, rng, crossbar_model=crossbar_model,
+                               adc_model=adc_model, compensation=compensation)
+        for i, t in enumerate(times):
+            accuracy[k, i] = analog.read_at(float(t), rng).accuracy(test.x, test.y)
+            if bar is not None:
+                bar.update(1)
+    log.info("%s: %s", label, np.round(accuracy.mean(axis=0), 4).tolist())
+    return AccuracyCurve(label, np.asarray(times, dtype=float), accuracy)
+
+
+def attribution_configs(config: AnalogConfig, crossbar_model=None) -> dict[str, AnalogConfig]:
+    """One config per non-ideality that can act (enabled in ``config``; ir_drop needs a crossbar model)."""
+    out = {}
+    for name in NONIDEALITIES:
+        if not config.enabled(name) or (name == "ir_drop" and crossbar_model is None):
+            continue
+        out[name] = config.only(name)
+    return out
+
+
+def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: np.ndarray, device_model,
+                              times, repeats: int, rng: np.random.Generator, config: AnalogConfig = AnalogConfig(),
+                              compensation: str = "global", crossbar_model=None, adc_model=None,
+                              attribution: bool = False, progress: bool = False) -> EvaluationResult:
+    """Accuracy of ``network`` on ``test`` vs read time after programming on analog PCM tiles.
+
+    Parameters
+    ----------
+    calibration_x : images used for input-range and ADC calibration (take them from the training split).
+    device_model : a PCMModel; times : read times (s) after programming; repeats : independent programmings.
+    compensation : "none", "global" or "column" drift compensation.
+    attribution : also run one curve per non-ideality with only that one on.
+    """
+    from tqdm.auto import tqdm
+
+    times = np.asarray(times, dtype=float)
+    if repeats < 1:
+        raise ConfigError(f"repeats must be >= 1, got {repeats}")
+    if np.any(times < 0) or not np.all(np.isfinite(times)):
+        raise ConfigError("read times must be finite and >= 0 s")
+    start = time.perf_counter()
+    comp = make_compensation(compensation)
+    configs = {"all": config}
+    if attribution:
+        configs.update(attribution_configs(config, crossbar_model))
+    total = len(configs) * repeats * len(times)
+    float_accuracy = network.accuracy(test.x, test.y)
+    result = EvaluationResult(network.name, test.name, getattr(device_model, "name", "custom"), compensation,
+                              _config_dict(config), len(test), float_accuracy)
+    with tqdm(total=total, desc=f"evaluate {network.name}", unit="read", disable=not progress) as bar:
+        for label, cfg in configs.items():
+            result.curves[label] = _curve(network, test, calibration_x, device_model, cfg, times, repeats, comp,
+                                          rng, crossbar_model, adc_model, label, bar)
+    result.elapsed_s = time.perf_counter() - start
+    result.meta["adc_model"] = type(adc_model).__name__ if adc_model is not None else None
+    result.meta["crossbar_model"] = type(crossbar_model).__name__ if crossbar_model is not None else None
+    return result
+
+
+def _config_dict(config: AnalogConfig) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(config)
