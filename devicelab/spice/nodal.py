@@ -3,9 +3,12 @@
 Kirchhoff's current law at every free node, with the node voltages imposed by the ideal sources as
 boundary values. Linear circuits: the conductance matrix is LU-factored once (``scipy.sparse.linalg.splu``)
 and all input vectors are solved as one batch. Nonlinear circuits (sinh devices, 1T1R access transistors):
-Newton iterations from the small-signal solution; the small-signal matrix (factored once) is used as a
-chord Jacobian for the whole batch first, then full Newton per vector (exact Jacobian, refactored) until
-the voltage update is below ``1e-13 V + 1e-12 max|V|``.
+Newton iterations from the small-signal solution: the small-signal matrix (factored once) is the chord
+Jacobian for the whole batch; vectors whose chord iteration contracts slowly (step ratio > 0.6) continue
+with Newton per vector, each Newton step solved by GMRES preconditioned with the same factorization
+(exact LU of the Jacobian if GMRES stalls). Steps are limited to 0.5 V; iterations stop when the voltage
+update is below ``1e-13 V + 1e-12 max|V|``. The matrix ordering is SuperLU's MMD on A^T + A (the
+conductance matrix is symmetric for passive cells).
 
 Element equations (ngspice's, so both agree to ~1e-9): resistor I = G V; sinh device I = (G v0) sinh(V / v0);
 access transistor: SPICE level 1 with gamma = 0, forward/reverse mode by the sign of Vds, plus ngspice's
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
+from scipy.sparse.linalg import LinearOperator, gmres, splu
 
 from devicelab.errors import SimulationError
 from devicelab.spice.crossbar import (
@@ -31,8 +34,10 @@ from devicelab.spice.crossbar import (
     topology,
 )
 
-_CHORD_ITERATIONS = 12
+_CHORD_ITERATIONS = 40
+_CHORD_SLOW = 0.6
 _MAX_NEWTON = 60
+_MAX_STEP = 0.5
 
 
 @dataclass(frozen=True)
@@ -176,8 +181,8 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False):
     x = circuit.boundary(v)
     free = circuit.free
     if free.size:
-        jac0 = splu(circuit.small_signal())
-        x[free] = jac0.solve(-(circuit.select @ (circuit.laplacian @ x)))
+        jac0 = _factor(circuit.small_signal())
+        x[free] = _solve(jac0, -(circuit.select @ (circuit.laplacian @ x)))
         if circuit.sinh is not None or circuit.mos is not None:
             _newton(circuit, x, jac0)
     currents = -circuit.leaving(x)[circuit.topo.sense].T
@@ -190,29 +195,59 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False):
     return out, NodeVoltages(volts[:, topo.row], volts[:, topo.col], mid)
 
 
+def _factor(matrix: sp.csc_matrix):
+    """Sparse LU with the fill-reducing ordering that suits the (nearly) symmetric nodal matrices."""
+    return splu(matrix, permc_spec="MMD_AT_PLUS_A")
+
+
+def _solve(lu, rhs: np.ndarray) -> np.ndarray:
+    """lu^-1 rhs for one vector or a batch of columns (column by column: SuperLU's multi-RHS path is slower)."""
+    if rhs.ndim == 1:
+        return lu.solve(rhs)
+    out = np.empty_like(rhs)
+    for k in range(rhs.shape[1]):
+        out[:, k] = lu.solve(np.ascontiguousarray(rhs[:, k]))
+    return out
+
+
 def _converged(step: np.ndarray, x_free: np.ndarray) -> np.ndarray:
     """Per-vector convergence of a Newton update (V): |dV| <= 1e-13 V + 1e-12 max|V|."""
     scale = np.max(np.abs(x_free), axis=0) if x_free.size else 0.0
     return np.max(np.abs(step), axis=0) <= 1e-13 + 1e-12 * scale
 
 
+def _limited(step: np.ndarray) -> np.ndarray:
+    """Step scaled down so that no node moves by more than _MAX_STEP volts per iteration."""
+    largest = np.max(np.abs(step), axis=0)
+    return step * np.minimum(1.0, _MAX_STEP / np.maximum(largest, 1e-300))
+
+
 def _newton(circuit: _Circuit, x: np.ndarray, jac0) -> None:
     """Solve the nonlinear KCL in place on ``x`` (n_nodes, K): batched chord steps, then per-vector Newton."""
     free, select = circuit.free, circuit.select
     pending = np.ones(x.shape[1], dtype=bool)
-    for _ in range(_CHORD_ITERATIONS):
-        cols = np.flatnonzero(pending)
-        residual = select @ circuit.leaving(x[:, cols])
-        step = jac0.solve(-residual)
+    slow = np.zeros(x.shape[1], dtype=bool)
+    previous = np.full(x.shape[1], np.inf)
+    for iteration in range(_CHORD_ITERATIONS):
+        cols = np.flatnonzero(pending & ~slow)
+        if cols.size == 0:
+            break
+        step = _limited(_solve(jac0, -(select @ circuit.leaving(x[:, cols]))))
         x[np.ix_(free, cols)] += step
+        size = np.max(np.abs(step), axis=0)
         pending[cols] = ~_converged(step, x[np.ix_(free, cols)])
-        if not pending.any():
-            return
+        slow[cols] = (iteration >= 2) & (size > _CHORD_SLOW * previous[cols])
+        previous[cols] = size
+    preconditioner = LinearOperator((free.size, free.size), matvec=jac0.solve, dtype=np.float64)
     for k in np.flatnonzero(pending):
-        xk = x[:, k]
+        xk = x[:, k].copy()
         for _ in range(_MAX_NEWTON):
             residual = select @ circuit.leaving(xk[:, None])[:, 0]
-            step = splu(circuit.jacobian(xk)).solve(-residual)
+            jac = circuit.jacobian(xk)
+            step, info = gmres(jac, -residual, rtol=1e-11, atol=0.0, restart=60, maxiter=5, M=preconditioner)
+            if info != 0:
+                step = _factor(jac).solve(-residual)
+            step = _limited(step[:, None])[:, 0]
             xk[free] += step
             if _converged(step[:, None], xk[free][:, None])[0]:
                 break
