@@ -35,7 +35,14 @@ def stage_adc(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 2c: a small checkpointed crossbar sweep (ngspice + nodal) stored in HDF5."""
-    return []
+    from devicelab.spice.executor import make_executor
+    from devicelab.spice.sweep import run_sweep
+    from devicelab.spice.sweep_report import sweep_report
+
+    with make_executor(jobs=2) as executor:
+        path = run_sweep(REPO / "netlists" / "sweeps" / "demo.toml", out / "sweep.h5", executor=executor)
+    ctx["sweep"] = path
+    return [("Crossbar sweep: ideal V.G model vs nodal solver vs ngspice", sweep_report(path, out))]
 
 
 def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:

@@ -56,7 +56,8 @@ def plot_ideal_error(rows: list[dict]) -> Figure:
     for label, (x, mean, peak) in sorted(by_size.items(), key=lambda kv: _cells(kv[0])):
         line, = ax_r.plot(x, mean, "o-", label=label)
         ax_r.plot(x, peak, "v", color=line.get_color(), alpha=0.6)
-    ax_r.set(yscale="log", xlabel="wire resistance per segment (ohm)", ylabel="ideal-model error (full scale)",
+    ax_r.set(xscale="log" if all(r["r_row"] > 0 for r in rows) else "linear", yscale="log",
+             xlabel="wire resistance per segment (ohm)", ylabel="ideal-model error (full scale)",
              title="ideal V.G model vs wire resistance")
     for ax in (ax_size, ax_r):
         if ax.get_lines():

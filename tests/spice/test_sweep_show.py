@@ -77,3 +77,14 @@ def test_engine_agreement_plot_shows_points_where_both_engines_ran(sweep_file):
     fig = plot_engine_agreement(summarize_sweep(read_sweep(sweep_file)))
     x, _ = fig.axes[0].get_lines()[0].get_data()
     assert sorted(x) == [4, 4, 16, 16]
+
+
+def test_markdown_report_states_the_errors_and_links_its_figures(sweep_file, tmp_path):
+    from devicelab.spice.sweep_report import sweep_report
+
+    text = sweep_report(sweep_file, tmp_path)
+    assert "6 points, sizes 2x2, 4x4, 8x8; ngspice 39 on 2x2, 4x4" in text
+    assert "nodal solver vs ngspice, full-scale relative error over 4 points: max 0.00e+00" in text
+    assert f"worst {1 / (1 - 0.032) - 1:.2e} at 8x8, r_row = 2 ohm" in text
+    for name in ("sweep_ideal_error.png", "sweep_engine_agreement.png"):
+        assert f"]({name})" in text and (tmp_path / name).stat().st_size > 1000
