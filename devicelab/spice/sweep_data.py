@@ -86,8 +86,11 @@ def weight_tile(spec: ConductanceSpec, rows: int, cols: int, rng: np.random.Gene
 def load_weight_matrices(file: str, arrays: tuple[str, ...] = (), layout: str = "out_in") -> list[np.ndarray]:
     """The 2-D float weight matrices of a .npy/.npz file, oriented (in, out) (rows = inputs).
 
-    ``arrays`` selects arrays of an .npz by name (default: every 2-D array); ``layout`` "out_in" means the
-    stored matrices are (out, in) as in PyTorch and are transposed. Never unpickles.
+    ``arrays`` selects arrays of an .npz by name (default: every numeric array of 2 or more dimensions;
+    1-D biases and text entries are skipped, so a ``devicelab pretrain`` .npz works as is); ``layout``
+    "out_in" means the stored matrices are (out, in) as in PyTorch and are transposed; with it, arrays of
+    more dimensions (convolution kernels (out, in, kh, kw)) are first flattened to (out, in kh kw), as
+    they are unrolled onto a crossbar. Never unpickles.
     """
     path = Path(file)
     try:
@@ -105,6 +108,8 @@ def load_weight_matrices(file: str, arrays: tuple[str, ...] = (), layout: str = 
     selected = {k: named[k] for k in (arrays or sorted(named))}
     mats = []
     for name, a in selected.items():
+        if a.ndim > 2 and layout == "out_in":
+            a = a.reshape(a.shape[0], -1)  # convolution kernel (out, in, kh, kw) as mapped to a crossbar
         if a.ndim != 2 or not np.issubdtype(a.dtype, np.number):
             if arrays:
                 raise InputFileError(path, f"expected a 2-D numeric weight matrix, got shape {a.shape} "

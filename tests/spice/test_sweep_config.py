@@ -133,3 +133,13 @@ def test_hash_ignores_comments_but_not_values(tmp_path):
     b.write_text("# a comment\n" + body)
     c.write_text(body.replace("r_wire = 1.0", "r_wire = 1.5"))
     assert load_description(a).sha256() == load_description(b).sha256() != load_description(c).sha256()
+
+
+def test_shipped_sweep_descriptions_are_valid():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "netlists" / "sweeps"
+    demo = load_description(folder / "demo.toml")
+    assert len(demo.points()) == 30 and max(demo.sizes) == (128, 128) and demo.ngspice_max_size == 32
+    study = load_description(folder / "study.toml")
+    assert len(study.points()) == 1920

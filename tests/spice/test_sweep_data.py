@@ -122,3 +122,10 @@ def test_point_arrays_are_reproducible_and_shared_across_wire_resistances():
     assert g0.shape == (4, 5) and v0.shape == (3, 4)
     assert np.array_equal(g0, g1) and np.array_equal(v0, v1)
     assert np.array_equal(point_arrays(p0)[0], g0)
+
+
+def test_convolution_kernels_are_unrolled_and_text_entries_skipped(tmp_path):
+    kernel = np.arange(2 * 3 * 2 * 2, dtype=float).reshape(2, 3, 2, 2)  # (out, in, kh, kw)
+    np.savez(tmp_path / "net.npz", __spec__=np.array("{}"), conv=kernel, bias=np.zeros(2))
+    (mat,) = load_weight_matrices(str(tmp_path / "net.npz"))
+    np.testing.assert_array_equal(mat, kernel.reshape(2, 12).T)
