@@ -27,7 +27,7 @@ IV_COLUMNS = {"device": "1", "v": "V", "i": "A", "g_target": "S"}
 IV_REQUIRED = ("device", "v", "i")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MeasurementTable:
     """Validated measurement reads in SI units (see module docstring for the columns).
 
