@@ -23,3 +23,6 @@ from devicelab.network.evaluate import (AccuracyCurve, EvaluationResult, evaluat
                                         parse_times)
 from devicelab.network.experiment import load_device_model, run_evaluation  # noqa: F401
 from devicelab.network.plots import plot_accuracy_vs_time  # noqa: F401
+from devicelab.network.training import PulsedSynapses, SynapseConfig, TileIO, mixed_precision_pulses  # noqa: F401
+from devicelab.network.training_run import TrainConfig, TrainingResult, compare_schemes, plot_training  # noqa: F401
+from devicelab.network.training_experiment import resolve_update_model, run_training_experiment  # noqa: F401

@@ -159,6 +159,7 @@ class PulsedSynapses:
         self.counter = 0
         self.pulses = 0
         self.refreshes = 0
+        self._cache = None  # weights, recomputed after any pulse
 
     # ----------------------------------------------------------------- weights
     @property
@@ -172,9 +173,12 @@ class PulsedSynapses:
         return self.w_scale * self.model.nominal_step() / (self.config.devices_per_side * self.g_range)
 
     def weights(self) -> np.ndarray:
-        """Noise-free weights (out, in), float32, in weight units."""
-        n = self.config.devices_per_side
-        return (self.w_scale / (n * self.g_range) * (self.g_plus - self.g_minus).sum(axis=0)).astype(np.float32)
+        """Noise-free weights (out, in), float32, in weight units (a new array)."""
+        if self._cache is None:
+            n = self.config.devices_per_side
+            diff = (self.g_plus - self.g_minus).sum(axis=0)
+            self._cache = (self.w_scale / (n * self.g_range) * diff).astype(np.float32)
+        return self._cache.copy()
 
     def normalized(self) -> tuple[np.ndarray, float | None]:
         """Weights in units of w_scale (float32) and the read-noise variance of one weight in the same units."""
@@ -190,17 +194,22 @@ class PulsedSynapses:
         """Apply signed pulse counts (out, in): p > 0 SET pulses on G+, p < 0 on G- of the arbitrated device."""
         k = self.counter % self.config.devices_per_side
         self.counter += 1
-        pulses = np.asarray(pulses)
-        self.pulses += int(np.abs(pulses).sum())
+        flat = np.asarray(pulses).reshape(-1)
+        nz = np.flatnonzero(flat)
+        if nz.size == 0:
+            return
+        self._cache = None
+        counts = flat[nz]
+        self.pulses += int(np.abs(counts).sum())
         for sign, g, n, scale in ((1, self.g_plus, self.n_plus, self.scale_plus),
                                   (-1, self.g_minus, self.n_minus, self.scale_minus)):
-            count = np.maximum(sign * pulses, 0)
-            idx = np.nonzero(count)
-            if idx[0].size == 0:
+            sel = sign * counts > 0
+            idx = nz[sel]
+            if idx.size == 0:
                 continue
-            g_new, n_new = self.model.apply_pulses(g[k][idx], count[idx], SET, rng, n=n[k][idx], scale=scale[k][idx])
-            g[k][idx] = g_new
-            n[k][idx] = n_new
+            g_k, n_k, s_k = g[k].reshape(-1), n[k].reshape(-1), scale[k].reshape(-1)  # views
+            g_k[idx], n_k[idx] = self.model.apply_pulses(g_k[idx], sign * counts[sel], SET, rng, n=n_k[idx],
+                                                         scale=s_k[idx])
 
     def program(self, w_target: np.ndarray, rng: np.random.Generator, mask: np.ndarray | None = None) -> None:
         """RESET the pairs selected by ``mask`` (all by default) and program ``w_target`` (out, in) onto them.
@@ -212,6 +221,7 @@ class PulsedSynapses:
         idx = np.nonzero(mask)
         if idx[0].size == 0:
             return
+        self._cache = None
         n_dev = self.config.devices_per_side
         w = np.asarray(w_target, float)[idx]
         share = np.clip(np.abs(w) / self.w_scale, 0.0, 1.0) * self.g_range

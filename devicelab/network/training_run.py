@@ -196,6 +196,7 @@ def compare_schemes(train, test, schemes, model: UpdateModel | None, config: Tra
     :class:`devicelab.network.data.DataSplit`). ``model`` is needed by the analog schemes. A tqdm progress bar
     (on stderr) is shown when ``progress`` is True. Returns scheme -> :class:`TrainingResult`.
     """
+    from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
     unknown = [s for s in schemes if s not in ALL_SCHEMES]
@@ -212,30 +213,38 @@ def compare_schemes(train, test, schemes, model: UpdateModel | None, config: Tra
     mlp = _MLP(sizes, config.w_max_factor, rng)
     seeds = rng.integers(0, 2**63 - 1, size=3)
     results = {}
-    for scheme in schemes:
-        order_rng = np.random.default_rng(seeds[0])  # the same data order for every scheme
-        device_rng = np.random.default_rng(seeds[1])
-        learner = _Learner(scheme, mlp, model, config, device_rng)
-        start = time.perf_counter()
-        accuracies, losses = [], []
-        n_batches = int(np.ceil(len(y_train) / config.batch_size))
-        with tqdm(total=config.epochs * n_batches, desc=scheme, disable=not progress, leave=False) as bar:
-            for _ in range(config.epochs):
-                order = order_rng.permutation(len(y_train))
-                epoch_loss = 0.0
-                for b in range(n_batches):
-                    idx = order[b * config.batch_size:(b + 1) * config.batch_size]
-                    epoch_loss += learner.step(x_train[idx], y_train[idx], device_rng)
-                    bar.update(1)
-                losses.append(epoch_loss / n_batches)
-                accuracies.append(learner.accuracy(x_test, y_test, device_rng))
-                bar.set_postfix(test_acc=f"{accuracies[-1]:.4f}")
-        tiles = learner.tiles or []
-        results[scheme] = TrainingResult(
-            scheme=scheme, test_accuracy=tuple(accuracies), train_loss=tuple(losses),
-            pulses=sum(t.pulses for t in tiles), refreshes=sum(t.refreshes for t in tiles),
-            seconds=time.perf_counter() - start, epsilon=tuple(t.epsilon for t in tiles))
+    # The products here are small (batch x layer); BLAS threads only add overhead, more so on a shared CPU.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for scheme in schemes:
+            results[scheme] = _train_one(scheme, mlp, model, config, seeds, x_train, y_train, x_test, y_test,
+                                         progress, tqdm)
     return results
+
+
+def _train_one(scheme, mlp, model, config, seeds, x_train, y_train, x_test, y_test, progress, tqdm) -> TrainingResult:
+    """One scheme from the shared initial weights; data order and device draws from fixed seeds."""
+    order_rng = np.random.default_rng(seeds[0])  # the same data order for every scheme
+    device_rng = np.random.default_rng(seeds[1])
+    learner = _Learner(scheme, mlp, model, config, device_rng)
+    start = time.perf_counter()
+    accuracies, losses = [], []
+    n_batches = int(np.ceil(len(y_train) / config.batch_size))
+    with tqdm(total=config.epochs * n_batches, desc=scheme, disable=not progress, leave=False) as bar:
+        for _ in range(config.epochs):
+            order = order_rng.permutation(len(y_train))
+            epoch_loss = 0.0
+            for b in range(n_batches):
+                idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+                epoch_loss += learner.step(x_train[idx], y_train[idx], device_rng)
+                bar.update(1)
+            losses.append(epoch_loss / n_batches)
+            accuracies.append(learner.accuracy(x_test, y_test, device_rng))
+            bar.set_postfix(test_acc=f"{accuracies[-1]:.4f}")
+    tiles = learner.tiles or []
+    return TrainingResult(
+        scheme=scheme, test_accuracy=tuple(accuracies), train_loss=tuple(losses),
+        pulses=sum(t.pulses for t in tiles), refreshes=sum(t.refreshes for t in tiles),
+        seconds=time.perf_counter() - start, epsilon=tuple(t.epsilon for t in tiles))
 
 
 def plot_training(results: dict[str, TrainingResult], title: str = ""):
