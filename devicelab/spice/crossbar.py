@@ -121,7 +121,7 @@ class CrossbarSpec:
 
 def check_conductances(spec: CrossbarSpec, g) -> np.ndarray:
     """Validated copy of the conductances ``g`` (S, >= 0) with shape ``spec.g_shape``."""
-    array = check_array(g, "conductances g (S)", ndim=len(spec.g_shape), minimum=0.0)
+    array = check_array(g, "conductances g (S)", ndim=(1, 2, 3), minimum=0.0)
     if array.shape != spec.g_shape:
         raise ConfigError(f"conductances g (S): expected shape {spec.g_shape} for this CrossbarSpec, got {array.shape}")
     return array

@@ -62,7 +62,7 @@ class _Circuit:
         topo = topology(spec)
         self.spec, self.topo = spec, topo
         n = topo.n_nodes
-        la, lb, lg = [], [], []
+        la, lb, lg = [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)], [np.zeros(0)]
 
         def linear(a, b, g):
             a, b = np.broadcast_arrays(np.asarray(a).ravel(), np.asarray(b).ravel())
