@@ -52,3 +52,12 @@ __all__ = [
     "spice_float",
     "topology",
 ]
+
+# Sweeps (TOML grid -> checkpointed HDF5 "devicelab.sweep" file; format in devicelab.spice.sweep's docstring).
+from devicelab.spice.executor import DaskExecutor, LocalExecutor, SerialExecutor, make_executor  # noqa: E402
+from devicelab.spice.sweep import run_sweep  # noqa: E402
+from devicelab.spice.sweep_config import SweepDescription, SweepPoint, load_description  # noqa: E402
+from devicelab.spice.sweep_results import SweepData, SweepRecord, read_sweep, summarize_sweep  # noqa: E402
+
+__all__ += ["DaskExecutor", "LocalExecutor", "SerialExecutor", "make_executor", "run_sweep", "SweepDescription",
+            "SweepPoint", "load_description", "SweepData", "SweepRecord", "read_sweep", "summarize_sweep"]
