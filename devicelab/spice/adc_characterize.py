@@ -85,13 +85,19 @@ class ADCCharacterization:
         """Mean conversion energy over the sweep (J)."""
         return float(np.mean(self.energy))
 
+    @property
+    def transition_resolution(self) -> float:
+        """Half the sweep step in LSB: the resolution of the transition levels, hence of INL/DNL, offset."""
+        return float(self.inputs[1] - self.inputs[0]) / 2 / self.linearity.lsb
+
     def summary(self) -> dict[str, float]:
         """Headline numbers by name (V, LSB, bits, J)."""
         lin = self.linearity
         return {"bits": self.bits, "lsb_V": lin.lsb, "offset_V": lin.offset, "gain_error": lin.gain_error,
                 "offset_endpoint_V": lin.offset_endpoint, "gain_error_endpoint": lin.gain_error_endpoint,
                 "max_inl_bestfit_LSB": lin.max_inl, "max_inl_endpoint_LSB": lin.max_inl_endpoint,
-                "max_dnl_LSB": lin.max_dnl, "missing_codes": len(lin.missing_codes), "enob": self.enob,
+                "max_dnl_LSB": lin.max_dnl, "transition_resolution_LSB": self.transition_resolution,
+                "missing_codes": len(lin.missing_codes), "enob": self.enob,
                 "enob_raw": self.enob_raw, "energy_per_conversion_J": self.energy_per_conversion}
 
 
@@ -118,8 +124,9 @@ def _read_run(spec, vectors: dict, n: int, supplies: tuple[str, ...], log_text: 
     raw = np.interp(spec.readout_times(n), time, vectors["code"])
     codes = np.rint(raw)
     if np.max(np.abs(raw - codes)) > 0.25:
-        raise SimulationError(f"ADC code node is not near an integer at readout (worst {raw[np.argmax(np.abs(raw - codes))]:.3f}); "
-                              "the conversion timing is broken", log_text)
+        worst = raw[np.argmax(np.abs(raw - codes))]
+        raise SimulationError(f"ADC code node is not near an integer at readout (worst {worst:.3f}); the conversion "
+                              "timing is broken", log_text)
     volts = {"vref#branch": getattr(spec, "vref", 0.0), "vdd#branch": spec.vdd}
     power = -sum(volts[name] * vectors[name] for name in supplies)
     energy_cum = np.concatenate([[0.0], np.cumsum(0.5 * (power[1:] + power[:-1]) * np.diff(time))])

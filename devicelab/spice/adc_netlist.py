@@ -27,10 +27,14 @@ Timing of both converters is exposed as :meth:`SARADCSpec.readout_times` etc. fo
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
 import numpy as np
 
 from devicelab.errors import ConfigError
+from devicelab.files import atomic_output
 from devicelab.spice.library import load_library
 from devicelab.spice.names import check_array, check_number, spice_float
 
@@ -285,14 +289,17 @@ def build_sar_netlist(spec: SARADCSpec, inputs, capacitances=None, noise=None) -
               _pulse("Vps", "ps", 0.0, ts - 2 * te, T, te),
               _pulse("Vpt", "pt", 0.0, ts - 4 * te, T, te),
               _pulse("Vact", "act", ts, T - ts - 2 * te, T, te),
-              "Bpsn psn 0 V = 1 - V(ps)",
+              "* break-before-make: the input switches close only above mid-level of ps, the others below",
+              "Bpsi psi 0 V = min(max(2 * V(ps) - 1, 0), 1)",
+              "Bpsn psn 0 V = min(max(1 - 2 * V(ps), 0), 1)",
               f"Bbias vdd 0 I = {_num(spec.comparator_bias)} * min(max(V(act), 0), 1)"]
+
     def gsw(units: float) -> str:  # switches are sized with their capacitor: r_switch / units
         return f"gon={_num(units / spec.r_switch)} goff={_num(G_OFF)}"
 
     lines += ["* dummy capacitor: input while sampling, ground otherwise",
               f"Cd x pd {_num(caps[0])}",
-              f"Xsdi vin pd ps dl_adc_switch params: {gsw(1)}",
+              f"Xsdi vin pd psi dl_adc_switch params: {gsw(1)}",
               f"Xsdg pd 0 psn dl_adc_switch params: {gsw(1)}"]
     code_terms = []
     for i, k in enumerate(range(nb - 1, -1, -1)):  # decision i decides bit k, MSB first
@@ -306,10 +313,10 @@ def build_sar_netlist(spec: SARADCSpec, inputs, capacitances=None, noise=None) -
                       f"Bd{k} d{k} 0 V = V(t{k}) + V(a{k}) * (V(q{k}) > 0.5 ? 1 : 0)"]
         else:
             lines += [f"Bd{k} d{k} 0 V = V(t{k})"]
-        lines += [f"Bh{k} h{k} 0 V = V(psn) * V(d{k})",
-                  f"Bg{k} g{k} 0 V = V(psn) * (1 - V(d{k}))",
+        lines += [f"Bh{k} h{k} 0 V = V(psn) * min(max(2 * V(d{k}) - 1, 0), 1)",
+                  f"Bg{k} g{k} 0 V = V(psn) * min(max(1 - 2 * V(d{k}), 0), 1)",
                   f"C{k} x p{k} {_num(caps[k + 1])}",
-                  f"Xs{k}i vin p{k} ps dl_adc_switch params: {gsw(2**k)}",
+                  f"Xs{k}i vin p{k} psi dl_adc_switch params: {gsw(2**k)}",
                   f"Xs{k}h vref p{k} h{k} dl_adc_switch params: {gsw(2**k)}",
                   f"Xs{k}g p{k} 0 g{k} dl_adc_switch params: {gsw(2**k)}",
                   f"Xq{k} cmp l{k} q{k} dl_adc_track_hold params: g={_num(g_latch)} c={_num(c_latch)}"]
@@ -380,3 +387,24 @@ def build_ramp_netlist(spec: RampADCSpec, inputs, noise=None) -> str:
 
 def _analysis(t_stop: float, t_max: float, t_edge: float, saves: str) -> list[str]:
     return [f".tran {_num(t_edge)} {_num(t_stop)} 0 {_num(t_max)}", f".save {saves}", ".end"]
+
+
+REFERENCE_INPUTS = (0.03, 0.33, 0.5, 0.71, 0.97)  # V
+
+
+def reference_netlists() -> dict[str, str]:
+    """The reference netlists kept in ``netlists/`` (file name -> text): a 4-bit SAR ADC with 5 mV comparator
+    offset and a 4-bit ramp ADC, each converting :data:`REFERENCE_INPUTS`. Tests diff them with the files."""
+    return {"adc_sar_4bit.cir": build_sar_netlist(SARADCSpec(bits=4, comparator_offset=5e-3), REFERENCE_INPUTS),
+            "adc_ramp_4bit.cir": build_ramp_netlist(RampADCSpec(bits=4, comparator_offset=5e-3), REFERENCE_INPUTS)}
+
+
+def write_reference_netlists(directory: str | os.PathLike) -> list[Path]:
+    """Write :func:`reference_netlists` into ``directory`` (atomically); return the paths."""
+    paths = []
+    for name, text in reference_netlists().items():
+        path = Path(directory) / name
+        with atomic_output(path, suffix=".cir") as tmp:
+            tmp.write_text(text)
+        paths.append(path)
+    return paths

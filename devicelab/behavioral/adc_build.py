@@ -1,0 +1,69 @@
+"""One call from an ADC spec to a characterized, exported behavioral ADC model (used by the CLI and the demo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from devicelab.files import atomic_output
+from devicelab.behavioral.adc import ADCModel, from_characterization, save_adc_model
+from devicelab.spice.adc_characterize import ADCCharacterization, characterize_adc
+from devicelab.spice.adc_plots import plot_inl_dnl, plot_transfer_curve
+
+
+@dataclass(frozen=True)
+class ADCBuild:
+    """Result of :func:`build_adc_model`: the ``model``, its ``characterization`` and the files written."""
+
+    model: ADCModel
+    characterization: ADCCharacterization
+    model_path: Path | None
+    figures: dict[str, Path]
+
+
+def build_adc_model(spec, n_points: int, *, rng: np.random.Generator, n_heldout: int = 64,
+                    output: str | Path | None = None, report_dir: str | Path | None = None,
+                    checkpoint_dir: str | Path | None = None, timeout: float = 600.0,
+                    progress: bool = False) -> ADCBuild:
+    """Characterize ``spec`` in ngspice (``n_points`` sweep + ``n_heldout`` held-out inputs), build the model.
+
+    Writes the model file to ``output`` and the transfer-curve and INL/DNL plots (PNG) to ``report_dir``
+    when given. The held-out error is measured with the model's noise when it has any (drawn from ``rng``).
+    """
+    char = characterize_adc(spec, n_points, rng=rng, n_heldout=n_heldout, timeout=timeout,
+                            checkpoint_dir=checkpoint_dir, progress=progress)
+    model = from_characterization(char, rng)
+    model_path = save_adc_model(model, output) if output is not None else None
+    figures: dict[str, Path] = {}
+    if report_dir is not None:
+        folder = Path(report_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"adc_{spec.kind}_{spec.bits}bit"
+        for name, plot in (("transfer", plot_transfer_curve), ("inl_dnl", plot_inl_dnl)):
+            figures[name] = folder / f"{stem}_{name}.png"
+            with atomic_output(figures[name], suffix=".png") as tmp:
+                plot(char).savefig(tmp, dpi=110)
+    return ADCBuild(model, char, model_path, figures)
+
+
+def summary_lines(build: ADCBuild) -> list[str]:
+    """Human-readable headline numbers of a build (units in the text)."""
+    char, table = build.characterization, build.model.error_table
+    lin = char.linearity
+    lines = [f"{char.bits}-bit {char.spec.kind} ADC, input range [{char.v_min:g}, {char.v_max:g}] V, "
+             f"LSB {lin.lsb * 1e3:.4g} mV, {char.inputs.size} sweep points "
+             f"(transition levels to +-{char.transition_resolution:.3f} LSB)",
+             f"offset (best fit)       {lin.offset * 1e3:+.4f} mV   (endpoint {lin.offset_endpoint * 1e3:+.4f} mV)",
+             f"gain error (best fit)   {lin.gain_error * 100:+.4f} %    (endpoint {lin.gain_error_endpoint * 100:+.4f} %)",
+             f"max |INL|               {lin.max_inl:.4f} LSB best fit, {lin.max_inl_endpoint:.4f} LSB endpoint",
+             f"max |DNL|               {lin.max_dnl:.4f} LSB, missing codes: {len(lin.missing_codes)}",
+             f"ENOB                    {char.enob:.3f} bits (raw, incl. gain/offset: {char.enob_raw:.3f})",
+             f"energy per conversion   {char.energy_per_conversion * 1e12:.4g} pJ",
+             f"input-referred noise    {char.input_noise * 1e3:.4g} mV rms"]
+    if table:
+        lines.append(f"model vs SPICE (held out, n={table['n_inputs']}): {table['fraction_exact'] * 100:.1f} % exact "
+                     f"codes, max |code error| {table['max_abs_code_error']} (ideal ADC: "
+                     f"{table['ideal_fraction_exact'] * 100:.1f} % exact)")
+    return lines
