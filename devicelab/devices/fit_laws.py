@@ -22,6 +22,10 @@ from devicelab.devices.pcm import G_REL_FLOOR, LogLinearClip, PowerLawClip
 from devicelab.errors import ConfigError
 
 
+#: Fewest levels a clip (or cap) must rest on to be tried as a candidate model.
+MIN_CLIPPED = 2
+
+
 def _check_points(g, y, yerr, min_points: int, what: str):
     g, y, yerr = (np.asarray(a, dtype=float) for a in (g, y, yerr))
     if not (g.shape == y.shape == yerr.shape) or g.ndim != 1:
@@ -106,6 +110,15 @@ def _loglin_params(a0, a1, lo=None, hi=None, floor=None):
     return params
 
 
+def _clips_rest_on_enough_levels(params, lnx) -> bool:
+    """True when every clip of a fitted candidate is active on >= MIN_CLIPPED levels (else it only absorbs noise)."""
+    p = params.valuesdict()
+    line = p["a0"] + p["a1"] * lnx
+    return all(np.sum(side) >= MIN_CLIPPED
+               for key, side in (("lo", line < p.get("lo", -np.inf)), ("hi", line > p.get("hi", np.inf)))
+               if key in p)
+
+
 def _loglin_candidates(lnx, y, yerr, floor):
     """Fit the four clip variants, each from several starts (one per possible breakpoint); best per variant."""
     order = np.argsort(lnx)
@@ -127,6 +140,8 @@ def _loglin_candidates(lnx, y, yerr, floor):
         # on the sloped part, with the flat value taken from the clipped levels.
         for k_left in range(0, n - 1):
             for k_right in range(0, n - 1 - k_left):
+                if 0 < k_left < MIN_CLIPPED or 0 < k_right < MIN_CLIPPED:
+                    continue  # a clip resting on too few levels would just absorb their noise
                 if variant != "both clips" and k_left and k_right:
                     continue
                 if variant == "both clips" and not (k_left and k_right):
@@ -152,7 +167,7 @@ def _loglin_candidates(lnx, y, yerr, floor):
                     lo = None if lo is None else max(lo, floor)
                     hi = None if hi is None else max(hi, floor)
                 res = _minimize(_loglin_residual, _loglin_params(b0, b1, lo, hi, floor), (lnx, y, yerr))
-                if best is None or res.chisqr < best.chisqr:
+                if _clips_rest_on_enough_levels(res.params, lnx) and (best is None or res.chisqr < best.chisqr):
                     best = res
         if best is not None:
             out.append((variant, best))
@@ -164,7 +179,7 @@ def fit_loglinear_clip(g, y, yerr, g_max: float, *, criterion: str = "bic", name
     """Fit y(G) = clip(a0 + a1 ln(G/g_max), lo, hi) with the clip variant chosen by ``criterion``.
 
     ``g`` in S; ``y`` dimensionless per-level estimates (e.g. mean drift exponent) with standard errors
-    ``yerr``. Clip levels are bounded below by ``floor`` (0 for quantities that cannot be negative).
+    ``yerr``. A clip is only tried resting on >= MIN_CLIPPED levels. Clip levels are bounded below by ``floor`` (0 for quantities that cannot be negative).
     Unused clips are reported as lo = -inf / hi = +inf (not fitted).
     """
     check_criterion(criterion)
@@ -200,7 +215,7 @@ def fit_power_law_clip(g, y, yerr, g_max: float, *, criterion: str = "bic", name
     """Fit Q(G) = min(c / (G/g_max)^exponent, q_max) with or without the cap, chosen by ``criterion``.
 
     ``g`` in S; ``y`` dimensionless relative noise amplitudes with standard errors ``yerr``. With a single
-    level only ``c`` is fitted (exponent fixed at 0).
+    level only ``c`` is fitted (exponent fixed at 0). The cap is tried only when >= MIN_CLIPPED levels can rest on it.
     """
     check_criterion(criterion)
     g, y, yerr = _check_points(g, y, yerr, 1, name)
@@ -222,10 +237,10 @@ def fit_power_law_clip(g, y, yerr, g_max: float, *, criterion: str = "bic", name
         return pars
 
     fits = [("no cap", _minimize(_power_residual, params(float(np.exp(icpt)), float(-slope)), (x, y, yerr)))]
-    if x.size >= 3:
+    if x.size >= MIN_CLIPPED + 2:
         best = None
         order = np.argsort(x)
-        for k in range(1, x.size - 1):  # the k lowest-G levels sit on the cap
+        for k in range(MIN_CLIPPED, x.size - 1):  # the k lowest-G levels sit on the cap
             low, rest = order[:k], order[k:]
             s, i = np.polyfit(lx[rest], ly[rest], 1, w=y[rest] / yerr[rest])
             res = _minimize(_power_residual, params(float(np.exp(i)), float(-s), float(np.mean(y[low]))),

@@ -13,6 +13,7 @@ Read I-V: I = G V0 sinh(V/V0) per device, with V0 shared by all devices and G pe
 from __future__ import annotations
 
 import math
+import warnings
 
 import lmfit
 import numpy as np
@@ -21,7 +22,7 @@ from scipy import optimize
 from devicelab.devices.fit_laws import fit_polynomial_law
 from devicelab.devices.fitbase import PartFit, part_from_lmfit
 from devicelab.devices.pcm import PCMModel
-from devicelab.errors import ConfigError
+from devicelab.errors import ConfigError, FitQualityWarning
 from devicelab.measurements import IVTable, MeasurementTable
 
 
@@ -133,5 +134,10 @@ def fit_read_iv(table: IVTable, *, v0_start: float | None = None,
     result.nfree = max(result.ndata - result.nvarys - codes.size, 1)  # per-device G were projected out
     result.redchi = result.chisqr / result.nfree
     g_dev, _ = _iv_projection(result.params["V0"].value, v, i, idx, codes.size, weight)
+    v0, v0_err = result.params["V0"].value, result.params["V0"].stderr
+    if v0_err is None or not np.isfinite(v0_err) or v0_err > 0.5 * v0:
+        warnings.warn(f"{table.source}: V0 = {v0:.3g} V is not constrained by the I-V data (the curve hardly bends "
+                      f"within |V| <= {vmax:g} V); sweep to higher voltages or treat the devices as ohmic (v0=None)",
+                      FitQualityWarning, stacklevel=2)
     return part_from_lmfit("v0", "I = G V0 sinh(V/V0), V0 shared, G per device", result, {"V0": "V"},
                            data={"v": v, "i": i, "device": idx, "g_device": g_dev})
