@@ -14,8 +14,10 @@ Every list is one axis of the grid; the grid is the product of all axes (a scala
     ngspice_max_size = 32            # ngspice only where rows and cols <= this; nodal beyond
 
     [array]
-    sizes = [[8, 8], [32, 32]]       # [rows, cols] pairs; or rows = [...] (and cols = [...]) for their product
-    r_wire = [0.5, 2.0]              # ohm per segment, r_row = r_col; or r_row = [...], r_col = [...]
+    sizes = [[8, 8], [32, 32]]       # [rows, cols] pairs; or rows = [...] alone for square arrays, or
+                                     #   rows = [...] and cols = [...] for their product
+    r_wire = [0.5, 2.0]              # ohm per segment, r_row = r_col; or r_row = [...] and r_col = [...] for
+                                     #   their product (r_col omitted: equal to r_row)
     r_driver = 0.0                   # ohm (default 0)
     r_sense = 0.0                    # ohm (default 0)
     cell = "passive"                 # "passive" | "1t1r"
@@ -82,11 +84,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import platform
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping, NamedTuple

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.errors import ConfigError
+from devicelab.errors import ConfigError, DevicelabError
 from devicelab.files import sha256_file, sha256_text
 
 ENGINES = ("nodal", "ngspice")
@@ -325,8 +325,9 @@ def _sizes(arr: _Where, array: dict) -> tuple[tuple[int, int], ...]:
             raise arr.error("sizes", f"expected a list of [rows, cols] pairs of integers >= 1, got {sizes!r}")
         return tuple(dict.fromkeys((s[0], s[1]) for s in sizes))
     rows = _ints(arr, array, "rows")
-    cols = _ints(arr, array, "cols") if "cols" in array else rows
-    return tuple(itertools.product(rows, cols))
+    if "cols" not in array:
+        return tuple((n, n) for n in rows)  # square arrays
+    return tuple(itertools.product(rows, _ints(arr, array, "cols")))
 
 
 def _ints(arr: _Where, array: dict, key: str) -> tuple[int, ...]:
@@ -380,10 +381,9 @@ def _conductance(where: _Where, table: dict, base_dir: Path, files: dict) -> Con
         "uniform": set(), "device_model": {"model"}, "weights": {"file", "arrays", "layout", "model"}}[kind]
     where.check_keys(table, allowed)
     g_min = where.number(table, "g_min", 0.0 if kind != "uniform" else None, minimum=0.0, unit="S")
-    model = None
+    model, default_gmax = None, None
     if "model" in table or kind == "device_model":
-        model = _model_ref(where, table, base_dir, files)
-    default_gmax = _preset_gmax(model) if model else None
+        model, default_gmax = _model_ref(where, table, base_dir, files)
     g_max = where.number(table, "g_max", default_gmax, positive=True, unit="S")
     if g_max <= g_min:
         raise where.error("g_max", f"must exceed g_min = {g_min:g} S, got {g_max:g} S")
@@ -399,24 +399,22 @@ def _conductance(where: _Where, table: dict, base_dir: Path, files: dict) -> Con
     return ConductanceSpec(**spec)
 
 
-def _model_ref(where: _Where, table: dict, base_dir: Path, files: dict) -> str:
+def _model_ref(where: _Where, table: dict, base_dir: Path, files: dict) -> tuple[str, float]:
+    """(preset name or absolute model-file path, the model's g_max in S); the model is loaded to check it."""
     from devicelab.devices import PRESETS
+    from devicelab.spice.sweep_data import load_device_model
 
     value = table.get("model")
     if not isinstance(value, str) or not value:
         raise where.error("model", f"expected a preset name ({', '.join(PRESETS)}) or a model file path, "
                                    f"got {value!r}")
-    if value in PRESETS:
-        return value
-    file = _existing_file(where, table, "model", base_dir, None)
-    files[file] = sha256_file(file)
-    return file
-
-
-def _preset_gmax(model: str) -> float | None:
-    from devicelab.devices import PRESETS
-
-    return PRESETS[model]().g_max if model in PRESETS else None
+    if value not in PRESETS:
+        value = _existing_file(where, table, "model", base_dir, None)
+        files[value] = sha256_file(value)
+    try:
+        return value, load_device_model(value).g_max
+    except DevicelabError as exc:
+        raise where.error("model", f"cannot load the device model ({exc})") from exc
 
 
 def _existing_file(where: _Where, table: dict, key: str, base_dir: Path, suffixes) -> str:

@@ -80,7 +80,8 @@ def test_points_differing_only_in_wire_resistance_share_g_and_v_seeds():
      r"\[conductances.0\] g_max: must exceed g_min"),
     ({"conductances": [{"kind": "device_model", "model": "nosuchmodel.h5"}]},
      r"\[conductances.0\] model: file not found"),
-    ({"conductances": [{"kind": "weights", "file": "w.txt", "g_max": 1e-5}]}, r"\[conductances.0\] file: expected a .npy or .npz"),
+    ({"conductances": [{"kind": "weights", "file": "w.txt", "g_max": 1e-5}]},
+     r"\[conductances.0\] file: expected a .npy or .npz"),
     ({"devices": [{"kind": "sinh"}]}, r"\[devices.0\] v0: missing"),
     ({"devices": [{"kind": "linear", "v0": 0.2}]}, r"\[devices.0\] v0: only meaningful"),
     ({"name": "bad name; rm"}, r"name: expected a name matching"),
@@ -143,3 +144,20 @@ def test_shipped_sweep_descriptions_are_valid():
     assert len(demo.points()) == 30 and max(demo.sizes) == (128, 128) and demo.ngspice_max_size == 32
     study = load_description(folder / "study.toml")
     assert len(study.points()) == 1920
+
+
+def test_rows_alone_give_square_arrays():
+    desc = parse_description(_with(array={"rows": [4, 8], "r_wire": 1.0}))
+    assert desc.sizes == ((4, 4), (8, 8))
+
+
+def test_device_model_file_is_loaded_at_validation_and_sets_the_default_g_max(tmp_path):
+    from devicelab.devices import preset, save_model
+
+    model = preset("joshi2020").replace(g_max=10e-6, name="fitted")
+    save_model(model, tmp_path / "pcm.h5")
+    desc = parse_description(_with(conductances=[{"kind": "device_model", "model": "pcm.h5"}]), base_dir=tmp_path)
+    assert desc.conductances[0].g_max == 10e-6 and desc.conductances[0].model == str(tmp_path / "pcm.h5")
+    (tmp_path / "broken.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ConfigError, match=r"\[conductances.0\] model: cannot load the device model"):
+        parse_description(_with(conductances=[{"kind": "device_model", "model": "broken.h5"}]), base_dir=tmp_path)
