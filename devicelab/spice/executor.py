@@ -87,12 +87,14 @@ class DaskExecutor(_ContextExecutor):
 
     "local" starts a :class:`distributed.LocalCluster` with ``jobs`` workers of one thread each
     (``processes=False`` keeps them as threads of this process: quick to start, for tests and tasks
-    that release the GIL). Workers of a remote cluster need devicelab installed and the files the
-    sweep references at the same paths, and must not be daemonic, because ngspice runs in a child process
-    of the worker: start them with ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (set automatically for "local").
+    that release the GIL). ``connect_timeout`` (s) bounds connecting to a remote scheduler. Workers of a
+    remote cluster need devicelab installed and the files the sweep references at the same paths, and must
+    not be daemonic, because ngspice runs in a child process of the worker: start them with
+    ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (set automatically for "local").
     """
 
-    def __init__(self, address: str = "local", jobs: int | None = None, processes: bool = True):
+    def __init__(self, address: str = "local", jobs: int | None = None, processes: bool = True,
+                 connect_timeout: float = 10.0):
         distributed = require("distributed", "running sweeps on a Dask cluster", "dask")
         self.address = address
         self._cluster = None
@@ -108,7 +110,11 @@ class DaskExecutor(_ContextExecutor):
             if not address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
                 raise ConfigError(f"--dask expects 'local' or a scheduler address like tcp://host:8786, "
                                   f"got {address!r}")
-            self._client = distributed.Client(address)
+            try:
+                self._client = distributed.Client(address, timeout=f"{connect_timeout}s")
+            except (OSError, TimeoutError) as exc:
+                raise ConfigError(f"cannot connect to the Dask scheduler at {address} within {connect_timeout:g} s "
+                                  f"({exc})") from exc
         self._distributed = distributed
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:

@@ -256,7 +256,7 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
     done = _prepare_checkpoints(ckpt, desc)
     todo = [SweepTask(p, dict(engines)) for p in points if p.index not in done]
     log.info("sweep %s: %d points, %d already done", desc.name, len(points), len(points) - len(todo))
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     own_executor = executor is None
     executor = executor or SerialExecutor()

@@ -106,3 +106,14 @@ def test_missing_dask_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'devicelab\[dask\]'"):
         DaskExecutor("local")
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error():
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as sock:  # a free port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ConfigError, match=f"cannot connect to the Dask scheduler at tcp://127.0.0.1:{port}"):
+        DaskExecutor(f"tcp://127.0.0.1:{port}", connect_timeout=1.0)
