@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from devicelab.errors import ConfigError, SimulationError
-from devicelab.files import check_header
+from devicelab.files import check_header, sha256_file
 from devicelab.spice.sweep import EngineOutput, checkpoint_dir, run_sweep
 from devicelab.spice.sweep_config import parse_description
 from devicelab.spice.sweep_results import read_sweep, summarize_sweep
@@ -168,3 +168,19 @@ def test_engine_returning_the_wrong_shape_is_an_error(tmp_path):
     with pytest.raises(SimulationError, match=r"engine 'nodal' returned currents of shape \(1, 1\)"):
         run_sweep(parse_description(DESCRIPTION), tmp_path / "s.h5", engines={**ENGINES, "nodal": wrong},
                   progress=False)
+
+
+def test_weight_sweep_stores_conductance_pairs_encoding_a_tile_of_the_weights(tmp_path, rng):
+    w = rng.standard_normal((5, 7))  # (out, in), PyTorch layout
+    np.savez(tmp_path / "net.npz", fc=w)
+    desc = parse_description({
+        "n_vectors": 2, "array": {"sizes": [[4, 3]], "r_wire": 1.0, "differential": True},
+        "conductances": [{"kind": "weights", "file": "net.npz", "g_max": 2e-5}], "inputs": [{"kind": "dense"}]},
+        base_dir=tmp_path)
+    rec = read_sweep(run_sweep(desc, tmp_path / "w.h5", engines=ENGINES, progress=False)).records[0]
+    diff = rec.g[0] - rec.g[1]
+    assert np.abs(diff).max() == pytest.approx(2e-5)
+    blocks = [w.T[i:i + 4, j:j + 3] for i in range(4) for j in range(3)]
+    assert any(np.allclose(diff / 2e-5, b / np.abs(b).max(), rtol=0, atol=1e-12) for b in blocks)
+    files = read_sweep(tmp_path / "w.h5").provenance["files"]
+    assert files == {str(tmp_path / "net.npz"): sha256_file(tmp_path / "net.npz")}
