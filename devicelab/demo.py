@@ -40,7 +40,8 @@ def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:
     from devicelab.spice.sweep_report import sweep_report
 
     with make_executor(jobs=2) as executor:
-        path = run_sweep(REPO / "netlists" / "sweeps" / "demo.toml", out / "sweep.h5", executor=executor)
+        path = run_sweep(REPO / "netlists" / "sweeps" / "demo.toml", out / "sweep.h5", executor=executor,
+                         restart_if_changed=True)
     ctx["sweep"] = path
     return [("Crossbar sweep: ideal V.G model vs nodal solver vs ngspice", sweep_report(path, out))]
 
@@ -57,7 +58,12 @@ def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 5: update-model fit of real pulse traces and a short mixed-precision training run."""
-    return []
+    import numpy as np
+
+    from devicelab.network.training_experiment import demo_training_sections
+
+    return demo_training_sections(out / "training", ctx["repo"].parent / "shared" / "data" / "pulse-trains",
+                                  np.random.default_rng(5), device_model_file=ctx.get("device_model"))
 
 
 STAGES = [stage_fit, stage_spice, stage_adc, stage_sweep, stage_behavioral, stage_network, stage_training]

@@ -130,3 +130,43 @@ def run_training_experiment(dataset: str, model: UpdateModel, schemes, config: T
         with atomic_output(record) as tmp:
             tmp.write_text(json.dumps(experiment.to_dict(), indent=2))
     return experiment
+
+
+def demo_training_sections(out, pulse_dir, rng: np.random.Generator, device_model_file=None,
+                           epochs: int = 8) -> list[tuple[str, str]]:
+    """The demo's training stage: fit the real pulse traces (if present), then train an MLP on digits.
+
+    Fits ``pulse_dir`` (set.csv/reset.csv) and stores the update model into ``device_model_file`` (the fit
+    stage's model file, when given) or ``out/device_update.h5``; trains float / pulsed SGD / mixed precision
+    with the nandakumar2018 PCM preset and, when fitted, with the real device. Returns report sections
+    (title, Markdown) with image links relative to ``out``'s parent.
+    """
+    out = Path(out)
+    sections = []
+    fitted = None
+    if pulse_dir is not None and Path(pulse_dir).is_dir():
+        target = Path(device_model_file) if device_model_file is not None else out / "device_update.h5"
+        fitted, files = resolve_update_model(pulses=pulse_dir, save_to=target, report_dir=out, rng=rng)
+        text = (out / "update_fit.txt").read_text()
+        sections.append(("Update-model fit of the real pulse traces", "\n".join([
+            f"Source: `{pulse_dir}` (one device, SET/RESET ramps, currents read at 0.1 V). "
+            f"Update model stored in `{target.name}` (group `update_model`).", "",
+            "```", text.strip(), "```", "",
+            f"![update fit]({out.name}/update_fit.png)", "", f"![ramps]({out.name}/update_ramps.png)"])))
+    else:
+        sections.append(("Update-model fit of the real pulse traces",
+                         f"Skipped: pulse-train folder `{pulse_dir}` not present."))
+    config = TrainConfig(epochs=epochs)
+    runs = [("pcm", update_preset("nandakumar2018"), ("sgd", "mixed-precision"))]
+    if fitted is not None:
+        runs.append(("real-device", fitted, ("sgd", "mixed-precision")))
+    for label, model, schemes in runs:
+        sub = out / label
+        exp = run_training_experiment("digits", model, schemes, config, rng, output_dir=sub)
+        final = {k: 100 * v.final_accuracy for k, v in exp.results.items()}
+        body = [f"MLP 64-100-10 on scikit-learn digits, {epochs} epochs, batch 10, lr 0.1, device update model "
+                f"`{exp.model_name}`; test accuracy (%) per epoch:", "", "```", exp.table(), "```", "",
+                f"Final: float {final['float']:.2f} %, mixed precision {final['mixed-precision']:.2f} %, "
+                f"pulsed SGD {final['sgd']:.2f} %.", "", f"![training]({out.name}/{label}/training.png)"]
+        sections.append((f"In-memory training ({label})", "\n".join(body)))
+    return sections
