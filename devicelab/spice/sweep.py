@@ -224,21 +224,22 @@ def _prepare_checkpoints(ckpt: Path, desc: SweepDescription) -> set[int]:
 # --------------------------------------------------------------------------- running
 def run_sweep(description: SweepDescription | str | Path, output, *, executor=None,
               engines: Mapping[str, Engine] | None = None, overwrite: bool = False,
-              progress: bool = True) -> Path:
+              restart_if_changed: bool = False, progress: bool = True) -> Path:
     """Run every point of a sweep (skipping those already checkpointed) and write the HDF5 file.
 
     ``description`` is a validated description or a TOML path; ``executor`` an
     :class:`~devicelab.spice.executor.Executor` (default serial); ``engines`` maps engine names to
     callables (default :func:`devicelab.spice.sweep_engines.default_engines`). An existing output made
     from the same description is returned as is; one from another description, or checkpoints from
-    another description, raise :class:`ConfigError` unless ``overwrite``. Returns the output path.
+    another description, raise :class:`ConfigError` unless ``overwrite`` (always start over) or
+    ``restart_if_changed`` (start over only then, e.g. for the demo). Returns the output path.
     """
     from devicelab.spice.executor import SerialExecutor
 
     desc = description if isinstance(description, SweepDescription) else load_description(description)
     output = Path(output)
     ckpt = checkpoint_dir(output)
-    if overwrite:
+    if overwrite or (restart_if_changed and _made_from_another(output, ckpt, desc.sha256())):
         shutil.rmtree(ckpt, ignore_errors=True)
         output.unlink(missing_ok=True)
     if output.exists() and not ckpt.exists():
@@ -272,6 +273,19 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
     _assemble(desc, ckpt, output, len(points))
     shutil.rmtree(ckpt)
     return output
+
+
+def _made_from_another(output: Path, ckpt: Path, digest: str) -> bool:
+    """Whether the checkpoints, or else the finished output, come from a description other than ``digest``."""
+    marker = ckpt / "description.json"
+    if marker.is_file():
+        return json.loads(marker.read_text()).get("description_sha256") != digest
+    if output.exists():
+        try:
+            return _file_description_hash(output) != digest
+        except ConfigError:
+            return True
+    return False
 
 
 def _file_description_hash(path: Path) -> str | None:

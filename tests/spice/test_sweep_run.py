@@ -184,3 +184,20 @@ def test_weight_sweep_stores_conductance_pairs_encoding_a_tile_of_the_weights(tm
     assert any(np.allclose(diff / 2e-5, b / np.abs(b).max(), rtol=0, atol=1e-12) for b in blocks)
     files = read_sweep(tmp_path / "w.h5").provenance["files"]
     assert files == {str(tmp_path / "net.npz"): sha256_file(tmp_path / "net.npz")}
+
+
+def test_restart_if_changed_replaces_stale_results_but_keeps_current_ones(tmp_path):
+    desc = parse_description(DESCRIPTION)
+    out = run_sweep(desc, tmp_path / "s.h5", engines=ENGINES, progress=False)
+    counting = CountingEngines()
+    run_sweep(desc, out, engines=counting, progress=False, restart_if_changed=True)
+    assert counting.calls == []  # same description: kept
+    changed = parse_description({**DESCRIPTION, "seed": 5})
+    run_sweep(changed, out, engines=counting, progress=False, restart_if_changed=True)
+    assert len(counting.calls) == len(changed.points())
+    assert read_sweep(out).provenance["description_sha256"] == changed.sha256()
+    # stale checkpoints are replaced as well
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(desc, tmp_path / "k.h5", engines=CountingEngines(fail_after=3), progress=False)
+    run_sweep(changed, tmp_path / "k.h5", engines=ENGINES, progress=False, restart_if_changed=True)
+    assert read_sweep(tmp_path / "k.h5").provenance["description_sha256"] == changed.sha256()
