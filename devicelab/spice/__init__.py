@@ -21,11 +21,16 @@ Core crossbar API (helper "spice"; SI units everywhere: S, ohm, V, A, s):
   factored once for the batch; Newton for sinh devices and access transistors. Agrees with ngspice to
   ~1e-10 relative (tested to 1e-6).
 - ``ideal_currents(g, v) -> v @ g`` (A; differential: v @ (G+ - G-)).
+- Plots (matplotlib Figures): ``plot_ir_drop(cell_voltages, applied=None)``,
+  ``plot_error_vs_size(sizes, {label: errors})``. ``simulate_files(spec, G.npy, V.npy, I.npy, engine, plot)``
+  is the file-level run behind ``devicelab crossbar simulate``.
 - ``check_name(name)``, ``check_number(x, what)``, ``spice_float(x)``: validation of everything written to
   netlists; ``load_library(name) -> Library`` loads and validates ``circuits/<name>.lib``.
 """
 
 from devicelab.spice.crossbar import AccessTransistor, CrossbarSpec, Topology, ideal_currents, topology
+from devicelab.spice.crossbar_files import simulate_files
+from devicelab.spice.crossbar_plots import plot_error_vs_size, plot_ir_drop
 from devicelab.spice.library import Library, load_library
 from devicelab.spice.names import check_name, check_number, spice_float
 from devicelab.spice.netlist import crossbar_netlist, sense_vector_names
@@ -45,8 +50,11 @@ __all__ = [
     "crossbar_netlist",
     "ideal_currents",
     "load_library",
+    "plot_error_vs_size",
+    "plot_ir_drop",
     "run_netlist",
     "sense_vector_names",
+    "simulate_files",
     "simulate_ngspice",
     "solve_nodal",
     "spice_float",
