@@ -245,9 +245,12 @@ def fit_power_law_clip(g, y, yerr, g_max: float, *, criterion: str = "bic", name
             s, i = np.polyfit(lx[rest], ly[rest], 1, w=y[rest] / yerr[rest])
             res = _minimize(_power_residual, params(float(np.exp(i)), float(-s), float(np.mean(y[low]))),
                             (x, y, yerr))
-            if best is None or res.chisqr < best.chisqr:
+            p = res.params.valuesdict()
+            capped = int(np.sum(p["c"] / x ** p["exponent"] > p["q_max"]))
+            if capped >= MIN_CLIPPED and (best is None or res.chisqr < best.chisqr):
                 best = res
-        fits.append(("cap", best))
+        if best is not None:
+            fits.append(("cap", best))
     best, table = choose(fits, criterion)
     label, result = fits[best]
     return part_from_lmfit(
