@@ -63,8 +63,8 @@ class Linearity:
 
 def ideal_transitions(bits: int, v_min: float, v_max: float) -> np.ndarray:
     """Ideal transition levels T_1..T_K (V) of a truncating ``bits``-bit quantizer on [v_min, v_max]."""
-    lsb = (v_max - v_min) / 2**bits
-    return v_min + lsb * np.arange(1, 2**bits)
+    k = np.arange(1, 2**bits, dtype=np.float64)
+    return (v_min * (2**bits - k) + v_max * k) / 2**bits
 
 
 def transitions_from_sweep(inputs, codes, bits: int) -> np.ndarray:
