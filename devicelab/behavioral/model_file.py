@@ -1,0 +1,172 @@
+"""Crossbar model files: HDF5, format "devicelab.crossbar_model", format_version 1.
+
+Root attributes ``format``, ``format_version``, ``created_by``, ``provenance`` (JSON: sweep path and
+SHA-256, sweep description and its hash, ngspice version, netlist SHA-256s of the ngspice runs,
+calibration/held-out point indices, calibration trials, target). Every dataset has a ``units`` attribute.
+
+- ``/circuit/``: ``r_row``, ``r_col``, ``r_driver``, ``r_sense`` (ohm), ``device`` (string, "1"),
+  ``v0`` (V, NaN for linear devices), ``differential`` (bool, "1"): the circuit the model is bound for.
+- ``/settings/``: ``n_probes`` (int, "1"), ``tol`` ("1"), ``max_iter`` (int, "1"), ``v_ref`` (V),
+  ``kappa3`` ("1"): the calibrated method parameters (see :mod:`devicelab.behavioral.crossbar_model`).
+- ``/validity/``: ``rows``, ``cols`` (2,) int "1"; ``r_wire``, ``r_driver``, ``r_sense`` (2,) ohm;
+  ``g`` (2,) S; ``v_max`` V; ``devices`` (strings, "1"); ``differential`` (bools, "1").
+- ``/error_table/<column>``: one dataset per column of the held-out error table (length = points),
+  columns as in :data:`devicelab.behavioral.build.ERROR_COLUMNS` (errors dimensionless, resistances ohm,
+  v0 V).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from devicelab.behavioral.build import ERROR_COLUMNS
+from devicelab.behavioral.crossbar_model import CrossbarCircuit, CrossbarModel, ModelSettings, Validity
+from devicelab.errors import ConfigError, ModelFileError
+from devicelab.files import atomic_output, check_header, write_dataset, write_header
+
+FORMAT = "devicelab.crossbar_model"
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+_STR = h5py.string_dtype()
+_UNITS = {"r_row": "ohm", "r_col": "ohm", "r_driver": "ohm", "r_sense": "ohm", "v0": "V"}
+
+
+def save_crossbar_model(model: CrossbarModel, path) -> Path:
+    """Write ``model`` to ``path`` atomically (nothing half-written is left on failure); returns the path."""
+    path = Path(path)
+    with atomic_output(path, suffix=".h5") as tmp:
+        with h5py.File(tmp, "w") as fh:
+            write_header(fh, FORMAT, FORMAT_VERSION, model.provenance)
+            c = fh.create_group("circuit")
+            for name in ("r_row", "r_col", "r_driver", "r_sense"):
+                write_dataset(c, name, float(getattr(model.circuit, name)), "ohm")
+            _write_str(c, "device", model.circuit.device)
+            write_dataset(c, "v0", math.nan if model.circuit.v0 is None else float(model.circuit.v0), "V")
+            write_dataset(c, "differential", bool(model.circuit.differential), "1")
+            s = fh.create_group("settings")
+            st = model.settings
+            write_dataset(s, "n_probes", int(st.n_probes), "1")
+            write_dataset(s, "tol", float(st.tol), "1")
+            write_dataset(s, "max_iter", int(st.max_iter), "1")
+            write_dataset(s, "v_ref", float(st.v_ref), "V")
+            write_dataset(s, "kappa3", float(st.kappa3), "1")
+            v = fh.create_group("validity")
+            va = model.validity
+            write_dataset(v, "rows", np.asarray(va.rows, dtype=np.int64), "1")
+            write_dataset(v, "cols", np.asarray(va.cols, dtype=np.int64), "1")
+            for name in ("r_wire", "r_driver", "r_sense"):
+                write_dataset(v, name, np.asarray(getattr(va, name), dtype=float), "ohm")
+            write_dataset(v, "g", np.asarray(va.g, dtype=float), "S")
+            write_dataset(v, "v_max", float(va.v_max), "V")
+            _write_str(v, "devices", list(va.devices))
+            write_dataset(v, "differential", np.asarray(va.differential, dtype=bool), "1")
+            t = fh.create_group("error_table")
+            for col in ERROR_COLUMNS:
+                values = [row[col] for row in model.error_table]
+                if values and isinstance(values[0], str):
+                    _write_str(t, col, values)
+                else:
+                    write_dataset(t, col, np.asarray(values, dtype=_column_dtype(col)), _UNITS.get(col, "1"))
+    return path
+
+
+def _column_dtype(col: str):
+    if col in ("point", "rows", "cols"):
+        return np.int64
+    if col == "differential":
+        return bool
+    return float
+
+
+def _write_str(group, name: str, value) -> None:
+    ds = group.create_dataset(name, data=value, dtype=_STR)
+    ds.attrs["units"] = "1"
+
+
+def _read_str(ds):
+    value = ds[()]
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray):
+        return [x.decode() if isinstance(x, bytes) else str(x) for x in value.tolist()]
+    return str(value)
+
+
+def load_crossbar_model(path) -> CrossbarModel:
+    """Read a crossbar model file; raises :class:`ModelFileError` naming the file on an unknown format or
+    version or a missing/invalid part."""
+    path = Path(path)
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot open crossbar model file ({exc})") from exc
+    with fh:
+        provenance = check_header(fh, path, FORMAT, SUPPORTED_VERSIONS)
+        try:
+            c, s, v, t = fh["circuit"], fh["settings"], fh["validity"], fh["error_table"]
+            v0 = float(c["v0"][()])
+            circuit = CrossbarCircuit(float(c["r_row"][()]), float(c["r_col"][()]), float(c["r_driver"][()]),
+                                      float(c["r_sense"][()]), _read_str(c["device"]),
+                                      None if math.isnan(v0) else v0, bool(c["differential"][()]))
+            settings = ModelSettings(int(s["n_probes"][()]), float(s["tol"][()]), int(s["max_iter"][()]),
+                                     float(s["v_ref"][()]), float(s["kappa3"][()]))
+            validity = Validity(
+                rows=tuple(int(x) for x in v["rows"][()]), cols=tuple(int(x) for x in v["cols"][()]),
+                r_wire=tuple(float(x) for x in v["r_wire"][()]), r_driver=tuple(float(x) for x in v["r_driver"][()]),
+                r_sense=tuple(float(x) for x in v["r_sense"][()]), g=tuple(float(x) for x in v["g"][()]),
+                v_max=float(v["v_max"][()]), devices=tuple(_read_str(v["devices"])),
+                differential=tuple(bool(x) for x in v["differential"][()]))
+            columns = {}
+            for col in ERROR_COLUMNS:
+                ds = t[col]
+                columns[col] = (_read_str(ds) if h5py.check_string_dtype(ds.dtype) else
+                                [x.item() if hasattr(x, "item") else x for x in ds[()]])
+        except KeyError as exc:
+            raise ModelFileError(f"{path}: crossbar model file lacks a dataset ({exc})") from exc
+        except ConfigError as exc:
+            raise ModelFileError(f"{path}: invalid crossbar model parameters ({exc})") from exc
+    n = len(columns["point"])
+    table = tuple({col: columns[col][k] for col in ERROR_COLUMNS} for k in range(n))
+    return CrossbarModel(circuit, settings, validity, table, provenance)
+
+
+def _load_npy(path, what: str) -> np.ndarray:
+    """A numeric array from a .npy file (never unpickled); InputFileError naming the file otherwise."""
+    from devicelab.errors import InputFileError
+
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(path, f"cannot read {what} as a .npy array ({exc})") from exc
+    if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
+        raise InputFileError(path, f"expected a numeric array of {what}, got dtype {getattr(array, 'dtype', None)}")
+    if not np.all(np.isfinite(array)):
+        raise InputFileError(path, f"{what} contain non-finite values")
+    return array
+
+
+def apply_model_files(model_path, conductances_path, inputs_path, output_path) -> tuple[int, ...]:
+    """``load_crossbar_model(model_path).bind(G).apply(V)`` saved to ``output_path`` (.npy, float64 A,
+    written atomically). G (S) and V (V, one vector per row) are read from .npy files without
+    unpickling. Returns the output shape."""
+    from devicelab.errors import InputFileError
+
+    model = load_crossbar_model(model_path)
+    g = _load_npy(conductances_path, "conductances (S)")
+    v = _load_npy(inputs_path, "input voltages (V)")
+    try:
+        bound = model.bind(g)
+    except ConfigError as exc:
+        raise InputFileError(conductances_path, str(exc)) from exc
+    try:
+        currents = bound.apply(v, dtype=np.float64)
+    except ConfigError as exc:
+        raise InputFileError(inputs_path, str(exc)) from exc
+    with atomic_output(output_path, suffix=".npy") as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, currents, allow_pickle=False)
+    return currents.shape

@@ -1,0 +1,83 @@
+"""Fixtures of the behavioral tests: small real sweeps (nodal-only, and ngspice-backed)."""
+
+from pathlib import Path
+
+import pytest
+
+_NODAL_TOML = """
+name = "behavioral_nodal"
+n_vectors = 6
+repeats = 2
+seed = 11
+engines = ["nodal"]
+
+[array]
+sizes = [[8, 8], [16, 16]]
+r_wire = [5.0, 80.0]
+
+[[devices]]
+kind = "linear"
+
+[[conductances]]
+kind = "uniform"
+g_min = 0.25e-6
+g_max = 25e-6
+
+[[inputs]]
+kind = "dense"
+v_read = 0.2
+"""
+
+# ngspice runs every point (arrays up to 16 x 16): linear and sinh devices, two independent draws per
+# circuit so half of the draws are held out. 80 ohm wires make a 16 x 16 array about as non-ideal as
+# 64 x 64 with 5 ohm (the ideal model is ~15 % off), so the 1 % target is really exercised. 16 points, ~20 s.
+_SPICE_TOML = """
+name = "behavioral_spice"
+n_vectors = 6
+repeats = 2
+seed = 12
+engines = ["nodal", "ngspice"]
+ngspice_max_size = 16
+
+[array]
+sizes = [[8, 8], [16, 16]]
+r_wire = [20.0, 80.0]
+
+[[devices]]
+kind = "linear"
+
+[[devices]]
+kind = "sinh"
+v0 = 0.25
+
+[[conductances]]
+kind = "uniform"
+g_min = 0.25e-6
+g_max = 25e-6
+
+[[inputs]]
+kind = "sparse"
+density = 0.3
+v_read = 0.2
+"""
+
+
+def _run(tmp_path_factory, name: str, text: str) -> Path:
+    from devicelab.spice.sweep import run_sweep
+
+    folder = tmp_path_factory.mktemp(name)
+    toml = folder / f"{name}.toml"
+    toml.write_text(text)
+    return run_sweep(toml, folder / f"{name}.h5", progress=False)
+
+
+@pytest.fixture(scope="session")
+def nodal_sweep(tmp_path_factory) -> Path:
+    """A small linear sweep solved by the nodal solver only (8 points, ~1 s)."""
+    return _run(tmp_path_factory, "nodal_sweep", _NODAL_TOML)
+
+
+@pytest.fixture(scope="session")
+def spice_sweep(tmp_path_factory) -> Path:
+    """A small sweep with every point run through ngspice (16 points)."""
+    return _run(tmp_path_factory, "spice_sweep", _SPICE_TOML)

@@ -1,0 +1,40 @@
+"""`devicelab behavioral build|check|apply` end to end on a small nodal-solver sweep."""
+
+import numpy as np
+from click.testing import CliRunner
+
+from devicelab.cli import cli
+
+
+def test_build_check_apply(tmp_path, nodal_sweep, rng):
+    runner = CliRunner()
+    model = tmp_path / "xbar_model.h5"
+    res = runner.invoke(cli, ["behavioral", "build", str(nodal_sweep), "-o", str(model)])
+    assert res.exit_code == 0, res.output
+    assert "crossbar model written" in res.output and "points: target met" in res.output
+    res = runner.invoke(cli, ["behavioral", "check", str(model)])
+    assert res.exit_code == 0, res.output
+    assert "err_model" in res.output and "valid for 8-16 rows" in res.output
+    res = runner.invoke(cli, ["behavioral", "check", str(model), "--against", str(nodal_sweep)])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("\n") > 8  # all 8 points of the sweep, not just the held-out half
+    g = rng.uniform(1e-6, 2e-5, (16, 16))
+    np.save(tmp_path / "g.npy", g)
+    np.save(tmp_path / "v.npy", rng.uniform(0, 0.2, (4, 16)))
+    res = runner.invoke(cli, ["behavioral", "apply", str(model), "--conductances", str(tmp_path / "g.npy"),
+                              "--inputs", str(tmp_path / "v.npy"), "-o", str(tmp_path / "i.npy")])
+    assert res.exit_code == 0, res.output
+    assert np.load(tmp_path / "i.npy").shape == (4, 16)
+
+
+def test_cli_errors_are_one_line_with_exit_code_2(tmp_path):
+    (tmp_path / "bad.h5").write_text("nope")
+    res = CliRunner().invoke(cli, ["behavioral", "check", str(tmp_path / "bad.h5")])
+    assert res.exit_code == 2
+    assert "devicelab: error:" in res.output and "bad.h5" in res.output
+
+
+def test_every_command_has_help():
+    for cmd in ("build", "check", "apply"):
+        res = CliRunner().invoke(cli, ["behavioral", cmd, "--help"])
+        assert res.exit_code == 0 and "Usage" in res.output
