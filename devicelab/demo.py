@@ -20,7 +20,45 @@ REPO = Path(__file__).resolve().parent.parent
 
 def stage_fit(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 1: fit the PCM compact model to measurements/ and export it."""
-    return []
+    import json
+
+    from devicelab.devices import FitOptions, PCMModel, fit_files, fit_relaxation_files
+    from devicelab.devices.report import model_comparison
+    from devicelab.measurements import ColumnMapping
+
+    examples = REPO / "measurements"
+    truth = PCMModel.from_dict(json.loads((examples / "truth_model.json").read_text()))
+    noise_file = str(examples / "read_noise.tsv.gz")
+    files = [str(examples / f) for f in ("program_run.csv", "drift_run.csv", "bake_run.csv", "iv_run.csv")]
+    # t0 and t_read are protocol constants of the example runs (measurements/README.md), not fitted
+    result, model_path, report = fit_files(
+        files + [noise_file], out / "fit" / "pcm_model.h5", report_dir=out / "fit",
+        mappings={noise_file: ColumnMapping.from_toml(examples / "mappings" / "example_read_noise.toml")},
+        options=FitOptions(t0=truth.t0, t_read=truth.t_read))
+    ctx["device_model"] = model_path
+    body = [f"Fitted `{model_path.relative_to(out)}` from the synthetic example files (full report: "
+            f"[fit/report.md](fit/report.md)).", ""] + [f"- {n}" for n in result.notes] + [
+        "", "Fitted vs the truth model that generated the files:", "",
+        model_comparison(result.model, truth, [2e-6, 8e-6, 16e-6, 28e-6]), "",
+        "![drift](fit/drift.png)", "", "![nu](fit/nu.png)", ""]
+    sections = [("Stage 1: PCM model fit", "\n".join(body))]
+    real = REPO.parent / "shared" / "data" / "rram-relaxation"
+    if real.is_dir():
+        mapping_dir = examples / "mappings"
+        c_file, a_file = str(real / "techC" / "relaxdata.min.tsv.gz"), str(real / "techA" / "tsdata.min.tsv.gz")
+        relax, _ = fit_relaxation_files(
+            [c_file, a_file], out / "relaxation",
+            mappings={c_file: ColumnMapping.from_toml(mapping_dir / "rram_techC_relax.toml"),
+                      a_file: ColumnMapping.from_toml(mapping_dir / "rram_techA_timeseries.toml")})
+        rows = relax.rows()
+        growth = [r["growth_per_decade"] * 1e6 for r in rows["spread"]]
+        alphas = ", ".join(f"{r['alpha']:.2f}" for r in rows["spectra"])
+        sections.append(("Stage 1: real RRAM relaxation data", "\n".join([
+            f"Spread growth (techC, {len(growth)} levels): {sum(g > 0 for g in growth)} grow with log time, "
+            f"{min(growth):.3f}..{max(growth):.3f} uS/decade. 1/f exponents (techA, 5 levels): {alphas}. "
+            "Report: [relaxation/report.md](relaxation/report.md).", "",
+            "![spread growth](relaxation/spread_growth.png)", "", "![PSD](relaxation/psd.png)"])))
+    return sections
 
 
 def stage_spice(out: Path, ctx: dict) -> list[tuple[str, str]]:
@@ -30,7 +68,14 @@ def stage_spice(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_adc(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 2b: transient SAR and ramp ADC characterization; the behavioral ADC model built from it."""
-    return []
+    import numpy as np
+
+    from devicelab.behavioral.adc_build import demo_adc_models
+
+    paths, sections = demo_adc_models(out, np.random.default_rng(2026))
+    ctx["adc_model"] = paths["sar"]
+    ctx["adc_model_ramp"] = paths["ramp"]
+    return sections
 
 
 def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:

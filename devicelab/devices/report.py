@@ -164,3 +164,28 @@ def write_relaxation_report(result, folder) -> Path:
                   for r in rows["spectra"]]
         lines += ["", f"![PSD]({name})", ""]
     return write_markdown_html(folder, "Relaxation and read-noise fit report", lines)
+
+
+def model_comparison(model, reference, g_levels) -> str:
+    """Markdown table comparing a fitted model's laws with a reference (e.g. the truth of synthetic data).
+
+    ``g_levels`` are conductances (S) at which sigma_prog, mu_nu, sigma_nu and Q_s are compared; scalar
+    parameters (Ea, V0) are listed with the fit's standard errors.
+    """
+    g_levels = np.asarray(g_levels, dtype=float)
+    rows = ["| G (uS) | sigma_prog fit / ref (uS) | mu_nu fit / ref | sigma_nu fit / ref | Q_s fit / ref |",
+            "|---|---|---|---|---|"]
+    mean, std = model.nu_stats(g_levels)
+    ref_mean, ref_std = reference.nu_stats(g_levels)
+    sp, ref_sp = model.sigma_prog(g_levels), reference.sigma_prog(g_levels)
+    q, ref_q = model.q_s(g_levels), reference.q_s(g_levels)
+    for k, g in enumerate(g_levels):
+        rows.append(f"| {g * 1e6:.3g} | {sp[k] * 1e6:.3f} / {ref_sp[k] * 1e6:.3f} | {mean[k]:.4f} / {ref_mean[k]:.4f} "
+                    f"| {std[k]:.4f} / {ref_std[k]:.4f} | {q[k]:.4f} / {ref_q[k]:.4f} |")
+    unc = model.uncertainties or {}
+    for name, unit in (("activation_energy", "eV"), ("v0", "V")):
+        value, ref = getattr(model, name), getattr(reference, name)
+        if value is not None:
+            rows.append("")
+            rows.append(f"{name}: fit {_fmt(value, unc.get(name, math.nan))} {unit}, reference {ref} {unit}")
+    return "\n".join(rows)
