@@ -12,6 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from devicelab.devices.update import UpdateModel
 from devicelab.errors import ConfigError
@@ -196,9 +198,6 @@ def compare_schemes(train, test, schemes, model: UpdateModel | None, config: Tra
     :class:`devicelab.network.data.DataSplit`). ``model`` is needed by the analog schemes. A tqdm progress bar
     (on stderr) is shown when ``progress`` is True. Returns scheme -> :class:`TrainingResult`.
     """
-    from threadpoolctl import threadpool_limits
-    from tqdm.auto import tqdm
-
     unknown = [s for s in schemes if s not in ALL_SCHEMES]
     if unknown:
         raise ConfigError(f"unknown training schemes {unknown}; known: {', '.join(ALL_SCHEMES)}")
@@ -216,13 +215,14 @@ def compare_schemes(train, test, schemes, model: UpdateModel | None, config: Tra
     # The products here are small (batch x layer); BLAS threads only add overhead, more so on a shared CPU.
     with threadpool_limits(limits=1, user_api="blas"):
         for scheme in schemes:
-            results[scheme] = _train_one(scheme, mlp, model, config, seeds, x_train, y_train, x_test, y_test,
-                                         progress, tqdm)
+            results[scheme] = _train_one(scheme, mlp, model, config, seeds, (x_train, y_train, x_test, y_test),
+                                         progress)
     return results
 
 
-def _train_one(scheme, mlp, model, config, seeds, x_train, y_train, x_test, y_test, progress, tqdm) -> TrainingResult:
+def _train_one(scheme, mlp, model, config, seeds, data, progress) -> TrainingResult:
     """One scheme from the shared initial weights; data order and device draws from fixed seeds."""
+    x_train, y_train, x_test, y_test = data
     order_rng = np.random.default_rng(seeds[0])  # the same data order for every scheme
     device_rng = np.random.default_rng(seeds[1])
     learner = _Learner(scheme, mlp, model, config, device_rng)
