@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.files import atomic_output
 from devicelab.behavioral.adc import ADCModel, from_characterization, save_adc_model
+from devicelab.files import atomic_output
 from devicelab.spice.adc_characterize import ADCCharacterization, characterize_adc
+from devicelab.spice.adc_netlist import RampADCSpec, SARADCSpec
 from devicelab.spice.adc_plots import plot_inl_dnl, plot_transfer_curve
 
 
@@ -67,3 +68,27 @@ def summary_lines(build: ADCBuild) -> list[str]:
                      f"codes, max |code error| {table['max_abs_code_error']} (ideal ADC: "
                      f"{table['ideal_fraction_exact'] * 100:.1f} % exact)")
     return lines
+
+
+def demo_adc_models(out: str | Path, rng: np.random.Generator) -> tuple[dict[str, Path], list[tuple[str, str]]]:
+    """The demo's ADC step: a 6-bit SAR and a 5-bit ramp ADC characterized and exported into ``out``/adc.
+
+    Returns the model paths by kind and the report sections (title, Markdown with image links relative to
+    ``out``).
+    """
+    out = Path(out)
+    folder = out / "adc"
+    specs = {"sar": SARADCSpec(bits=6, comparator_offset=3e-3, comparator_noise=0.5e-3, cap_mismatch=0.02),
+             "ramp": RampADCSpec(bits=5, comparator_offset=3e-3, r_leak=1e9)}
+    paths: dict[str, Path] = {}
+    sections = []
+    for kind, spec in specs.items():
+        build = build_adc_model(spec, 8 * 2**spec.bits, rng=rng, n_heldout=64,
+                                output=folder / f"adc_{kind}_{spec.bits}bit.h5", report_dir=folder)
+        paths[kind] = build.model_path
+        params = ", ".join(f"{k}={v}" for k, v in spec.to_dict().items())
+        body = ["```", *summary_lines(build), "```", "", f"Parameters: {params}.",
+                f"Model file: `{build.model_path.relative_to(out)}`.", ""]
+        body += [f"![{name}]({path.relative_to(out)})" for name, path in build.figures.items()]
+        sections.append((f"ADC: {spec.bits}-bit {kind.upper()} (ngspice transient)", "\n".join(body)))
+    return paths, sections
