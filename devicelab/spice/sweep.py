@@ -145,7 +145,8 @@ class PointResult:
 def run_point(task: SweepTask) -> PointResult:
     """Draw G and V for the point, run the ideal model and every engine of the point, time them.
 
-    Devicelab errors are re-raised as :class:`SimulationError` naming the point.
+    Devicelab errors are re-raised as :class:`SimulationError` naming the point; other exceptions get a
+    note naming it.
     """
     point = task.point
     try:
@@ -169,6 +170,9 @@ def run_point(task: SweepTask) -> PointResult:
     except DevicelabError as exc:
         raise SimulationError(f"sweep point {point.index} ({_label(point)}): {exc}",
                               getattr(exc, "log", "")) from exc
+    except Exception as exc:  # a bug, not bad input: keep its traceback, say where it happened
+        exc.add_note(f"while running sweep point {point.index} ({_label(point)})")
+        raise
     return PointResult(point.index, arrays, attrs)
 
 

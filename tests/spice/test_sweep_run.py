@@ -201,3 +201,13 @@ def test_restart_if_changed_replaces_stale_results_but_keeps_current_ones(tmp_pa
         run_sweep(desc, tmp_path / "k.h5", engines=CountingEngines(fail_after=3), progress=False)
     run_sweep(changed, tmp_path / "k.h5", engines=ENGINES, progress=False, restart_if_changed=True)
     assert read_sweep(tmp_path / "k.h5").provenance["description_sha256"] == changed.sha256()
+
+
+def test_unexpected_engine_exception_keeps_its_type_and_names_the_point(tmp_path):
+    def buggy(point, g, v):
+        raise ValueError("need at least one array to concatenate")
+
+    with pytest.raises(ValueError, match="concatenate") as info:
+        run_sweep(parse_description(DESCRIPTION), tmp_path / "s.h5", engines={**ENGINES, "nodal": buggy},
+                  progress=False)
+    assert any("while running sweep point 0 (2x3" in note for note in info.value.__notes__)
