@@ -13,7 +13,8 @@ import click
               help="Data set (scikit-learn digits, or Fashion-MNIST from the Debian dataset package).")
 @click.option("--device-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Device model file (HDF5 devicelab.device_model) with an update_model group.")
-@click.option("--preset", default=None, help="Built-in update model instead of a file, e.g. nandakumar2018.")
+@click.option("--preset", default=None,
+              help="Built-in update model instead of a file: nandakumar2018 (default without a model source).")
 @click.option("--pulses", type=click.Path(exists=True), default=None,
               help="Fit the update model to pulse traces first: a folder with set.csv/reset.csv (one ramp per "
                    "column, currents read at 0.1 V) or a long pulse table file.")

@@ -29,11 +29,10 @@ import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-
 from types import MappingProxyType
 from typing import Mapping
+
+import numpy as np
 
 from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import sha256_file

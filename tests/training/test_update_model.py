@@ -29,7 +29,8 @@ def test_step_families_follow_their_formulas():
     np.testing.assert_allclose(StepLaw("exponential", "g", 1e-6, 2.0, lo, hi)(g=g), 1e-6 * np.exp(-2 * u))
     np.testing.assert_allclose(StepLaw("power-law", "g", 1e-6, -0.5, lo, hi)(g=g), 1e-6 * u**-0.5)
     n = np.array([0.0, 9.0])
-    np.testing.assert_allclose(StepLaw("power-law", "n", 1e-6, 0.5, lo, hi, n_ref=10)(n=n), 1e-6 * ((n + 1) / 10) ** 0.5)
+    law = StepLaw("power-law", "n", 1e-6, 0.5, lo, hi, n_ref=10)
+    np.testing.assert_allclose(law(n=n), 1e-6 * ((n + 1) / 10) ** 0.5)
 
 
 def test_one_pulse_step_has_the_model_mean_and_spread(rng):
