@@ -170,14 +170,14 @@ def concat_tables(tables: list[MeasurementTable]) -> MeasurementTable:
 def _drift_summary(table: MeasurementTable, model: PCMModel, g_prog_level: dict) -> dict:
     """Mean and std of G per (level, log-binned time) and the model's mean drift curve for each level."""
     bins = np.round(np.log10(np.maximum(table.t, 1e-12)) * 20)  # 0.05-decade time bins
-    keys = np.stack([table.g_target, bins])
-    uniq, inv = np.unique(keys, axis=1, return_inverse=True)
-    inv = inv.ravel()
+    levels, level_idx = np.unique(table.g_target, return_inverse=True)
+    bin_values, bin_idx = np.unique(bins, return_inverse=True)
+    used, inv = np.unique(level_idx * bin_values.size + bin_idx, return_inverse=True)
     n = np.bincount(inv)
     mean = np.bincount(inv, table.g) / n
     sq = np.bincount(inv, table.g**2) / n
     t_mean = np.bincount(inv, table.t) / n
-    level = uniq[0]
+    level = levels[used // bin_values.size]
     mu, sd = model.nu_stats(level)
     log_ratio = np.log(np.maximum(t_mean / model.t0, 1.0))
     g0 = np.array([g_prog_level.get(float(lv), lv) for lv in level])
