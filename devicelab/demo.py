@@ -63,7 +63,11 @@ def stage_fit(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_spice(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 2a: crossbar SPICE runs through ngspice and the nodal solver checked against them."""
-    return []
+    import numpy as np
+
+    from devicelab.spice.crossbar_demo import run_crossbar_demo
+
+    return run_crossbar_demo(out, np.random.default_rng(2))
 
 
 def stage_adc(out: Path, ctx: dict) -> list[tuple[str, str]]:

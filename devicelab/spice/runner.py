@@ -53,7 +53,9 @@ class NetlistResult:
     """Vectors of an ngspice run: ``plots[plot_name][vector_name]`` -> float64 array (SI units).
 
     ``log`` is ngspice's stdout and stderr; ``attempts`` the number of ngspice runs it took (1 = no retry);
-    ``options`` the extra ``.options`` line of the successful attempt ("" for none); ``elapsed`` (s).
+    ``options`` the extra ``.options`` line of the successful attempt ("" for none); ``elapsed`` wall time
+    of that attempt (s, child process start included); ``ngspice_time`` time inside ngspice (s, loading
+    the circuit plus the analysis).
     """
 
     plots: dict[str, dict[str, np.ndarray]]
@@ -63,6 +65,7 @@ class NetlistResult:
     elapsed: float = 0.0
     ngspice_version: str = ""
     analysis: str = field(default="")
+    ngspice_time: float = 0.0
 
     def vectors(self, plot: str | None = None) -> dict[str, np.ndarray]:
         """Vectors of ``plot`` (default: the analysis plot, e.g. ``dc1``)."""
@@ -93,7 +96,8 @@ def run_netlist(text: str, timeout: float = 300.0, retry: bool = True) -> Netlis
         if status == "ok":
             plots = outcome["plots"]
             analysis = outcome["analysis"]
-            return NetlistResult(plots, outcome["log"], attempt, options, elapsed, outcome["version"], analysis)
+            return NetlistResult(plots, outcome["log"], attempt, options, elapsed, outcome["version"], analysis,
+                                 outcome["ngspice_time"])
         if status != "convergence":
             raise SimulationError(_describe(status, outcome, timeout), "\n".join(logs))
         log.info("ngspice did not converge (attempt %d); retrying with: %s", attempt, options or "-")
@@ -174,8 +178,10 @@ def _child_main(netlist: str, sender) -> None:  # pragma: no cover - runs in the
     keepalive = [ffi.new("char[]", line.encode("ascii")) for line in lines] + [FFI.NULL]
     ngspice.clear_output()
     before = set(ngspice.plot_names)
+    start = time.perf_counter()
     rc_circ = int(lib.ngSpice_Circ(ffi.new("char *[]", keepalive)))
     rc_run = int(lib.ngSpice_Command(b"run")) if rc_circ == 0 else -1
+    ngspice_time = time.perf_counter() - start
     plots = {}
     analysis = ""
     for name in ngspice.plot_names:
@@ -185,7 +191,7 @@ def _child_main(netlist: str, sender) -> None:  # pragma: no cover - runs in the
         plots[name] = _plot_vectors(lib, ffi, FFI, name)
     log_text = "\n".join(ngspice._stdout + ngspice._stderr)
     sender.send({"rc_circ": rc_circ, "rc_run": rc_run, "plots": plots, "analysis": analysis,
-                 "log": log_text, "version": str(getattr(ngspice, "ngspice_version", ""))})
+                 "log": log_text, "ngspice_time": ngspice_time, "version": str(getattr(ngspice, "ngspice_version", ""))})
     sender.close()
 
 
