@@ -32,6 +32,7 @@ from devicelab.spice.adc_metrics import Linearity, ideal_transitions, linearity
 FORMAT = "devicelab.adc_model"
 FORMAT_VERSION = 1
 MAX_BITS = 16
+_MAX_CORRECTIONS = 6  # transition levels further than 5 LSB from nominal: binary search instead
 
 
 def _check_range(bits, v_min, v_max, what: str) -> tuple[int, float, float]:
@@ -76,7 +77,11 @@ class ADCModel:
         object.__setattr__(self, "v_max", hi)
         object.__setattr__(self, "transitions", t)
         object.__setattr__(self, "noise_sigma", sigma)
-        object.__setattr__(self, "_t32", t.astype(np.float32))
+        # edges[c], edges[c + 1]: bounds of code c; the NaN top sentinel makes `x >= edge` false even for x = inf
+        edges = np.concatenate([[-np.inf], t, [np.nan]])
+        object.__setattr__(self, "_edges", (edges, edges.astype(np.float32)))
+        deviation = np.max(np.abs(t - ideal_transitions(bits, lo, hi))) / ((hi - lo) / 2**bits)
+        object.__setattr__(self, "_max_shift", int(np.ceil(deviation)) + 1)
 
     @property
     def lsb(self) -> float:
@@ -93,10 +98,10 @@ class ADCModel:
         return linearity(self.transitions, self.bits, self.v_min, self.v_max)
 
     def convert(self, v, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Codes (int32, same shape as ``v``) of input voltages ``v`` (V); ``v`` is not modified.
+        """Codes (int32, same shape as ``v``) of input voltages ``v`` (V): ``#{k : T_k <= v}``; ``v`` is not modified.
 
         float32 inputs are compared with float32 transition levels (no float64 copy). ``rng`` is required when
-        ``noise_sigma`` > 0 (one independent noise sample per input). NaN inputs give the top code.
+        ``noise_sigma`` > 0 (one independent noise sample per input). NaN inputs give code 0.
         """
         x = np.asarray(v)
         if not np.issubdtype(x.dtype, np.floating):
@@ -105,8 +110,21 @@ class ADCModel:
             if rng is None:
                 raise ConfigError("ADCModel.convert: this model has input noise; pass rng")
             x = x + rng.normal(0.0, self.noise_sigma, x.shape).astype(x.dtype, copy=False)
-        table = self._t32 if x.dtype == np.float32 else self.transitions
-        return np.searchsorted(table, x, side="right").astype(np.int32, copy=False)
+        edges, shift = self._edges[x.dtype == np.float32], self._max_shift
+        if shift > _MAX_CORRECTIONS:  # far from uniform: plain binary search
+            code = np.searchsorted(edges[1:-1], x, side="right").astype(np.int32)
+            code[np.isnan(x)] = 0
+            return code
+        # guess the code of the nominal quantizer, then correct it by at most `shift` codes each way: the
+        # transition levels are within shift - 1 LSB of nominal, so the loops end on edges[c] <= x < edges[c + 1]
+        scale = x.dtype.type(1.0 / self.lsb)
+        guess = np.floor((x - x.dtype.type(self.v_min)) * scale)
+        code = np.fmin(np.fmax(guess, 0), self.top_code).astype(np.int32)  # fmax/fmin map NaN to 0
+        for _ in range(shift):
+            code -= x < edges[code]
+        for _ in range(shift):
+            code += x >= edges[code + 1]
+        return code
 
     def reconstruct(self, codes, dtype=np.float64) -> np.ndarray:
         """Nominal code centres ``v_min + (code + 1/2) LSB`` (V) of integer ``codes``, as ``dtype``."""

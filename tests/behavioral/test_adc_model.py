@@ -15,6 +15,20 @@ def test_ideal_adc_codes_at_and_around_transitions():
     np.testing.assert_array_equal(adc.convert(v), [0, 0, 0, 1, 4, 6, 7, 7, 7])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("deviation", [0.0, 0.4, 1.7, 9.0])  # LSB; 9 LSB takes the binary-search path
+def test_convert_counts_the_transitions_at_or_below_the_input(rng, dtype, deviation):
+    # reference: a binary search over the transition levels (code = #{k : T_k <= v}), at the levels
+    # themselves, just below them, outside the range and at +-inf; NaN gives code 0
+    for bits in (3, 8):
+        t = np.sort(ideal_adc(bits, 0.0, 1.0).transitions + rng.uniform(-deviation, deviation, 2**bits - 1) / 2**bits)
+        adc = ADCModel(bits, 0.0, 1.0, t)
+        t_cast = t.astype(dtype)
+        v = np.concatenate([rng.uniform(-0.2, 1.2, 20000), t, np.nextafter(t_cast, -1), [-np.inf, np.inf]]).astype(dtype)
+        np.testing.assert_array_equal(adc.convert(v), np.searchsorted(t_cast, v, side="right"))
+        assert adc.convert(np.array([np.nan], dtype=dtype))[0] == 0
+
+
 def test_convert_keeps_shape_and_does_not_modify_its_input():
     adc = ideal_adc(4, 0.0, 1.0)
     v = np.linspace(-0.1, 1.1, 24).reshape(2, 3, 4)
