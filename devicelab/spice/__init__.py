@@ -69,3 +69,13 @@ from devicelab.spice.sweep_results import SweepData, SweepRecord, read_sweep, su
 
 __all__ += ["DaskExecutor", "LocalExecutor", "SerialExecutor", "make_executor", "run_sweep", "SweepDescription",
             "SweepPoint", "load_description", "SweepData", "SweepRecord", "read_sweep", "summarize_sweep"]
+
+# ADCs (helper "adc"): SAR and single-slope netlists, transient characterization, static metrics, plots.
+from devicelab.spice.adc_characterize import ADCCharacterization, ADCRun, characterize_adc, simulate_adc  # noqa: E402
+from devicelab.spice.adc_metrics import Linearity, enob_from_sweep, linearity, transitions_from_sweep  # noqa: E402
+from devicelab.spice.adc_netlist import RampADCSpec, SARADCSpec, build_ramp_netlist, build_sar_netlist  # noqa: E402
+from devicelab.spice.adc_plots import plot_inl_dnl, plot_transfer_curve  # noqa: E402
+
+__all__ += ["ADCCharacterization", "ADCRun", "characterize_adc", "simulate_adc", "Linearity", "enob_from_sweep",
+            "linearity", "transitions_from_sweep", "RampADCSpec", "SARADCSpec", "build_ramp_netlist",
+            "build_sar_netlist", "plot_inl_dnl", "plot_transfer_curve"]
