@@ -113,3 +113,18 @@ def test_sample_needs_exactly_one_model_source(tmp_path):
 def test_every_command_has_help(command):
     result = CliRunner().invoke(cli, command + ["--help"])
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_foreign_file_fits_through_inline_columns_with_a_base_preset(tmp_path):
+    # a tester's own format (uS, minutes, degC, ';'); only drift data, so the rest comes from the preset
+    out = tmp_path / "m.h5"
+    result = _run("fit", EXAMPLES / "foreign_tester_run.csv", "--column", "device=cell_id",
+                  "--column", "g_target=level_uS:uS", "--column", "t=elapsed_min:min", "--column", "g=G_uS:uS",
+                  "--column", "temperature=chamber_C:degC", "--column", "delimiter=;", "--t0", "10",
+                  "--t-read", "1e-6", "--base-preset", "joshi2020", "-o", out)
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert model.g_max == pytest.approx(24e-6)
+    mean, _ = model.nu_stats(np.array([4e-6, 24e-6]))
+    assert np.all((mean > 0.01) & (mean < 0.15))
+    assert "nu laws: fitted from drift data" in result.output
