@@ -57,7 +57,8 @@ def summary_lines(build: ADCBuild) -> list[str]:
              f"LSB {lin.lsb * 1e3:.4g} mV, {char.inputs.size} sweep points "
              f"(transition levels to +-{char.transition_resolution:.3f} LSB)",
              f"offset (best fit)       {lin.offset * 1e3:+.4f} mV   (endpoint {lin.offset_endpoint * 1e3:+.4f} mV)",
-             f"gain error (best fit)   {lin.gain_error * 100:+.4f} %    (endpoint {lin.gain_error_endpoint * 100:+.4f} %)",
+             f"gain error (best fit)   {lin.gain_error * 100:+.4f} %    "
+             f"(endpoint {lin.gain_error_endpoint * 100:+.4f} %)",
              f"max |INL|               {lin.max_inl:.4f} LSB best fit, {lin.max_inl_endpoint:.4f} LSB endpoint",
              f"max |DNL|               {lin.max_dnl:.4f} LSB, missing codes: {len(lin.missing_codes)}",
              f"ENOB                    {char.enob:.3f} bits (raw, incl. gain/offset: {char.enob_raw:.3f})",

@@ -69,8 +69,8 @@ class SARADCSpec:
     converting); ``c_unit`` (F, unit capacitor); ``c_parasitic`` (F, top plate to ground);
     ``cap_mismatch`` (relative standard deviation of one unit capacitor); ``r_switch`` (ohm, on-resistance
     of the switch of one unit capacitor; switches are sized with their capacitor, so a capacitor of m
-    units has r_switch / m, and the top-plate switch r_switch / 2^bits); ``t_sample``, ``t_bit`` (s, sampling and per-bit decision time); ``t_edge`` (s,
-    control-signal rise/fall time).
+    units has r_switch / m, and the top-plate switch r_switch / 2^bits); ``t_sample``, ``t_bit`` (s, sampling
+    and per-bit decision time); ``t_edge`` (s, control-signal rise/fall time).
     """
 
     bits: int = 6

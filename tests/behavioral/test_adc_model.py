@@ -24,7 +24,8 @@ def test_convert_counts_the_transitions_at_or_below_the_input(rng, dtype, deviat
         t = np.sort(ideal_adc(bits, 0.0, 1.0).transitions + rng.uniform(-deviation, deviation, 2**bits - 1) / 2**bits)
         adc = ADCModel(bits, 0.0, 1.0, t)
         t_cast = t.astype(dtype)
-        v = np.concatenate([rng.uniform(-0.2, 1.2, 20000), t, np.nextafter(t_cast, -1), [-np.inf, np.inf]]).astype(dtype)
+        v = np.concatenate([rng.uniform(-0.2, 1.2, 20000), t, np.nextafter(t_cast, -1), [-np.inf, np.inf]])
+        v = v.astype(dtype)
         np.testing.assert_array_equal(adc.convert(v), np.searchsorted(t_cast, v, side="right"))
         assert adc.convert(np.array([np.nan], dtype=dtype))[0] == 0
 

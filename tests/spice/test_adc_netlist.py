@@ -29,7 +29,8 @@ def test_netlist_text_is_deterministic():
 def test_sar_netlist_has_one_capacitor_per_bit_and_a_dummy_with_binary_weights():
     spec = SARADCSpec(bits=5, c_unit=10e-15)
     lines = build_sar_netlist(spec, [0.5]).splitlines()
-    caps = {line.split()[0]: float(line.split()[3]) for line in lines if line.startswith("C") and line.split()[1] == "x" and line.split()[2] != "0"}
+    array = [line.split() for line in lines if line.startswith("C") and line.split()[1:3] != ["x", "0"]]
+    caps = {words[0]: float(words[3]) for words in array if words[1] == "x"}
     assert caps == pytest.approx({"Cd": 1e-14, "C0": 1e-14, "C1": 2e-14, "C2": 4e-14, "C3": 8e-14, "C4": 1.6e-13})
 
 

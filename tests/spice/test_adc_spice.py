@@ -124,3 +124,27 @@ def test_eight_bit_converters_have_inl_and_dnl_within_the_sweep_resolution(kind)
     res = char.transition_resolution
     assert char.linearity.max_inl <= 2 * res + 0.02 and char.linearity.max_dnl <= 2 * res + 0.04
     assert char.enob == pytest.approx(8, abs=0.1)
+
+
+def test_checkpointed_runs_resume_without_ngspice_and_only_for_the_same_netlist(tmp_path, monkeypatch):
+    import devicelab.spice.adc_characterize as adc_characterize
+
+    spec = SARADCSpec(bits=3)
+    first = simulate_adc(spec, [0.1, 0.6], checkpoint_dir=tmp_path)
+
+    def no_ngspice(*args, **kwargs):
+        raise AssertionError("ngspice must not run for a checkpointed netlist")
+
+    monkeypatch.setattr(adc_characterize, "run_netlist", no_ngspice)
+    again = simulate_adc(spec, [0.1, 0.6], checkpoint_dir=tmp_path)
+    np.testing.assert_array_equal(again.codes, first.codes)
+    np.testing.assert_array_equal(again.energy, first.energy)
+    with pytest.raises(AssertionError, match="must not run"):  # another netlist is not taken from the checkpoint
+        simulate_adc(SARADCSpec(bits=3, comparator_offset=1e-3), [0.1, 0.6], checkpoint_dir=tmp_path)
+
+
+def test_a_run_that_exceeds_its_timeout_fails_clearly():
+    from devicelab.errors import SimulationError
+
+    with pytest.raises(SimulationError, match="timeout"):
+        simulate_adc(SARADCSpec(bits=3), [0.1, 0.6], timeout=1e-3)
