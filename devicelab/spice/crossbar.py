@@ -17,7 +17,7 @@ transistor whose source is column node (i,p), gate a common word-line node at ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -107,6 +107,26 @@ class CrossbarSpec:
             raise ConfigError(f"CrossbarSpec.transistor: expected an AccessTransistor, got {self.transistor!r}")
         if not isinstance(self.differential, (bool, np.bool_)):
             raise ConfigError(f"CrossbarSpec.differential: expected True or False, got {self.differential!r}")
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields by name (the transistor as a nested dict); inverse of :meth:`from_dict`."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["transistor"] = {f.name: getattr(self.transistor, f.name) for f in fields(self.transistor)}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CrossbarSpec":
+        """Spec from :meth:`to_dict` output; unknown keys are a ConfigError naming them."""
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"CrossbarSpec: unknown field(s) {sorted(unknown)}")
+        values = dict(data)
+        if isinstance(values.get("transistor"), dict):
+            extra = set(values["transistor"]) - {f.name for f in fields(AccessTransistor)}
+            if extra:
+                raise ConfigError(f"AccessTransistor: unknown field(s) {sorted(extra)}")
+            values["transistor"] = AccessTransistor(**values["transistor"])
+        return cls(**values)
 
     @property
     def physical_cols(self) -> int:

@@ -125,3 +125,11 @@ def test_malicious_or_broken_library_files_are_rejected(tmp_path, body, message)
 def test_library_name_must_be_a_safe_name(tmp_path):
     with pytest.raises(ConfigError):
         load_library("../crossbar_cells", directory=tmp_path)
+
+
+def test_spec_round_trips_through_a_dict_by_field_name():
+    spec = CrossbarSpec(4, 3, r_row=2.0, device="sinh", v0=0.2, cell="1t1r",
+                        transistor=AccessTransistor(v_gate=1.1), differential=True)
+    assert CrossbarSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(ConfigError, match="unknown field"):
+        CrossbarSpec.from_dict({**spec.to_dict(), "r_wire": 1.0})
