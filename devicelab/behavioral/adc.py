@@ -9,7 +9,8 @@ values digital logic downstream of a real converter assumes, so the converter's 
 
 Model files are HDF5, format ``devicelab.adc_model`` version 1 (:func:`save_adc_model`,
 :func:`load_adc_model`): root attributes ``bits``, ``v_min``, ``v_max`` (V), ``noise_sigma`` (V), ``kind``;
-datasets ``transitions`` and ``ideal_transitions`` (V), ``inl_bestfit``, ``inl_endpoint``, ``dnl`` (LSB); group
+datasets ``transitions`` and ``ideal_transitions`` (V), ``inl_bestfit``, ``inl_endpoint``, ``dnl`` (LSB),
+``energy_per_conversion`` (J), ``t_conversion`` (s, NaN when unknown); group
 ``error_table`` (model vs SPICE codes on held-out inputs: ``fraction_exact``, ``max_abs_code_error``,
 ``mean_abs_code_error``, ``n_inputs``, and the ideal converter's ``ideal_fraction_exact`` for comparison, plus
 the held-out ``inputs`` (V), ``spice_codes`` and ``model_codes``); provenance (ngspice version, netlist SHA-256,
@@ -19,7 +20,7 @@ parameters) in the standard header.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import h5py
@@ -50,7 +51,8 @@ class ADCModel:
 
     ``transitions``: T_1..T_K (V, non-decreasing, K = 2^bits - 1); ``noise_sigma``: input-referred noise
     (V rms, 0 for none); ``kind``: "ideal", "sar" or "ramp"; ``error_table``: measured model error against
-    SPICE (see the module docstring); ``provenance``: where the transition levels came from.
+    SPICE (see the module docstring); ``provenance``: where the transition levels came from;
+    ``energy_per_conversion`` (J) and ``t_conversion`` (s) of the simulated converter (NaN when unknown).
     """
 
     bits: int
@@ -61,6 +63,8 @@ class ADCModel:
     kind: str = "ideal"
     error_table: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    energy_per_conversion: float = math.nan
+    t_conversion: float = math.nan
 
     def __post_init__(self):
         bits, lo, hi = _check_range(self.bits, self.v_min, self.v_max, "ADCModel")
@@ -77,6 +81,11 @@ class ADCModel:
         object.__setattr__(self, "v_max", hi)
         object.__setattr__(self, "transitions", t)
         object.__setattr__(self, "noise_sigma", sigma)
+        for name in ("energy_per_conversion", "t_conversion"):
+            value = float(getattr(self, name))
+            if not (math.isnan(value) or (math.isfinite(value) and value >= 0)):
+                raise ConfigError(f"ADCModel: {name} must be >= 0 or NaN (unknown), got {value!r}")
+            object.__setattr__(self, name, value)
         # edges[c], edges[c + 1]: bounds of code c; the NaN top sentinel makes `x >= edge` false even for x = inf
         edges = np.concatenate([[-np.inf], t, [np.nan]])
         object.__setattr__(self, "_edges", (edges, edges.astype(np.float32)))
@@ -126,8 +135,9 @@ class ADCModel:
             code += x >= edges[code + 1]
         return code
 
-    def reconstruct(self, codes, dtype=np.float64) -> np.ndarray:
-        """Nominal code centres ``v_min + (code + 1/2) LSB`` (V) of integer ``codes``, as ``dtype``."""
+    def reconstruct(self, codes, dtype=np.float32) -> np.ndarray:
+        """Nominal code centres ``v_min + (code + 1/2) LSB`` (V) of integer ``codes``, as ``dtype`` (float32 by
+        default, for network throughput)."""
         c = np.asarray(codes)
         if not np.issubdtype(c.dtype, np.integer):
             raise ConfigError(f"ADCModel.reconstruct: codes must be integers, got dtype {c.dtype}")
@@ -168,10 +178,10 @@ def from_characterization(char, rng: np.random.Generator | None = None) -> ADCMo
     with ``rng`` the noisy model is compared, without it the noise-free one.
     """
     model = ADCModel(char.bits, char.v_min, char.v_max, char.transitions, char.input_noise, char.spec.kind,
-                     provenance=dict(char.provenance))
+                     provenance=dict(char.provenance), energy_per_conversion=char.energy_per_conversion,
+                     t_conversion=char.spec.t_conversion)
     table = error_table(model, char.heldout_inputs, char.heldout_codes, rng if model.noise_sigma > 0 else None)
-    return ADCModel(model.bits, model.v_min, model.v_max, model.transitions, model.noise_sigma, model.kind,
-                    table, model.provenance)
+    return replace(model, error_table=table)
 
 
 def error_table(model: ADCModel, inputs, spice_codes, rng: np.random.Generator | None = None) -> dict:
@@ -184,7 +194,7 @@ def error_table(model: ADCModel, inputs, spice_codes, rng: np.random.Generator |
     if v.shape != spice.shape or v.ndim != 1:
         raise ConfigError("error_table: inputs and SPICE codes must be 1-D arrays of the same length")
     if rng is None and model.noise_sigma > 0:
-        model = ADCModel(model.bits, model.v_min, model.v_max, model.transitions, 0.0, model.kind)
+        model = replace(model, noise_sigma=0.0)
     codes = model.convert(v, rng).astype(np.int64)
     ideal = ideal_adc(model.bits, model.v_min, model.v_max).convert(v)
     err = np.abs(codes - spice)
@@ -217,6 +227,8 @@ def save_adc_model(model: ADCModel, path: str | Path) -> Path:
             write_dataset(h5, "inl_bestfit", lin.inl_bestfit, "LSB")
             write_dataset(h5, "inl_endpoint", lin.inl_endpoint, "LSB")
             write_dataset(h5, "dnl", lin.dnl, "LSB")
+            write_dataset(h5, "energy_per_conversion", model.energy_per_conversion, "J")
+            write_dataset(h5, "t_conversion", model.t_conversion, "s")
             group = h5.create_group("error_table")
             for name in _TABLE_SCALARS:
                 if name in model.error_table:
@@ -239,6 +251,7 @@ def load_adc_model(path: str | Path) -> ADCModel:
         try:
             attrs = {name: h5.attrs[name] for name in ("bits", "v_min", "v_max", "noise_sigma", "kind")}
             transitions = h5["transitions"][()]
+            timing = {name: float(h5[name][()]) for name in ("energy_per_conversion", "t_conversion")}
             table = {}
             for name in (*_TABLE_SCALARS, *_TABLE_ARRAYS):
                 if name in h5.get("error_table", {}):
@@ -249,6 +262,6 @@ def load_adc_model(path: str | Path) -> ADCModel:
     kind = attrs["kind"].decode() if isinstance(attrs["kind"], bytes) else str(attrs["kind"])
     try:
         return ADCModel(int(attrs["bits"]), float(attrs["v_min"]), float(attrs["v_max"]), transitions,
-                        float(attrs["noise_sigma"]), kind, table, provenance)
+                        float(attrs["noise_sigma"]), kind, table, provenance, **timing)
     except ConfigError as exc:
         raise ModelFileError(f"{path}: invalid ADC model ({exc})") from exc

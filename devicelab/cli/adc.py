@@ -75,6 +75,8 @@ def show(model_file):
                f"noise {model.noise_sigma:g} V rms")
     click.echo(f"offset {lin.offset:+.6g} V, gain error {lin.gain_error:+.6g}, max |INL| {lin.max_inl:.4f} LSB, "
                f"max |DNL| {lin.max_dnl:.4f} LSB")
+    click.echo(f"energy per conversion {model.energy_per_conversion:.4g} J, conversion time "
+               f"{model.t_conversion:.4g} s")
     table = model.error_table
     if table:
         click.echo(f"held-out error (n={table['n_inputs']}): fraction exact {table['fraction_exact']:.4f}, "

@@ -42,8 +42,10 @@ def test_model_reproduces_held_out_spice_codes_better_than_an_ideal_adc(sar_mode
     assert table["fraction_exact"] > table["ideal_fraction_exact"]
 
 
-def test_model_carries_the_characterized_offset(sar_model):
+def test_model_carries_the_characterized_offset_energy_and_timing(sar_model):
     char, model = sar_model
+    assert model.energy_per_conversion == char.energy_per_conversion > 0
+    assert model.t_conversion == pytest.approx(20e-9 + 4 * 20e-9)
     assert model.linearity().offset == pytest.approx(char.linearity.offset)
     assert model.linearity().offset == pytest.approx(0.02 / char.spec.input_gain(char.capacitances),
                                                       abs=0.15 * model.lsb)  # mismatch moves the fit a little

@@ -49,8 +49,9 @@ def test_float32_inputs_give_the_float64_codes_away_from_transitions(rng):
 
 def test_reconstruct_returns_nominal_code_centres():
     adc = ideal_adc(2, 0.0, 0.8)
-    np.testing.assert_allclose(adc.reconstruct(np.array([0, 1, 2, 3])), [0.1, 0.3, 0.5, 0.7], rtol=0, atol=1e-15)
-    assert adc.reconstruct(np.array([1]), dtype=np.float32).dtype == np.float32
+    centres = adc.reconstruct(np.array([0, 1, 2, 3]), dtype=np.float64)
+    np.testing.assert_allclose(centres, [0.1, 0.3, 0.5, 0.7], rtol=0, atol=1e-15)
+    assert adc.reconstruct(np.array([1])).dtype == np.float32  # network-level default
 
 
 def test_reconstruct_then_convert_is_the_identity_for_an_ideal_adc():
@@ -92,7 +93,8 @@ def test_noisy_model_needs_an_rng():
 
 
 @pytest.mark.parametrize("kwargs", [dict(transitions=np.array([0.3, 0.2, 0.7])), dict(transitions=np.zeros(4)),
-                                    dict(noise_sigma=-0.1), dict(v_min=1.0), dict(bits=0)])
+                                    dict(noise_sigma=-0.1), dict(v_min=1.0), dict(bits=0),
+                                    dict(energy_per_conversion=-1.0)])
 def test_model_rejects_invalid_parameters(kwargs):
     args = dict(bits=2, v_min=0.0, v_max=1.0, transitions=np.array([0.25, 0.5, 0.75]))
     args.update(kwargs)
@@ -139,7 +141,8 @@ def _model():
     table = {"n_inputs": 3, "fraction_exact": 2 / 3, "max_abs_code_error": 1, "mean_abs_code_error": 1 / 3,
              "ideal_fraction_exact": 1 / 3, "noise_in_comparison": False, "inputs": np.array([0.1, 0.4, 0.7]),
              "spice_codes": np.array([1, 4, 6]), "model_codes": np.array([1, 4, 7])}
-    return ADCModel(3, 0.0, 0.8, t, 0.002, "sar", table, {"ngspice_version": "39", "netlist_sha256": ["ab"]})
+    return ADCModel(3, 0.0, 0.8, t, 0.002, "sar", table, {"ngspice_version": "39", "netlist_sha256": ["ab"]},
+                    energy_per_conversion=1.5e-12, t_conversion=80e-9)
 
 
 def test_model_file_round_trip(tmp_path):
@@ -151,6 +154,8 @@ def test_model_file_round_trip(tmp_path):
     assert loaded.error_table["max_abs_code_error"] == 1
     np.testing.assert_array_equal(loaded.error_table["model_codes"], [1, 4, 7])
     assert loaded.provenance == model.provenance
+    assert (loaded.energy_per_conversion, loaded.t_conversion) == (1.5e-12, 80e-9)
+    assert np.isnan(load_adc_model(save_adc_model(ideal_adc(2, 0.0, 1.0), tmp_path / "i.h5")).t_conversion)
     with h5py.File(tmp_path / "adc.h5") as h5:
         assert h5["transitions"].attrs["units"] == "V" and h5["dnl"].attrs["units"] == "LSB"
 
