@@ -1,11 +1,13 @@
-"""``devicelab crossbar ...``: crossbar circuit simulation (ngspice or the nodal solver)."""
+"""``devicelab crossbar ...``: crossbar circuit simulation (ngspice or the nodal solver) and netlist export."""
 
 from __future__ import annotations
+
+import functools
 
 import click
 
 from devicelab.spice.crossbar import AccessTransistor, CrossbarSpec
-from devicelab.spice.crossbar_files import ENGINES, simulate_files
+from devicelab.spice.crossbar_files import ENGINES, simulate_files, write_netlist_file
 
 
 @click.group()
@@ -13,38 +15,63 @@ def crossbar() -> None:
     """Crossbar circuits: SPICE (ngspice) and the fast nodal solver."""
 
 
+def _circuit_options(command):
+    """Options shared by every crossbar command: the circuit and its two input files."""
+    options = [
+        click.option("--rows", type=int, required=True, help="Number of rows (inputs)."),
+        click.option("--cols", type=int, required=True, help="Number of (logical) columns (outputs)."),
+        click.option("--r-row", type=float, default=0.0, show_default=True, help="Row wire segment resistance (ohm)."),
+        click.option("--r-col", type=float, default=0.0, show_default=True,
+                     help="Column wire segment resistance (ohm)."),
+        click.option("--r-driver", type=float, default=0.0, show_default=True, help="Row driver resistance (ohm)."),
+        click.option("--r-sense", type=float, default=0.0, show_default=True, help="Column sense resistance (ohm)."),
+        click.option("--conductances", type=click.Path(dir_okay=False), required=True,
+                     help="G.npy: conductances (S), (rows, cols); (2, rows, cols) with --differential."),
+        click.option("--inputs", type=click.Path(dir_okay=False), required=True,
+                     help="V.npy: input voltages (V), one vector per row: (n_vectors, rows)."),
+        click.option("--device", type=click.Choice(["linear", "sinh"]), default="linear", show_default=True,
+                     help="Cell read I-V: linear I = G V, or sinh I = G v0 sinh(V/v0)."),
+        click.option("--v0", type=float, default=None, help="v0 (V) of the sinh I-V."),
+        click.option("--cell", type=click.Choice(["passive", "1t1r"]), default="passive", show_default=True,
+                     help="Passive cells, or 1T1R cells with the dl_nmos_access transistor."),
+        click.option("--v-gate", type=float, default=AccessTransistor().v_gate, show_default=True,
+                     help="Word-line (gate) voltage of 1T1R cells (V)."),
+        click.option("--differential", is_flag=True, help="G+/G- column pairs; output I+ - I-."),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(rows, cols, r_row, r_col, r_driver, r_sense, device, v0, cell, v_gate, differential, **kwargs):
+        spec = CrossbarSpec(rows, cols, r_row=r_row, r_col=r_col, r_driver=r_driver, r_sense=r_sense, device=device,
+                            v0=v0, cell=cell, transistor=AccessTransistor(v_gate=v_gate), differential=differential)
+        return command(spec, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 @crossbar.command()
-@click.option("--rows", type=int, required=True, help="Number of rows (inputs).")
-@click.option("--cols", type=int, required=True, help="Number of (logical) columns (outputs).")
-@click.option("--r-row", type=float, default=0.0, show_default=True, help="Row wire segment resistance (ohm).")
-@click.option("--r-col", type=float, default=0.0, show_default=True, help="Column wire segment resistance (ohm).")
-@click.option("--r-driver", type=float, default=0.0, show_default=True, help="Row driver resistance (ohm).")
-@click.option("--r-sense", type=float, default=0.0, show_default=True, help="Column sense resistance (ohm).")
-@click.option("--conductances", "conductances", type=click.Path(dir_okay=False), required=True,
-              help="G.npy: conductances (S), (rows, cols); (2, rows, cols) with --differential.")
-@click.option("--inputs", type=click.Path(dir_okay=False), required=True,
-              help="V.npy: input voltages (V), one vector per row: (n_vectors, rows).")
+@_circuit_options
 @click.option("--engine", type=click.Choice(ENGINES), default="nodal", show_default=True,
               help="ngspice (SPICE, slow) or nodal (sparse solver, same circuit).")
-@click.option("--device", type=click.Choice(["linear", "sinh"]), default="linear", show_default=True,
-              help="Cell read I-V: linear I = G V, or sinh I = G v0 sinh(V/v0).")
-@click.option("--v0", type=float, default=None, help="v0 (V) of the sinh I-V.")
-@click.option("--cell", type=click.Choice(["passive", "1t1r"]), default="passive", show_default=True,
-              help="Passive cells, or 1T1R cells with the dl_nmos_access transistor.")
-@click.option("--v-gate", type=float, default=AccessTransistor().v_gate, show_default=True,
-              help="Word-line (gate) voltage of 1T1R cells (V).")
-@click.option("--differential", is_flag=True, help="G+/G- column pairs; output I+ - I-.")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="ngspice time limit (s).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="I.npy: output currents (A), (n_vectors, cols).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also write an IR-drop heat map (PNG) of the first input vector.")
-def simulate(rows, cols, r_row, r_col, r_driver, r_sense, conductances, inputs, engine, device, v0, cell, v_gate,
-             differential, timeout, output, plot) -> None:
+def simulate(spec, conductances, inputs, engine, timeout, output, plot) -> None:
     """Simulate a crossbar: output column currents for every input vector."""
-    spec = CrossbarSpec(rows, cols, r_row=r_row, r_col=r_col, r_driver=r_driver, r_sense=r_sense, device=device,
-                        v0=v0, cell=cell, transistor=AccessTransistor(v_gate=v_gate), differential=differential)
     summary = simulate_files(spec, conductances, inputs, output, engine=engine, plot=plot, timeout=timeout)
     click.echo(f"{summary.engine}: {summary.n_vectors} vector(s) x {summary.cols} column(s) in {summary.elapsed:.3g} s; "
                f"max |I| = {summary.max_current:.4g} A; max deviation from ideal V.G = {summary.ideal_deviation:.3g} "
                f"(relative); wrote {output}" + (f" and {plot}" if plot else ""))
+
+
+@crossbar.command()
+@_circuit_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="NETLIST.cir: ngspice input (run by hand with ngspice -b NETLIST.cir).")
+def netlist(spec, conductances, inputs, output) -> None:
+    """Write the ngspice netlist of a crossbar (one DC sweep point per input vector)."""
+    lines = write_netlist_file(spec, conductances, inputs, output)
+    click.echo(f"wrote {output} ({lines} lines)")

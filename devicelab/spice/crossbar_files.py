@@ -13,6 +13,7 @@ from devicelab.files import atomic_output
 from devicelab.spice.crossbar import CrossbarSpec, ideal_currents
 from devicelab.spice.crossbar_plots import plot_ir_drop
 from devicelab.spice.names import check_array
+from devicelab.spice.netlist import crossbar_netlist
 from devicelab.spice.nodal import solve_nodal
 from devicelab.spice.simulate import simulate_ngspice
 
@@ -46,13 +47,8 @@ def load_array(path: str | Path, what: str, shape_hint: str) -> np.ndarray:
         raise InputFileError(path, str(exc)) from exc
 
 
-def simulate_files(spec: CrossbarSpec, conductances: str | Path, inputs: str | Path, output: str | Path,
-                   engine: str = "nodal", plot: str | Path | None = None, timeout: float = 600.0) -> SimulationSummary:
-    """Simulate ``spec`` with G (S) from ``conductances`` and input vectors (V) from ``inputs`` (.npy files);
-    write the (n_vectors, cols) output currents (A) to ``output`` atomically; optionally an IR-drop heat map
-    (PNG) of the first input vector (nodal cell voltages) to ``plot``."""
-    if engine not in ENGINES:
-        raise ConfigError(f"engine: expected one of {ENGINES}, got {engine!r}")
+def load_crossbar_inputs(spec: CrossbarSpec, conductances: str | Path, inputs: str | Path):
+    """(g (S), v (V)) from .npy files, checked against ``spec``: InputFileError naming the file otherwise."""
     g = load_array(conductances, "conductances (S)", f"of shape {spec.g_shape}")
     if g.shape != spec.g_shape:
         raise InputFileError(conductances, f"expected shape {spec.g_shape} (from --rows/--cols"
@@ -64,6 +60,27 @@ def simulate_files(spec: CrossbarSpec, conductances: str | Path, inputs: str | P
     if v.ndim != 2 or v.shape[1] != spec.rows:
         raise InputFileError(inputs, f"expected shape (n_vectors, {spec.rows}): one input vector per row, "
                                      f"one column per crossbar row; got {v.shape}")
+    return g, v
+
+
+def write_netlist_file(spec: CrossbarSpec, conductances: str | Path, inputs: str | Path, output: str | Path) -> int:
+    """Write the ngspice netlist of ``spec`` with G and V from .npy files to ``output`` (atomically);
+    returns the number of lines. ``ngspice -b output`` runs it by hand."""
+    g, v = load_crossbar_inputs(spec, conductances, inputs)
+    text = crossbar_netlist(spec, g, v)
+    with atomic_output(output, suffix=".cir") as tmp:
+        tmp.write_text(text)
+    return text.count("\n")
+
+
+def simulate_files(spec: CrossbarSpec, conductances: str | Path, inputs: str | Path, output: str | Path,
+                   engine: str = "nodal", plot: str | Path | None = None, timeout: float = 600.0) -> SimulationSummary:
+    """Simulate ``spec`` with G (S) from ``conductances`` and input vectors (V) from ``inputs`` (.npy files);
+    write the (n_vectors, cols) output currents (A) to ``output`` atomically; optionally an IR-drop heat map
+    (PNG) of the first input vector (nodal cell voltages) to ``plot``."""
+    if engine not in ENGINES:
+        raise ConfigError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    g, v = load_crossbar_inputs(spec, conductances, inputs)
     start = time.perf_counter()
     if engine == "ngspice":
         currents = simulate_ngspice(spec, g, v, timeout=timeout)

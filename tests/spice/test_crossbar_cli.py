@@ -95,3 +95,14 @@ def test_ir_drop_plot_is_a_figure_with_a_colorbar():
 def test_error_vs_size_plot_has_one_line_per_label():
     fig = plot_error_vs_size([16, 32, 64], {"ideal": [1e-2, 3e-2, 1e-1], "nodal": [1e-12, 2e-12, 4e-12]})
     assert len(fig.axes[0].get_lines()) == 2
+
+
+def test_netlist_command_writes_the_same_text_as_the_api(arrays):
+    from devicelab.spice import crossbar_netlist
+
+    folder, g, v = arrays
+    args = ["crossbar", "netlist"] + BASE[2:] + ["--conductances", str(folder / "G.npy"),
+                                                 "--inputs", str(folder / "V.npy"), "-o", str(folder / "x.cir")]
+    result = run(args)
+    assert result.exit_code == 0, result.output
+    assert (folder / "x.cir").read_text() == crossbar_netlist(CrossbarSpec(6, 4, r_row=2.0, r_col=2.0), g, v)
