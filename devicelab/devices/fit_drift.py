@@ -14,6 +14,7 @@ per-device estimation noise and inverts the folded-normal moments before the law
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import lmfit
@@ -22,7 +23,7 @@ from scipy import optimize, special
 
 from devicelab.devices.fitbase import PartFit, part_from_lmfit
 from devicelab.devices.pcm import K_BOLTZMANN_EV
-from devicelab.errors import ConfigError
+from devicelab.errors import ConfigError, FitQualityWarning
 from devicelab.measurements import MeasurementTable
 
 #: Floor of ln((t + t_read)/(2 t_read)) used as read-noise variance weight (reads at t ~ 0 are noise-free
@@ -177,6 +178,7 @@ def nu_level_stats(drift: DeviceDrift, min_devices: int = 5) -> dict[str, np.nda
     """
     ok = np.isfinite(drift.nu) & np.isfinite(drift.nu_stderr)
     out = {k: [] for k in ("g", "mu", "mu_err", "sigma", "sigma_err", "n", "q2", "q2_err")}
+    raw_means: list[float] = []
     for level in np.unique(drift.g_target[ok]):
         sel = ok & (drift.g_target == level)
         n = int(sel.sum())
@@ -185,7 +187,8 @@ def nu_level_stats(drift: DeviceDrift, min_devices: int = 5) -> dict[str, np.nda
         nu = drift.nu[sel]
         total_var = float(np.var(nu, ddof=1))
         noise_var = float(np.mean(drift.nu_stderr[sel] ** 2))
-        mu, sigma = _folded_normal_invert(float(nu.mean()), max(total_var - noise_var, 0.0))
+        raw_means.append(float(nu.mean()))
+        mu, sigma = _folded_normal_invert(raw_means[-1], max(total_var - noise_var, 0.0))
         se_var = total_var * math.sqrt(2.0 / (n - 1))
         sigma_err = se_var / (2 * sigma) if sigma > math.sqrt(se_var) / 2 else math.sqrt(se_var)
         q2 = drift.q2[sel]
@@ -197,6 +200,11 @@ def nu_level_stats(drift: DeviceDrift, min_devices: int = 5) -> dict[str, np.nda
         out["n"].append(n)
         out["q2"].append(float(np.mean(q2)))
         out["q2_err"].append(float(np.std(q2, ddof=1) / math.sqrt(n)))
+    negative = [f"{g:.3g} S" for g, m in zip(out["g"], raw_means) if m < 0]
+    if negative:
+        warnings.warn(f"mean drift exponent is negative (conductance grows with time) at {len(negative)} level(s) "
+                      f"({', '.join(negative[:5])}); the PCM drift law G ~ t^-nu with nu >= 0 cannot represent that "
+                      f"and uses mu_nu = 0 there", FitQualityWarning, stacklevel=2)
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 

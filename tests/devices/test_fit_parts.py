@@ -7,7 +7,7 @@ import pytest
 
 from devicelab.devices import FitOptions, classify_table, fit_pcm_model, preset
 from devicelab.devices import synthetic as syn
-from devicelab.devices.fit_drift import _folded_normal_invert, fit_device_drift
+from devicelab.devices.fit_drift import _folded_normal_invert, fit_device_drift, nu_level_stats
 from devicelab.devices.fit_laws import fit_loglinear_clip, fit_polynomial_law, fit_power_law_clip
 from devicelab.devices.fit_noise import fit_psd, relative_psd
 from devicelab.devices.fit_program import fit_read_iv
@@ -150,3 +150,18 @@ def test_fits_do_not_modify_their_input_tables(rng):
     fit_device_drift(table)
     np.testing.assert_array_equal(table.g, before[0])
     np.testing.assert_array_equal(table.t, before[1])
+
+
+def test_growing_conductance_warns_that_drift_law_cannot_follow(rng):
+    # G grows with time (nu = -0.03 for every device): the law nu >= 0 cannot represent it; say so
+    model = preset("joshi2020").replace(nu_mean=preset("joshi2020").nu_mean.__class__(-0.03, 0.0, -1.0, 1.0),
+                                        nu_std=preset("joshi2020").nu_std.__class__(0.0, 0.0))
+    g_target = np.repeat([5e-6, 10e-6, 20e-6], 30)
+    g_prog = model.program(g_target, rng)
+    times = np.geomspace(20, 1e5, 6)
+    reads = np.stack([model.drift(g_prog, np.full(g_prog.shape, -0.03), t) for t in times])
+    table = MeasurementTable(device=np.repeat(np.arange(90), 6), g_target=np.repeat(g_target, 6),
+                             t=np.tile(times, 90), g=reads.T.ravel() * (1 + 1e-3 * rng.standard_normal(540)))
+    with pytest.warns(FitQualityWarning, match="negative"):
+        stats = nu_level_stats(fit_device_drift(table))
+    assert np.all(stats["mu"] == 0.0)
