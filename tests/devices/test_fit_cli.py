@@ -128,3 +128,35 @@ def test_foreign_file_fits_through_inline_columns_with_a_base_preset(tmp_path):
     mean, _ = model.nu_stats(np.array([4e-6, 24e-6]))
     assert np.all((mean > 0.01) & (mean < 0.15))
     assert "nu laws: fitted from drift data" in result.output
+
+
+def test_fit_that_cannot_proceed_names_the_missing_data_and_writes_nothing(tmp_path):
+    out = tmp_path / "m.h5"
+    result = CliRunner().invoke(cli, ["fit", str(EXAMPLES / "program_run.csv"), "--t0", "10", "-o", str(out)])
+    assert result.exit_code == 2
+    assert "no drift data" in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_kind_option_overrides_detection(tmp_path):
+    # the drift file declared a read-noise time series: its log-spaced reads cannot give a PSD -> clear error
+    out = tmp_path / "m.h5"
+    result = CliRunner().invoke(cli, ["fit", str(EXAMPLES / "drift_run.csv"), "--kind", "timeseries",
+                                      "--base-preset", "joshi2020", "-o", str(out)])
+    assert result.exit_code == 2 and "not sampled uniformly" in result.output
+    assert not out.exists()
+
+
+def test_model_show_rejects_a_file_that_is_not_a_model(tmp_path):
+    path = tmp_path / "x.h5"
+    path.write_bytes(b"not hdf5 at all")
+    result = CliRunner().invoke(cli, ["model", "show", str(path)])
+    assert result.exit_code == 2
+    assert result.output.startswith("devicelab: error:") and "x.h5" in result.output
+
+
+def test_model_sample_rejects_non_numeric_targets(tmp_path):
+    result = CliRunner().invoke(cli, ["model", "sample", "--preset", "joshi2020", "--g-target", "1e-6,abc",
+                                      "--t", "1", "-o", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2 and "--g-target" in result.output
+    assert not (tmp_path / "s.csv").exists()
