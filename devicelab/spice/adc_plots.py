@@ -39,5 +39,6 @@ def plot_inl_dnl(char) -> Figure:
     ax_dnl.set_ylabel("DNL (LSB)")
     ax_dnl.set_xlabel("code (transition k for INL)")
     ax_inl.set_title(f"{char.bits}-bit {char.spec.kind.upper()} ADC: max |INL| {lin.max_inl:.3f} LSB (best fit), "
-                     f"max |DNL| {lin.max_dnl:.3f} LSB", fontsize=9)
+                     f"max |DNL| {lin.max_dnl:.3f} LSB; transitions to +-{char.transition_resolution:.3f} LSB",
+                     fontsize=8)
     return fig
