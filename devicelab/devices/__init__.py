@@ -15,3 +15,6 @@ from devicelab.devices.modelfile import load_model, read_model_info, save_model 
 from devicelab.devices.relaxation import RelaxationResult, fit_relaxation  # noqa: F401
 from devicelab.devices.report import write_fit_report, write_relaxation_report  # noqa: F401
 from devicelab.devices.workflow import fit_files, fit_relaxation_files, sample_model, write_samples  # noqa: F401
+from devicelab.devices.fit_drift import fit_activation_energy, fit_device_drift, nu_level_stats  # noqa: F401
+from devicelab.devices.fit_noise import fit_psd, fit_series_psd, relative_psd  # noqa: F401
+from devicelab.devices.fit_program import fit_read_iv, fit_sigma_prog, sigma_prog_levels  # noqa: F401
