@@ -2,11 +2,13 @@
 
 import warnings
 
+import lmfit
 import numpy as np
 import pytest
 
 from devicelab.devices import FitOptions, classify_table, fit_pcm_model, preset
 from devicelab.devices import synthetic as syn
+from devicelab.devices.fitbase import part_from_lmfit
 from devicelab.devices.fit_drift import _folded_normal_invert, fit_device_drift, nu_level_stats
 from devicelab.devices.fit_laws import fit_loglinear_clip, fit_polynomial_law, fit_power_law_clip
 from devicelab.devices.fit_noise import fit_psd, relative_psd
@@ -165,3 +167,15 @@ def test_growing_conductance_warns_that_drift_law_cannot_follow(rng):
     with pytest.warns(FitQualityWarning, match="negative"):
         stats = nu_level_stats(fit_device_drift(table))
     assert np.all(stats["mu"] == 0.0)
+
+
+def test_quality_warnings_for_non_convergence_and_bounds():
+    params = lmfit.Parameters()
+    params.add("a", value=1.0, min=0.5, max=2.0)
+    # the data want a = 0 but the bound stops it at 0.5
+    result = lmfit.minimize(lambda p: np.array([p["a"].value, p["a"].value - 0.1]), params)
+    with pytest.warns(FitQualityWarning, match="a sit on a bound"):
+        part_from_lmfit("demo", "y = a", result)
+    result = lmfit.minimize(lambda p: np.array([p["a"].value - 1.0, p["a"].value - 1.2]), params, max_nfev=1)
+    with pytest.warns(FitQualityWarning, match="did not converge"):
+        part_from_lmfit("demo", "y = a", result)
