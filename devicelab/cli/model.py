@@ -74,15 +74,19 @@ def show(path, as_json):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="CSV to write (columns g_target, t, g; SI units), written atomically.")
 def sample(path, preset_name, g_target, times, n, seed, output):
-    """Sample conductances from MODEL.h5 (or --preset): N devices per target, each read at every time."""
+    """Sample conductances from MODEL.h5 (or --preset): N devices per target, each read at every time.
+
+    Targets or times outside the range the model was fitted on are sampled but trigger a warning.
+    """
     import numpy as np
 
-    from devicelab.devices import load_model, preset, sample_model, write_samples
+    from devicelab.devices import load_model, preset, read_model_info, sample_model, write_samples
 
     if (path is None) == (preset_name is None):
         raise click.UsageError("give exactly one of MODEL.h5 or --preset NAME")
     pcm = load_model(path) if path else preset(preset_name)
+    validity = read_model_info(path)["validity"] if path else None
     columns = sample_model(pcm, _floats(g_target, "--g-target"), _floats(times, "--t"), n,
-                           np.random.default_rng(seed))
+                           np.random.default_rng(seed), validity)
     write_samples(columns, output)
     click.echo(f"{columns['g'].size} samples of model '{pcm.name}' -> {output}")

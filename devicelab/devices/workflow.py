@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from devicelab.devices.modelfile import save_model
 from devicelab.devices.pcm import PCMModel
 from devicelab.devices.relaxation import RelaxationResult, fit_relaxation
 from devicelab.devices.report import write_fit_report, write_relaxation_report
-from devicelab.errors import ConfigError, InputFileError
+from devicelab.errors import ConfigError, InputFileError, ValidityRangeWarning
 from devicelab.files import atomic_output, sha256_file
 from devicelab.measurements import ColumnMapping, read_iv, read_measurements
 
@@ -83,14 +84,27 @@ def fit_relaxation_files(paths, report_dir=None, *, mappings: dict | None = None
     return result, report
 
 
-def sample_model(model: PCMModel, g_targets, times, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Program ``n`` devices per target (S) and read each at every time (s); columns g_target, t, g (SI)."""
+def sample_model(model: PCMModel, g_targets, times, n: int, rng: np.random.Generator,
+                 validity: dict | None = None) -> dict[str, np.ndarray]:
+    """Program ``n`` devices per target (S) and read each at every time (s); columns g_target, t, g (SI).
+
+    ``validity`` (the ``/validity`` record of a fitted model file: g_min, g_max in S, t_max in s) makes
+    targets or times outside the fitted data range emit a :class:`ValidityRangeWarning`.
+    """
     g_targets = np.atleast_1d(np.asarray(g_targets, dtype=float))
     times = np.atleast_1d(np.asarray(times, dtype=float))
     if n < 1 or not np.all(np.isfinite(g_targets)) or np.any(g_targets < 0):
         raise ConfigError("sampling needs n >= 1 and finite target conductances >= 0 S")
     if not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ConfigError("read times must be finite and >= 0 s")
+    if validity and "g_min" in validity:
+        outside_g = g_targets[(g_targets < validity["g_min"]) | (g_targets > validity["g_max"])]
+        outside_t = times[times > validity.get("t_max", np.inf)]
+        if outside_g.size or outside_t.size:
+            warnings.warn(f"model '{model.name}' was fitted to G_target in [{validity['g_min']:.3g}, "
+                          f"{validity['g_max']:.3g}] S and t <= {validity.get('t_max', np.inf):.3g} s; sampling "
+                          f"G_target {outside_g.tolist()} S / t {outside_t.tolist()} s extrapolates the fitted laws",
+                          ValidityRangeWarning, stacklevel=2)
     g_dev = np.repeat(g_targets, int(n))
     reads = model.sample(g_dev, times, rng)  # (n_times, n_devices)
     return {"g_target": np.tile(g_dev, times.size), "t": np.repeat(times, g_dev.size), "g": reads.reshape(-1)}
