@@ -97,7 +97,13 @@ def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 3: build and check the behavioral crossbar model from the stage-2c sweep."""
-    return []
+    from devicelab.behavioral.report import crossbar_model_report
+
+    if "sweep" not in ctx:
+        return [("Behavioral crossbar model", "skipped: the sweep stage produced no sweep file")]
+    model_path, body = crossbar_model_report(ctx["sweep"], out)
+    ctx["crossbar_model"] = model_path
+    return [("Behavioral crossbar model: built from the sweep, checked on held-out points", body)]
 
 
 def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
