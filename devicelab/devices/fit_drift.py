@@ -21,7 +21,7 @@ import lmfit
 import numpy as np
 from scipy import optimize, special
 
-from devicelab.devices.fitbase import PartFit, part_from_lmfit
+from devicelab.devices.fitbase import PartFit, part_from_lmfit, spread_from_variance
 from devicelab.devices.pcm import K_BOLTZMANN_EV
 from devicelab.errors import ConfigError, FitQualityWarning
 from devicelab.measurements import MeasurementTable
@@ -189,8 +189,7 @@ def nu_level_stats(drift: DeviceDrift, min_devices: int = 5) -> dict[str, np.nda
         noise_var = float(np.mean(drift.nu_stderr[sel] ** 2))
         raw_means.append(float(nu.mean()))
         mu, sigma = _folded_normal_invert(raw_means[-1], max(total_var - noise_var, 0.0))
-        se_var = total_var * math.sqrt(2.0 / (n - 1))
-        sigma_err = se_var / (2 * sigma) if sigma > math.sqrt(se_var) / 2 else math.sqrt(se_var)
+        _, sigma_err = spread_from_variance(sigma * sigma, total_var * math.sqrt(2.0 / (n - 1)))
         q2 = drift.q2[sel]
         out["g"].append(level)
         out["mu"].append(mu)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from devicelab.devices import fit_drift, fit_laws, fit_noise, fit_program
-from devicelab.devices.fitbase import PartFit, check_criterion
+from devicelab.devices.fitbase import PartFit, check_criterion, spread_from_variance
 from devicelab.devices.pcm import PCMModel
 from devicelab.errors import ConfigError
 from devicelab.measurements import IVTable, MeasurementTable
@@ -337,12 +337,11 @@ def _sigma_prog_from_drift(drift: fit_drift.DeviceDrift, min_devices: int) -> di
         if n < min_devices or level <= 0:
             continue
         total = float(np.var(drift.g_prog[sel], ddof=1))
-        sigma2 = total - float(np.mean(drift.g_prog_stderr[sel] ** 2))
-        se2 = total * math.sqrt(2.0 / (n - 1))
-        sigma = math.sqrt(max(sigma2, 0.0))
+        sigma, sigma_err = spread_from_variance(total - float(np.mean(drift.g_prog_stderr[sel] ** 2)),
+                                                total * math.sqrt(2.0 / (n - 1)))
         out["g"].append(level)
         out["sigma"].append(sigma)
-        out["sigma_err"].append(se2 / (2 * sigma) if sigma > math.sqrt(se2) / 2 else math.sqrt(se2))
+        out["sigma_err"].append(sigma_err)
         out["n"].append(n)
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 

@@ -190,8 +190,14 @@ def choose(results: list[tuple[str, object]], criterion: str) -> tuple[int, tupl
     return int(np.argmin(scores)), table
 
 
-def weighted_std_error(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean, standard deviation (ddof=1) and standard error of the standard deviation of ``values``."""
-    n = values.size
-    std = float(np.std(values, ddof=1)) if n > 1 else math.nan
-    return float(np.mean(values)), std, std / math.sqrt(2.0 * max(n - 1, 1))
+def spread_from_variance(variance: float, variance_err: float) -> tuple[float, float]:
+    """A spread (standard deviation) and its standard error from an estimated variance and its error.
+
+    Negative variances (noise larger than the signal) give a spread of 0; near 0 the linearized error
+    variance_err / (2 sigma) diverges, so it is capped at sqrt(variance_err), the spread that one standard
+    error of the variance amounts to.
+    """
+    sigma = math.sqrt(max(variance, 0.0))
+    if sigma > math.sqrt(variance_err) / 2:
+        return sigma, variance_err / (2 * sigma)
+    return sigma, math.sqrt(variance_err)
