@@ -279,18 +279,20 @@ def _linear_transfer(g: np.ndarray, circuit: CrossbarCircuit, settings: ModelSet
     """Physical transfer matrix (physical cols, rows) in S of the linear network with cell conductances
     ``g`` (rows, physical cols): line attenuations plus the two-sided probe correction."""
     ladders = CrossbarLadders(g, circuit.lines())
-    alpha, beta = ladders.attenuations()
-    a0 = (g * alpha * beta).T
     n, p = g.shape
     probes_in, probes_out = _cosines(n, settings.n_probes), _cosines(p, settings.n_probes)
     k_in, k_out = probes_in.shape[1], probes_out.shape[1]
-    info = {"iterations": 0, "converged": True, "change": 0.0}
-    if k_in + k_out == 0:
-        return a0, info
+    if k_in == 0 or k_out == 0:
+        alpha, beta = ladders.attenuations()
+        return (g * alpha * beta).T, {"iterations": 0, "converged": True, "change": 0.0}
     drive = np.concatenate([probes_in, np.zeros((n, k_out))], axis=1)
     sense = np.concatenate([np.zeros((p, k_in)), probes_out], axis=1)
     res = relax_lines(ladders, drive, sense, tol=settings.tol, max_iter=settings.max_iter)
     info = {"iterations": res.iterations, "converged": res.converged, "change": res.change}
+    # the first sweep solved the uncoupled lines; probe 0 of each side is constant, so it holds alpha, beta
+    alpha = res.first_u[:, :, 0] / probes_in[0, 0]
+    beta = res.first_w[:, :, k_in] / probes_out[0, 0]
+    a0 = (g * alpha * beta).T
     y = res.sense[:, :k_in]                             # A P  (p, k_in)
     x = -res.drive[:, k_in:]                            # A^T Z (n, k_out): drivers sink the adjoint current
     e_p = y - a0 @ probes_in

@@ -148,13 +148,16 @@ def _wire_degree(n: int, g_wire: float) -> np.ndarray:
 @dataclass(frozen=True)
 class RelaxationResult:
     """Outcome of :func:`relax_lines`: row-node voltages ``u`` (rows, physical columns, k) V, column-node
-    voltages ``w`` (same) V of the last sweep; terminal currents ``drive`` (rows, k) A flowing from each
+    voltages ``w`` (same) V of the last sweep; ``first_u``, ``first_w`` those of the first sweep (the
+    uncoupled line responses: rows with column nodes at 0 V, columns with row nodes at 0 V); terminal currents ``drive`` (rows, k) A flowing from each
     driver into its row and ``sense`` (physical columns, k) A flowing from each column into its sense,
     geometrically extrapolated from the last three sweeps; ``iterations`` done, ``converged`` flag and
     final relative ``change``."""
 
     u: np.ndarray
     w: np.ndarray
+    first_u: np.ndarray
+    first_w: np.ndarray
     drive: np.ndarray
     sense: np.ndarray
     iterations: int
@@ -196,6 +199,8 @@ def relax_lines(ladders: CrossbarLadders, v_drive: np.ndarray, z_sense: np.ndarr
         rhs[-1] += sense_col
         w_new = ladders.cols.solve(rhs)
         w = w_new if omega == 1.0 else w + omega * (w_new - w)
+        if it == 1:
+            first_u, first_w = u, w
         # terminal currents (driver and sense of every line) per right-hand side: what the caller reads
         terminals = np.concatenate([ladders.g_driver * (v_drive - u[:, 0]), ladders.g_sense * (w[-1] - z_sense)])
         oldest, before, previous, current = before, previous, terminals, terminals
@@ -214,7 +219,7 @@ def relax_lines(ladders: CrossbarLadders, v_drive: np.ndarray, z_sense: np.ndarr
                 omega = min(2.0 / (1.0 + np.sqrt(1.0 - q)), 1.6)
         last_delta = delta
     terminals = previous if oldest is None or omega != 1.0 else _extrapolate(oldest, before, previous)
-    return RelaxationResult(u, w, terminals[:n], terminals[n:], it, converged, change)
+    return RelaxationResult(u, w, first_u, first_w, terminals[:n], terminals[n:], it, converged, change)
 
 
 def _extrapolate(t0: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
