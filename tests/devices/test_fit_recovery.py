@@ -136,3 +136,16 @@ def test_a_drift_run_alone_gives_programming_and_read_noise():
     assert any("intercepts" in n for n in result.notes) and any("residuals" in n for n in result.notes)
     np.testing.assert_allclose(result.model.sigma_prog(levels), TRUTH.sigma_prog(levels), rtol=0.15)
     np.testing.assert_allclose(result.model.q_s(levels), TRUTH.q_s(levels), rtol=0.06)
+
+
+def test_bake_data_alone_give_activation_energy_and_drift_laws():
+    # 6 levels x 150 devices x 3 temperatures: Ea within 0.05 eV (as above), nu laws at T_ref within 6 % / 12 %
+    rng = np.random.default_rng(3)
+    levels = TRUTH.g_max * np.geomspace(0.05, 1.0, 6)
+    bake = syn.bake_table(TRUTH, levels, 150, np.geomspace(1, 1e4, 8), [300, 330, 360], rng)
+    result = fit_pcm_model(bake, options=FitOptions(g_max=TRUTH.g_max))
+    assert "nu laws: fitted from bake data" in " ".join(result.notes)
+    assert result.model.activation_energy == pytest.approx(0.35, abs=0.05)
+    mean, std = result.model.nu_stats(levels)
+    np.testing.assert_allclose(mean, TRUTH.nu_stats(levels)[0], rtol=0.06)
+    np.testing.assert_allclose(std, TRUTH.nu_stats(levels)[1], rtol=0.12)
