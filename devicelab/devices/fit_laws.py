@@ -136,41 +136,34 @@ def _loglin_candidates(lnx, y, yerr, floor):
             b1, b0 = np.polyfit(lnx[sl], y[sl], 1, w=w[sl])
         return b1, b0
 
-    for variant in ("lower clip", "upper clip", "both clips"):
+    # Starting points: a clip is flat over k levels at one end of the G range (k >= MIN_CLIPPED), the rest
+    # (>= 2 levels) on the sloped line; the flat value is the mean of the clipped levels. Whether a one-sided
+    # clip is a lower or an upper one follows from the slope of the line next to it.
+    starts: dict[str, list] = {"lower clip": [], "upper clip": [], "both clips": []}
+    ks = [0] + list(range(MIN_CLIPPED, n - 1))
+    for k_left in ks:
+        for k_right in ks:
+            if not (k_left or k_right) or n - k_left - k_right < 2:
+                continue
+            b1, b0 = line_on(slice(k_left, n - k_right))
+            left = float(np.mean(y[:k_left])) if k_left else None
+            right = float(np.mean(y[n - k_right:])) if k_right else None
+            if k_left and k_right:
+                starts["both clips"].append((b0, b1, *sorted((left, right))))
+            else:
+                flat = left if k_left else right
+                lower = (k_left > 0) == (b1 > 0)  # low end of a rising line, or high end of a falling one
+                starts["lower clip" if lower else "upper clip"].append(
+                    (b0, b1, flat, None) if lower else (b0, b1, None, flat))
+    for variant, guesses in starts.items():
         best = None
-        # A clip is flat over the levels at one end of the G range; try every split that leaves >= 2 levels
-        # on the sloped part, with the flat value taken from the clipped levels.
-        for k_left in range(0, n - 1):
-            for k_right in range(0, n - 1 - k_left):
-                if 0 < k_left < MIN_CLIPPED or 0 < k_right < MIN_CLIPPED:
-                    continue  # a clip resting on too few levels would just absorb their noise
-                if variant != "both clips" and k_left and k_right:
-                    continue
-                if variant == "both clips" and not (k_left and k_right):
-                    continue
-                if variant != "both clips" and not (k_left or k_right):
-                    continue
-                mid = slice(k_left, n - k_right)
-                if n - k_left - k_right < 2:
-                    continue
-                b1, b0 = line_on(mid)
-                left = float(np.mean(y[:k_left])) if k_left else None
-                right = float(np.mean(y[n - k_right:])) if k_right else None
-                if variant == "both clips":
-                    lo, hi = sorted((left, right))
-                elif variant == "lower clip" or variant == "upper clip":
-                    flat = left if k_left else right
-                    rising = b1 > 0
-                    is_lower = (k_left and rising) or (k_right and not rising)
-                    if (variant == "lower clip") != bool(is_lower):
-                        continue
-                    lo, hi = (flat, None) if variant == "lower clip" else (None, flat)
-                if floor is not None:
-                    lo = None if lo is None else max(lo, floor)
-                    hi = None if hi is None else max(hi, floor)
-                res = _minimize(_loglin_residual, _loglin_params(b0, b1, lo, hi, floor), (lnx, y, yerr))
-                if _clips_rest_on_enough_levels(res.params, lnx) and (best is None or res.chisqr < best.chisqr):
-                    best = res
+        for b0, b1, lo, hi in guesses:
+            if floor is not None:
+                lo = None if lo is None else max(lo, floor)
+                hi = None if hi is None else max(hi, floor)
+            res = _minimize(_loglin_residual, _loglin_params(b0, b1, lo, hi, floor), (lnx, y, yerr))
+            if _clips_rest_on_enough_levels(res.params, lnx) and (best is None or res.chisqr < best.chisqr):
+                best = res
         if best is not None:
             out.append((variant, best))
     return out
