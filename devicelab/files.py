@@ -78,7 +78,8 @@ def check_header(h5file, path, fmt: str, supported_versions: tuple[int, ...]) ->
     if found != fmt:
         raise ModelFileError(f"{path}: expected a devicelab '{fmt}' file, found format {found!r}")
     version = h5file.attrs.get("format_version")
-    if version is None or int(version) not in supported_versions:
+    version = None if version is None else int(version)
+    if version is None or version not in supported_versions:
         raise ModelFileError(
             f"{path}: '{fmt}' format_version {version!r} is not supported "
             f"(this devicelab reads versions {', '.join(map(str, supported_versions))})"
