@@ -8,6 +8,12 @@ Networks: :class:`Network`, :func:`mlp`, :func:`resnet`, :func:`build_network`, 
 :func:`load_network`, :func:`resolve_network`, :func:`shipped_networks`; layers in
 :mod:`devicelab.network.layers`; PyTorch bridge :func:`from_torch`, :func:`to_torch` (torch extra).
 Training of reference networks (torch extra): :class:`PretrainConfig`, :func:`train`.
+Analog inference: :class:`AnalogConfig` (tile settings, non-ideality switches, :data:`NONIDEALITIES`),
+:class:`AnalogNetwork` (map + program once), :class:`AnalogState` (``read_at(t)``; the ``mvm`` of
+``Network.forward``), converters :class:`DifferentialConverter`, :class:`Tiling`, :func:`map_matrix`; drift
+compensation :class:`NoCompensation`, :class:`GlobalDriftCompensation`, :class:`ColumnDriftCompensation`.
+Experiment: :func:`evaluate_accuracy_vs_time` -> :class:`EvaluationResult`, :func:`run_evaluation` (files),
+:func:`plot_accuracy_vs_time`.
 """
 
 from devicelab.network.data import DataSplit, load_dataset, load_digits_split, load_fashion_mnist, read_idx  # noqa: F401

@@ -241,9 +241,7 @@ class AnalogState:
                 g_plus = model.drift(pl.g_plus, pl.nu_plus, t, temperature)
                 g_minus = model.drift(pl.g_minus, pl.nu_minus, t, temperature)
             if use_crossbar:
-                self._bound[name] = [[(analog.crossbar_model.bind(g_plus[rows, cols]),
-                                       analog.crossbar_model.bind(g_minus[rows, cols]), cols)
-                                      for cols in pl.tiling.col_blocks] for rows in pl.tiling.row_blocks]
+                self._bind_crossbars(name, pl, g_plus, g_minus)
             else:
                 # x_q (DAC level units) @ g_eff gives amperes: fold v_read / levels into the conductances.
                 self._g_eff[name] = ((g_plus - g_minus) * (cfg.v_read / self._levels)).astype(np.float32)
@@ -254,6 +252,34 @@ class AnalogState:
                 self.factors[name] = analog.compensation.factor(pl.reference, readout)
             else:
                 self.factors[name] = np.float32(1.0)
+
+    def _bind_crossbars(self, name, pl, g_plus, g_minus):
+        """Bind the crossbar model to every tile (a (2, rows, cols) pair for differential circuits).
+
+        Linear-device models whose bound state is a transfer matrix ``a_t`` (rows, cols) in S (and no
+        cubic term) are folded into one effective matrix, so IR drop costs nothing per MVM.
+        """
+        xbar = self.analog.crossbar_model
+        differential = bool(getattr(getattr(xbar, "circuit", None), "differential", False))
+        tiles = []
+        for rows in pl.tiling.row_blocks:
+            row_tiles = []
+            for cols in pl.tiling.col_blocks:
+                if differential:
+                    row_tiles.append((xbar.bind(np.stack([g_plus[rows, cols], g_minus[rows, cols]])), None, cols))
+                else:
+                    row_tiles.append((xbar.bind(g_plus[rows, cols]), xbar.bind(g_minus[rows, cols]), cols))
+            tiles.append(row_tiles)
+        linear = all(getattr(b, "a_t", None) is not None and getattr(b, "a3_t", 1) is None
+                     for row in tiles for bound in row for b in bound[:2] if b is not None)
+        if not linear:
+            self._bound[name] = tiles
+            return
+        a_eff = np.empty((pl.tiling.rows, pl.tiling.cols), dtype=np.float32)
+        for rows, row_tiles in zip(pl.tiling.row_blocks, tiles):
+            for plus, minus, cols in row_tiles:
+                a_eff[rows, cols] = plus.a_t if minus is None else plus.a_t - minus.a_t
+        self._g_eff[name] = a_eff * np.float32(self.analog.config.v_read / self._levels)
 
     # ------------------------------------------------------------------ one layer
     @property
@@ -301,7 +327,9 @@ class AnalogState:
         v = x_q[:, rows] * np.float32(self.analog.config.v_read / self._levels)
         out = np.empty((x_q.shape[0], pl.tiling.cols), dtype=np.float32)
         for bound_plus, bound_minus, cols in self._bound[name][r]:
-            out[:, cols] = np.asarray(bound_plus.apply(v), np.float32) - np.asarray(bound_minus.apply(v), np.float32)
+            out[:, cols] = bound_plus.apply(v)
+            if bound_minus is not None:
+                out[:, cols] -= bound_minus.apply(v)
         return out
 
     def layer_output(self, pl: _ProgrammedLayer, x2d: np.ndarray, compensated: bool = True,
@@ -331,12 +359,11 @@ class AnalogState:
         return y
 
     def effective_weights(self, layer_name: str) -> np.ndarray:
-        """Weights (rows, cols) the tiles of ``layer_name`` hold at this read, drift compensation included
-        (the DAC, ADC, output noise and a crossbar model's IR drop act on signals, not weights, and are
-        not included)."""
+        """Weights (rows, cols) the tiles of ``layer_name`` hold at this read, drift compensation and a linear
+        crossbar model's IR drop included (the DAC, ADC and output noise act on signals and are not)."""
         pl = self.analog.layers[layer_name]
         if layer_name not in self._g_eff:
-            raise ConfigError("effective_weights is not defined with a crossbar (IR drop) model bound")
+            raise ConfigError("effective_weights is not defined for a nonlinear crossbar (IR drop) model")
         to_weights = np.empty_like(self._g_eff[layer_name])
         for r, rows in enumerate(pl.tiling.row_blocks):
             to_weights[rows] = pl.scale[r] * self._levels / self.analog.config.v_read

@@ -86,7 +86,7 @@ class EvaluationResult:
         lines = [head]
         for i, t in enumerate(times):
             cells = [f"{100 * c.mean[i]:8.2f} +-{100 * c.std[i]:5.2f}" for c in self.curves.values()]
-            lines.append(f"{t:12.4g} {100 * self.float_accuracy:7.2f} " + " ".join(f"{x:>18}" for x in cells))
+            lines.append(f"{format(t, '.10g'):>12} {100 * self.float_accuracy:7.2f} " + " ".join(f"{x:>18}" for x in cells))
         return "\n".join(lines)
 
     def write_json(self, path: str | os.PathLike) -> Path:

@@ -1,0 +1,116 @@
+"""The accuracy-vs-time experiment, its files and the evaluate/pretrain commands."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from devicelab.cli import cli
+from devicelab.devices import preset
+from devicelab.errors import ConfigError
+from devicelab.network import (AnalogConfig, evaluate_accuracy_vs_time, load_digits_split, mlp, parse_times,
+                               save_network)
+from devicelab.network.evaluate import attribution_configs
+
+
+def _fitted_mlp(rng, threshold=0.0):
+    """A digits MLP with a least-squares readout on random ReLU features (no torch needed), ~90 % accurate.
+
+    ``threshold`` > 0 gives the hidden layer a bias of -threshold x the pre-activation std, so its output
+    depends on the absolute scale of W x (as BatchNorm shifts or biases make real networks do).
+    """
+    train = load_digits_split("train")
+    net = mlp((1, 8, 8), 10, (64,), rng)
+    pre = train.x.reshape(len(train), -1) @ net.layers[1].matrix
+    net.layers[1].bias[:] = -threshold * pre.std(axis=0)
+    hidden = np.maximum(pre + net.layers[1].bias, 0)
+    net.layers[3].weight[:] = np.linalg.lstsq(hidden, np.eye(10)[train.y], rcond=None)[0].T
+    net.layers[3].matrix[:] = net.layers[3].weight.T
+    return net
+
+
+def test_global_compensation_restores_accuracy_lost_to_drift(rng):
+    net = _fitted_mlp(rng, threshold=1.0)
+    test, cal = load_digits_split("test"), load_digits_split("train").x[:128]
+    times = [0.0, 3.0e7]
+    model = preset("joshi2020")
+    config = AnalogConfig().only("drift")
+    # Same seed: both runs program the same devices with the same drift exponents.
+    plain = evaluate_accuracy_vs_time(net, test, cal, model, times, 2, np.random.default_rng(3), config, "none")
+    fixed = evaluate_accuracy_vs_time(net, test, cal, model, times, 2, np.random.default_rng(3), config, "global")
+    curve_plain, curve_fixed = plain.curves["all"], fixed.curves["all"]
+    assert curve_plain.accuracy.shape == (2, 2)
+    # Drift only: at t = 0 the analog net is the float net.
+    assert curve_plain.mean[0] == pytest.approx(plain.float_accuracy, abs=1 / len(test) + 1e-12)
+    # A year of drift shrinks W x by ~2x against the fixed bias: without compensation the hidden layer
+    # switches off and accuracy collapses (measured: -30 points); global compensation recovers a large part
+    # (measured: +13 points; the nu spread, which no scalar can undo, costs the rest). 2 x 450 test images,
+    # identical devices in both runs, so 5 points is far outside the evaluation noise.
+    assert curve_plain.mean[1] < curve_plain.mean[0] - 0.15
+    assert curve_fixed.mean[1] > curve_plain.mean[1] + 0.05
+
+
+def test_attribution_runs_one_curve_per_active_nonideality(rng):
+    names = set(attribution_configs(AnalogConfig()))
+    assert names == {"programming_noise", "drift", "read_noise", "dac", "adc"}  # no crossbar, no output noise
+    net = _fitted_mlp(rng)
+    test = load_digits_split("test").subset(100)
+    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], preset("joshi2020"), [0.0], 1,
+                                       rng, AnalogConfig(), "none", attribution=True)
+    assert set(result.curves) == names | {"all"}
+
+
+def test_parse_times_rejects_negative_and_garbage():
+    assert parse_times("0, 1,3600").tolist() == [0.0, 1.0, 3600.0]
+    for bad in ("-1", "1,abc", "", "inf"):
+        with pytest.raises(ConfigError):
+            parse_times(bad)
+
+
+def test_evaluate_command_writes_json_and_plot(tmp_path, rng):
+    weights = save_network(_fitted_mlp(rng), tmp_path / "mlp.npz")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["evaluate", "--network", str(weights), "--dataset", "digits", "--preset",
+                                      "joshi2020", "--times", "0,86400", "--repeats", "2", "--compensation", "global",
+                                      "--test-limit", "100", "--no-progress", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "86400" in result.output
+    data = json.loads((out / "accuracy_mlp_global.json").read_text())
+    assert data["curves"]["all"]["times_s"] == [0.0, 86400.0]
+    assert len(data["curves"]["all"]["accuracy"]) == 2
+    assert (out / "accuracy_mlp_global.png").stat().st_size > 1000
+
+
+def test_evaluate_command_reports_unknown_network_in_one_line(tmp_path):
+    result = CliRunner().invoke(cli, ["evaluate", "--network", "nonexistent-net", "--dataset", "digits",
+                                      "--preset", "joshi2020", "--no-progress", "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "neither a .npz/.h5 file nor a shipped network" in result.output
+
+
+def test_hwa_noise_is_removed_after_each_step():
+    pytest.importorskip("torch")
+    from devicelab.network import PretrainConfig, train
+
+    start = mlp((1, 8, 8), 10, (64,), np.random.default_rng(0))
+    before = start.arrays()
+    # A huge noise with a negligible learning rate: if the injected noise stayed in the weights they would
+    # move by ~0.5 max|W|; they must move by no more than the tiny Adam steps (lr 1e-9 x 11 steps).
+    trained = train("mlp", "digits", PretrainConfig(epochs=1, batch_size=128, lr=1e-9, hwa_noise=0.5,
+                                                   weight_decay=0.0), init=start)
+    for key, value in trained.arrays().items():
+        np.testing.assert_allclose(value, before[key], atol=1e-6)
+
+
+def test_pretrain_command_learns_and_writes_loadable_weights(tmp_path):
+    pytest.importorskip("torch")
+    from devicelab.network import load_network
+
+    out = tmp_path / "w.npz"
+    result = CliRunner().invoke(cli, ["pretrain", "--network", "mlp", "--dataset", "digits", "--epochs", "3",
+                                      "--batch-size", "64", "--lr", "0.01", "--hwa-noise", "0.05", "--no-progress", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    net = load_network(out)
+    assert net.meta["training"]["hwa_noise"] == 0.05 and net.name == "mlp-digits-hwa"
+    assert net.meta["float_test_accuracy"] > 0.8  # chance is 0.1
