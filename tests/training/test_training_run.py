@@ -88,3 +88,14 @@ def test_train_command_fits_real_pulses_into_a_model_file_and_reuses_it(shared_d
 def test_train_command_rejects_two_model_sources(tmp_path):
     result = CliRunner().invoke(cli, ["train", "--preset", "nandakumar2018", "--pulses", str(tmp_path)])
     assert result.exit_code == 2 and "exactly one" in result.output
+
+
+@pytest.mark.slow
+def test_mixed_precision_on_fashion_mnist_stays_near_float_and_sgd_does_not():
+    # 784-250-10 on 20k training images, 3 epochs (~3-5 min on a loaded 2-core machine). 10k test images:
+    # binomial std of an accuracy ~0.35 %; the field's "within ~1 %" is checked with 1.5 %.
+    train, test = load_training_data("fashion-mnist")
+    results = compare_schemes(train, test, ["float", "sgd", "mixed-precision"], nandakumar2018(),
+                              TrainConfig(epochs=3, hidden=(250,), train_limit=20_000), np.random.default_rng(0))
+    assert results["mixed-precision"].final_accuracy > results["float"].final_accuracy - 0.015
+    assert results["sgd"].final_accuracy < results["mixed-precision"].final_accuracy - 0.08
