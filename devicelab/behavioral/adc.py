@@ -26,6 +26,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from devicelab.behavioral.adc_lookup import CellTable
 from devicelab.errors import ConfigError, ModelFileError
 from devicelab.files import atomic_output, check_header, write_dataset, write_header
 from devicelab.spice.adc_metrics import Linearity, ideal_transitions, linearity
@@ -33,7 +34,6 @@ from devicelab.spice.adc_metrics import Linearity, ideal_transitions, linearity
 FORMAT = "devicelab.adc_model"
 FORMAT_VERSION = 1
 MAX_BITS = 16
-_MAX_CORRECTIONS = 6  # transition levels further than 5 LSB from nominal: binary search instead
 
 
 def _check_range(bits, v_min, v_max, what: str) -> tuple[int, float, float]:
@@ -86,11 +86,8 @@ class ADCModel:
             if not (math.isnan(value) or (math.isfinite(value) and value >= 0)):
                 raise ConfigError(f"ADCModel: {name} must be >= 0 or NaN (unknown), got {value!r}")
             object.__setattr__(self, name, value)
-        # edges[c], edges[c + 1]: bounds of code c; the NaN top sentinel makes `x >= edge` false even for x = inf
-        edges = np.concatenate([[-np.inf], t, [np.nan]])
-        object.__setattr__(self, "_edges", (edges, edges.astype(np.float32)))
-        deviation = np.max(np.abs(t - ideal_transitions(bits, lo, hi))) / ((hi - lo) / 2**bits)
-        object.__setattr__(self, "_max_shift", int(np.ceil(deviation)) + 1)
+        lookup = tuple(CellTable(t, (hi - lo) / 2**bits, dtype) for dtype in (np.float64, np.float32))
+        object.__setattr__(self, "_lookup", lookup)  # exact cell lookup of the codes (adc_lookup)
 
     @property
     def lsb(self) -> float:
@@ -113,17 +110,13 @@ class ADCModel:
         ``noise_sigma`` > 0 (one independent noise sample per input). NaN inputs give code 0.
         """
         x = np.asarray(v)
-        if not np.issubdtype(x.dtype, np.floating):
-            x = x.astype(np.float64)
+        if x.dtype != np.float32:
+            x = x.astype(np.float64, copy=False)
         if self.noise_sigma > 0:
             if rng is None:
                 raise ConfigError("ADCModel.convert: this model has input noise; pass rng")
             x = x + rng.normal(0.0, self.noise_sigma, x.shape).astype(x.dtype, copy=False)
-        edges, shift = self._edges[x.dtype == np.float32], self._max_shift
-        if shift > _MAX_CORRECTIONS:  # far from uniform: plain binary search
-            code = np.searchsorted(edges[1:-1], x, side="right").astype(np.int32)
-            code[np.isnan(x)] = 0
-            return code
+        return self._lookup[x.dtype == np.float32].codes(x)
         # guess the code of the nominal quantizer, then correct it by at most `shift` codes each way: the
         # transition levels are within shift - 1 LSB of nominal, so the loops end on edges[c] <= x < edges[c + 1]
         scale = x.dtype.type(1.0 / self.lsb)

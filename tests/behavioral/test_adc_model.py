@@ -16,12 +16,18 @@ def test_ideal_adc_codes_at_and_around_transitions():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("deviation", [0.0, 0.4, 1.7, 9.0])  # LSB; 9 LSB takes the binary-search path
+@pytest.mark.parametrize("deviation", [0.0, 0.4, 1.7, 9.0, "missing codes"])  # LSB
 def test_convert_counts_the_transitions_at_or_below_the_input(rng, dtype, deviation):
     # reference: a binary search over the transition levels (code = #{k : T_k <= v}), at the levels
-    # themselves, just below them, outside the range and at +-inf; NaN gives code 0
+    # themselves, just below them, outside the range and at +-inf; NaN gives code 0. Repeated levels
+    # (missing codes) take the binary-search path of the model.
     for bits in (3, 8):
-        t = np.sort(ideal_adc(bits, 0.0, 1.0).transitions + rng.uniform(-deviation, deviation, 2**bits - 1) / 2**bits)
+        t = ideal_adc(bits, 0.0, 1.0).transitions
+        if deviation == "missing codes":
+            t = t.copy()
+            t[1::3] = t[0::3][: t[1::3].size]
+        else:
+            t = np.sort(t + rng.uniform(-deviation, deviation, 2**bits - 1) / 2**bits)
         adc = ADCModel(bits, 0.0, 1.0, t)
         t_cast = t.astype(dtype)
         v = np.concatenate([rng.uniform(-0.2, 1.2, 20000), t, np.nextafter(t_cast, -1), [-np.inf, np.inf]])
