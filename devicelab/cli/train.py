@@ -18,6 +18,9 @@ import click
 @click.option("--pulses", type=click.Path(exists=True), default=None,
               help="Fit the update model to pulse traces first: a folder with set.csv/reset.csv (one ramp per "
                    "column, currents read at 0.1 V) or a long pulse table file.")
+@click.option("--column", "columns", multiple=True, metavar="KEY=VALUE",
+              help="With --pulses FILE: column mapping entry, e.g. g=G_uS:uS, i=I:uA, v=@0.1:V, ramp=cycle, "
+                   "polarity=dir. Repeatable.")
 @click.option("--save-model", type=click.Path(dir_okay=False), default=None,
               help="With --pulses: store the fitted update model in this device model file.")
 @click.option("--scheme", "schemes", multiple=True, type=click.Choice(["sgd", "mixed-precision"]),
@@ -33,7 +36,7 @@ import click
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
               help="Folder for training.png, training.json (and the update-fit plots with --pulses).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result record as JSON instead of a table.")
-def train(network, dataset, device_model, preset, pulses, save_model, schemes, epochs, batch_size, lr, hidden,
+def train(network, dataset, device_model, preset, pulses, columns, save_model, schemes, epochs, batch_size, lr, hidden,
           devices_per_side, train_limit, seed, output, as_json):
     """Train an MLP in memory with pulsed device updates and print per-epoch test accuracy next to float.
 
@@ -43,6 +46,7 @@ def train(network, dataset, device_model, preset, pulses, save_model, schemes, e
     import numpy as np
 
     from devicelab.errors import ConfigError
+    from devicelab.measurements.pulses import PulseMapping
     from devicelab.network.training import SynapseConfig
     from devicelab.network.training_experiment import resolve_update_model, run_training_experiment
     from devicelab.network.training_run import TrainConfig
@@ -54,7 +58,8 @@ def train(network, dataset, device_model, preset, pulses, save_model, schemes, e
     if device_model is None and preset is None and pulses is None:
         preset = "nandakumar2018"
     rng = np.random.default_rng(seed)
-    model, files = resolve_update_model(device_model, preset, pulses, save_model, output, rng)
+    mapping = PulseMapping.from_cli(columns) if columns else None
+    model, files = resolve_update_model(device_model, preset, pulses, save_model, output, rng, mapping)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, hidden=widths, train_limit=train_limit,
                          synapse=SynapseConfig(devices_per_side=devices_per_side))
     experiment = run_training_experiment(dataset, model, schemes or ("sgd", "mixed-precision"), config, rng,

@@ -52,12 +52,14 @@ class TrainingExperiment:
 
 
 def resolve_update_model(device_model=None, preset: str | None = None, pulses=None, save_to=None,
-                         report_dir=None, rng: np.random.Generator | None = None) -> tuple[UpdateModel, dict]:
+                         report_dir=None, rng: np.random.Generator | None = None,
+                         pulse_mapping=None) -> tuple[UpdateModel, dict]:
     """Exactly one of: a device model file with an ``update_model`` group, a preset name, or pulse traces.
 
     ``pulses`` is a pulse-train folder (set.csv/reset.csv, wide layout, currents at 0.1 V) or a long pulse
-    table file; its fit is stored into ``save_to`` (a device model file) when given and plotted into
-    ``report_dir``. Returns the model and a dict of written files.
+    table file (read with ``pulse_mapping``, a :class:`~devicelab.measurements.pulses.PulseMapping`); its fit
+    is stored into ``save_to`` (a device model file) when given and plotted into ``report_dir``. Returns the
+    model and a dict of written files.
     """
     given = [x is not None for x in (device_model, preset, pulses)]
     if sum(given) != 1:
@@ -72,7 +74,7 @@ def resolve_update_model(device_model=None, preset: str | None = None, pulses=No
     from devicelab.measurements.pulses import read_pulse_table, read_pulse_trains
 
     pulses = Path(pulses)
-    table = read_pulse_trains(pulses) if pulses.is_dir() else read_pulse_table(pulses)
+    table = read_pulse_trains(pulses) if pulses.is_dir() else read_pulse_table(pulses, pulse_mapping)
     fit = fit_update_model(table)
     log.info("%s", fit.fit_report())
     if save_to is not None:
