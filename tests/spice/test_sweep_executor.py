@@ -64,11 +64,16 @@ def test_executors_satisfy_the_protocol():
     assert isinstance(SerialExecutor(), Executor)
 
 
-def test_local_process_pool_gives_the_same_file_as_serial(tmp_path, serial_sweep):
+@pytest.fixture(scope="module")
+def local_pool():
     with LocalExecutor(jobs=2) as ex:
-        assert sorted(ex.map_unordered(square, range(6))) == [0, 1, 4, 9, 16, 25]
-        out = run_sweep(parse_description(DESCRIPTION), tmp_path / "local.h5", executor=ex, engines=ENGINES,
-                        progress=False)
+        yield ex
+
+
+def test_local_process_pool_gives_the_same_file_as_serial(tmp_path, serial_sweep, local_pool):
+    assert sorted(local_pool.map_unordered(square, range(6))) == [0, 1, 4, 9, 16, 25]
+    out = run_sweep(parse_description(DESCRIPTION), tmp_path / "local.h5", executor=local_pool, engines=ENGINES,
+                    progress=False)
     _assert_same_file(serial_sweep, out)
 
 
@@ -82,9 +87,10 @@ def test_dask_local_cluster_gives_the_same_file_as_serial(tmp_path, serial_sweep
     _assert_same_file(serial_sweep, out)
 
 
-def test_task_error_propagates_from_the_process_pool():
-    with LocalExecutor(jobs=1) as ex, pytest.raises(ValueError, match="negative task -3"):
-        list(ex.map_unordered(square, [2, -3]))
+def test_task_error_propagates_from_the_process_pool_which_stays_usable(local_pool):
+    with pytest.raises(ValueError, match="negative task -3"):
+        list(local_pool.map_unordered(square, [2, -3]))
+    assert sorted(local_pool.map_unordered(square, [4, 5])) == [16, 25]
 
 
 def test_make_executor_picks_by_options():
