@@ -2,7 +2,8 @@
 
 Run: ``python benchmarks/bench_adc.py`` (about 2-4 minutes on 2 shared cores). Prints, for a 6-bit SAR and a
 6-bit ramp ADC: ngspice time per conversion (amortized over a sweep in few runs), behavioral ``convert`` time
-per conversion (10^6 float32 inputs, best of 5), their ratio, and the model-vs-SPICE held-out error table.
+per conversion (10^6 float32 inputs, best of 5), their ratio, and the model-vs-SPICE held-out error table; then
+the cell-table lookup of ``ADCModel.convert`` against a binary search and a float32 multiply-add.
 """
 
 from __future__ import annotations
@@ -42,8 +43,16 @@ def main() -> None:
         print(f"| {spec.bits}-bit {spec.kind} | {spice_time:.3g} | {model_time:.3g} | {spice_time / model_time:.3g} "
               f"| {table['fraction_exact']:.3f} / {table['ideal_fraction_exact']:.3f} | {table['max_abs_code_error']} |")
     ideal = ideal_adc(6, 0.0, 1.0)
-    print(f"ideal 6-bit convert: {_best(lambda: ideal.convert(v)) / v.size:.3g} s/conversion; "
-          f"float32 multiply-add reference: {_best(lambda: v * np.float32(64.0) + np.float32(0.5)) / v.size:.3g} s/element")
+    levels32 = ideal.transitions.astype(np.float32)
+    lookup = _best(lambda: ideal.convert(v)) / v.size
+    search = _best(lambda: np.searchsorted(levels32, v, side="right")) / v.size
+    madd = _best(lambda: v * np.float32(64.0) + np.float32(0.5)) / v.size
+    print()
+    print("| 6-bit convert of 10^6 float32 inputs | s/element | vs cell lookup |")
+    print("|---|---|---|")
+    print(f"| ADCModel.convert (cell lookup) | {lookup:.3g} | 1 |")
+    print(f"| np.searchsorted over the levels | {search:.3g} | {search / lookup:.3g} |")
+    print(f"| float32 multiply-add (floor of any per-element op) | {madd:.3g} | {madd / lookup:.3g} |")
 
 
 if __name__ == "__main__":
