@@ -22,8 +22,8 @@ import click
 @click.option("--times", default="1,3600,86400,2592000,31536000", show_default=True,
               help="Read times after programming, s, comma-separated (0 allowed).")
 @click.option("--repeats", type=int, default=5, show_default=True, help="Independent programmings.")
-@click.option("--compensation", type=click.Choice(["none", "global", "column"]), default="global",
-              show_default=True, help="Drift compensation.")
+@click.option("--compensation", type=click.Choice(["none", "global", "column", "batchnorm"]), default="global",
+              show_default=True, help="Drift compensation (batchnorm: re-estimate BatchNorm statistics per read).")
 @click.option("--attribution", is_flag=True, help="Also run each non-ideality alone to attribute the loss.")
 @click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns.")
 @click.option("--scaling", type=click.Choice(["column", "tile"]), default="column", show_default=True,

@@ -22,8 +22,9 @@ from devicelab.network.model import (Network, build_network, load_network, mlp, 
 from devicelab.network.torch_io import from_torch, to_torch  # noqa: F401
 from devicelab.network.pretrain import PretrainConfig, train  # noqa: F401
 from devicelab.network.mapping import DifferentialConverter, Tiling, map_matrix  # noqa: F401
-from devicelab.network.compensation import (ColumnDriftCompensation, GlobalDriftCompensation,  # noqa: F401
-                                            NoCompensation, make_compensation)
+from devicelab.network.compensation import (BatchNormCompensation, ColumnDriftCompensation,  # noqa: F401
+                                            GlobalDriftCompensation, NoCompensation, adapt_batchnorm,
+                                            make_compensation)
 from devicelab.network.analog import NONIDEALITIES, AnalogConfig, AnalogNetwork, AnalogState  # noqa: F401
 from devicelab.network.evaluate import (AccuracyCurve, EvaluationResult, evaluate_accuracy_vs_time,  # noqa: F401
                                         parse_times)

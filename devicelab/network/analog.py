@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from devicelab.errors import ConfigError
-from devicelab.network.compensation import NoCompensation
+from devicelab.network.compensation import NoCompensation, adapt_batchnorm
 from devicelab.network.layers import WeightLayer
 from devicelab.network.mapping import SCALINGS, DifferentialConverter, Tiling, map_matrix
 from devicelab.network.model import Network
@@ -252,6 +252,10 @@ class AnalogState:
                 self.factors[name] = analog.compensation.factor(pl.reference, readout)
             else:
                 self.factors[name] = np.float32(1.0)
+        #: The network run at this read (a copy with re-estimated BatchNorm statistics under BN compensation).
+        self.network = analog.network
+        if compensate and getattr(analog.compensation, "adapts_batchnorm", False):
+            self.network = adapt_batchnorm(analog.network, analog.calibration_x, self)
 
     def _bind_crossbars(self, name, pl, g_plus, g_minus):
         """Bind the crossbar model to every tile (a (2, rows, cols) pair for differential circuits).
@@ -376,8 +380,8 @@ class AnalogState:
     # ------------------------------------------------------------------ whole network
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Logits for images ``x`` (N, C, H, W)."""
-        return self.analog.network.forward(x, self)
+        return self.network.forward(x, self)
 
     def accuracy(self, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
         """Fraction of ``x`` classified as ``y`` by the analog network."""
-        return self.analog.network.accuracy(x, y, self, batch_size)
+        return self.network.accuracy(x, y, self, batch_size)

@@ -9,9 +9,9 @@ The digital output of the layer is then multiplied by reference / readout:
 - :class:`ColumnDriftCompensation`: one factor per output column (per-column mean |output|).
 - :class:`NoCompensation`: factor 1.
 
-Batch-norm based compensation (re-estimating BatchNorm statistics on a calibration batch at each
-read time, Joshi et al. 2020's "AdaBS") acts on the whole network; it is the ``batchnorm`` option of
-:meth:`devicelab.network.analog.AnalogNetwork.read_at`.
+- :class:`BatchNormCompensation`: no per-layer factor; instead, at each read time the BatchNorm running
+  statistics are re-estimated from calibration images sent through the analog network (Joshi et al.
+  2020's adaptive batch-norm statistics, "AdaBS"); see :func:`adapt_batchnorm`.
 
 Calibration vectors are random +-1 inputs from a fixed seed, the same at every read, so the readout
 changes only because the devices did (drift, and the read noise drawn for that read).
@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from devicelab.errors import ConfigError
+from devicelab.network.layers import BatchNorm, Residual
 
 ReadFn = Callable[[np.ndarray], np.ndarray]
 
@@ -93,7 +94,45 @@ class ColumnDriftCompensation(GlobalDriftCompensation):
         return np.abs(out).mean(axis=0).astype(np.float32)
 
 
-COMPENSATIONS = {"none": NoCompensation, "global": GlobalDriftCompensation, "column": ColumnDriftCompensation}
+@dataclass(frozen=True)
+class BatchNormCompensation(NoCompensation):
+    """Re-estimate BatchNorm statistics at each read time from the calibration images (no layer factors)."""
+
+    name = "batchnorm"
+    adapts_batchnorm = True
+
+
+def _run_adapting(layers, x, mvm, stats):
+    for layer in layers:
+        if isinstance(layer, BatchNorm):
+            axes = tuple(range(x.ndim - 1))
+            mean, var = x.mean(axis=axes, dtype=np.float64), x.var(axis=axes, dtype=np.float64)
+            stats[layer.name] = (mean.astype(np.float32), var.astype(np.float32))
+            scale, shift = layer.scale_shift(stats[layer.name][0], stats[layer.name][1])
+            x = x * scale + shift
+        elif isinstance(layer, Residual):
+            x = np.maximum(_run_adapting(layer.body, x, mvm, stats) + _run_adapting(layer.shortcut, x, mvm, stats),
+                           np.float32(0))
+        else:
+            x = layer.forward(x, mvm)
+    return x
+
+
+def adapt_batchnorm(network, x: np.ndarray, mvm):
+    """A copy of ``network`` whose BatchNorm running mean/var are the batch statistics of images ``x``
+    (N, C, H, W) sent through ``mvm`` (each BatchNorm normalizes with its new statistics before the next
+    one is measured). ``network`` is not changed."""
+    stats: dict = {}
+    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).transpose(0, 2, 3, 1))
+    _run_adapting(network.layers, x, mvm, stats)
+    arrays = dict(network.arrays())
+    for name, (mean, var) in stats.items():
+        arrays[f"{name}.mean"], arrays[f"{name}.var"] = mean, var
+    return type(network).from_spec(network.spec(), arrays)
+
+
+COMPENSATIONS = {"none": NoCompensation, "global": GlobalDriftCompensation, "column": ColumnDriftCompensation,
+                 "batchnorm": BatchNormCompensation}
 
 
 def make_compensation(name: str):

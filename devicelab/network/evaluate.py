@@ -142,7 +142,7 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
     ----------
     calibration_x : images used for input-range and ADC calibration (take them from the training split).
     device_model : a PCMModel; times : read times (s) after programming; repeats : independent programmings.
-    compensation : "none", "global" or "column" drift compensation.
+    compensation : "none", "global", "column" or "batchnorm" drift compensation.
     attribution : also run one curve per non-ideality with only that one on.
     """
     from tqdm.auto import tqdm

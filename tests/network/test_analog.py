@@ -283,3 +283,39 @@ def test_real_crossbar_model_folds_into_the_same_currents_as_apply(linear_net, l
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
     ideal = x2d @ linear_net.weight_layers()[0].matrix
     assert np.abs(got).mean() < np.abs(ideal).mean()  # IR drop lowers the column currents
+
+
+def test_batchnorm_adaptation_normalizes_the_calibration_batch(rng):
+    from devicelab.network import adapt_batchnorm, resnet
+    from devicelab.network.layers import float_mvm
+
+    net = resnet((1, 8, 8), rng=rng)
+    x = rng.random((64, 1, 8, 8), dtype=np.float32)
+    adapted = adapt_batchnorm(net, x, float_mvm)
+    stem, bn = adapted.layers[0], adapted.layers[1]
+    pre = stem.forward(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+    out = bn.forward(pre)
+    # After adaptation the first BatchNorm maps the calibration batch to mean beta (0) and std gamma (1),
+    # up to eps = 1e-5 in the variance.
+    np.testing.assert_allclose(out.mean(axis=(0, 1, 2)), bn.beta, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(0, 1, 2)), np.abs(bn.gamma), rtol=1e-3)
+    assert net.batchnorm_layers()[0].mean.max() == 0.0  # the original network is unchanged
+
+
+def test_batchnorm_compensation_undoes_drift_before_batchnorm(rng):
+    from devicelab.network import BatchNormCompensation, adapt_batchnorm, resnet
+    from devicelab.network.layers import float_mvm
+
+    net = resnet((1, 8, 8), rng=rng)
+    x = rng.random((128, 1, 8, 8), dtype=np.float32)
+    net = adapt_batchnorm(net, x, float_mvm)  # statistics of the float network, as after training
+    config = dataclasses.replace(IDEAL, drift=True)
+    want = net.forward(x)
+    plain = AnalogNetwork(net, MODEL, config, x, np.random.default_rng(2)).read_at(3e7, rng).forward(x)
+    fixed = AnalogNetwork(net, MODEL, config, x, np.random.default_rng(2),
+                          compensation=BatchNormCompensation()).read_at(3e7, rng).forward(x)
+    err_plain = np.sqrt(np.mean((plain - want) ** 2))
+    err_fixed = np.sqrt(np.mean((fixed - want) ** 2))
+    # Re-estimated statistics absorb the drift scale of every conv followed by BatchNorm; the nu spread and
+    # the drifted final Linear layer (no BatchNorm after it) remain. Measured ratio 0.57 with this seed.
+    assert err_fixed < 0.7 * err_plain
