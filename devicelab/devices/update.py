@@ -13,7 +13,8 @@ One pulse of polarity p (SET = +1, RESET = -1) changes a device of conductance G
     soft-bounds   m = alpha * (1 - beta u)     (beta = 1: the classic soft bound reached at u = 1)
     exponential   m = alpha * exp(-beta u)
     power-law     m = alpha * (G / g_hi)^gamma  or  alpha * ((n + 1) / n_ref)^gamma
-- sigma_p(G) = max(s0 + s1 u, 0) is the cycle-to-cycle (pulse-to-pulse) spread (:class:`SpreadLaw`).
+- sigma_p = max(s0 + s1 u, 0) is the cycle-to-cycle (pulse-to-pulse) spread (:class:`SpreadLaw`), linear in
+  the normalized G or n.
 - s_dev ~ max(1 + d2d N(0, 1), 0) is a per-device scale of the mean step, drawn once (device-to-device spread).
 - RESET is either gradual (a StepLaw like SET) or abrupt (:class:`AbruptReset`): one pulse melts the cell
   and leaves G ~ N(g_reset, g_reset_std), the PCM case; PCM synapses are then updated with SET pulses only.
@@ -106,20 +107,28 @@ def step_magnitude(family: str, alpha, shape, u, ratio) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SpreadLaw:
-    """Cycle-to-cycle step spread sigma(G) = max(s0 + s1 u, 0), S, with u = (G - g_lo) / (g_hi - g_lo)."""
+    """Cycle-to-cycle step spread sigma = max(s0 + s1 u, 0), S, linear in u = (G - g_lo) / (g_hi - g_lo)
+    (``variable`` "g") or in u = n / n_ref (``variable`` "n", pulses since the last reversal/RESET)."""
 
     s0: float
     s1: float
     g_lo: float
     g_hi: float
+    variable: str = "g"
+    n_ref: float = 100.0
 
     def __post_init__(self):
-        if not (np.isfinite(self.s0) and np.isfinite(self.s1) and self.g_lo < self.g_hi):
-            raise ConfigError(f"SpreadLaw: need finite s0, s1 (S) and g_lo < g_hi, got {self}")
+        if not (np.isfinite(self.s0) and np.isfinite(self.s1) and self.g_lo < self.g_hi and self.n_ref > 0
+                and self.variable in VARIABLES):
+            raise ConfigError(f"SpreadLaw: need finite s0, s1 (S), g_lo < g_hi, n_ref > 0, variable g or n; "
+                              f"got {self}")
 
-    def __call__(self, g) -> np.ndarray:
-        """Step standard deviation (S) at conductance ``g`` (S)."""
-        u = (np.asarray(g, float) - self.g_lo) / (self.g_hi - self.g_lo)
+    def __call__(self, g, n=None) -> np.ndarray:
+        """Step standard deviation (S) at conductance ``g`` (S) and pulse count ``n`` (default 0)."""
+        if self.variable == "g":
+            u = (np.asarray(g, float) - self.g_lo) / (self.g_hi - self.g_lo)
+        else:
+            u = np.zeros(np.shape(g)) if n is None else np.asarray(n, float) / self.n_ref
         return np.maximum(self.s0 + self.s1 * u, 0.0)
 
 
@@ -214,7 +223,7 @@ class UpdateModel:
             return np.clip(ar.g_reset + ar.g_reset_std * rng.standard_normal(g.shape), 0.0, self.g_max)
         step_law, spread = (self.set_step, self.set_spread) if polarity == SET else (self.reset_step,
                                                                                      self.reset_spread)
-        dg = scale * step_law(g=g, n=n) + spread(g) * rng.standard_normal(g.shape)
+        dg = scale * step_law(g=g, n=n) + spread(g, n) * rng.standard_normal(g.shape)
         return np.clip(g + polarity * dg, self.g_min, self.g_max)
 
     def apply_pulses(self, g, n_pulses, polarity: int, rng: np.random.Generator, n=None, scale=None):
@@ -372,6 +381,9 @@ def read_update_group(h5parent, path="<file>") -> UpdateModel:
             sub = grp[part_name]
             fields = {}
             for f in dataclasses.fields(kind):
+                present = f.name in (sub.attrs if f.type == "str" else sub)
+                if not present and f.default is not dataclasses.MISSING:
+                    continue  # a field added later with a default
                 fields[f.name] = _str(sub.attrs[f.name]) if f.type == "str" else float(sub[f.name][()])
             data[part_name] = fields
         data["name"] = _str(grp.attrs.get("name", "custom"))

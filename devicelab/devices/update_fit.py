@@ -17,6 +17,7 @@ devices (ramp-to-ramp spread), which the result states.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,7 +90,8 @@ class UpdateFitResult:
             for c in sorted(fit.candidates, key=lambda c: getattr(c, self.criterion)):
                 lines.append(f"  {c.law.family:12s} {c.law.variable:3s} {c.law.alpha:.4g}+-{c.alpha_stderr:.2g} "
                              f"{c.law.shape:+.4g}+-{c.shape_stderr:.2g} {c.aic:10.1f} {c.bic:10.1f}")
-            lines.append(f"  spread: sigma = {fit.spread.s0:.3g} S + {fit.spread.s1:.3g} S * u")
+            lines.append(f"  spread: sigma = {fit.spread.s0:.3g} S + {fit.spread.s1:.3g} S * u "
+                         f"(u from {'G' if fit.spread.variable == 'g' else 'n'})")
         return "\n".join(lines)
 
 
@@ -125,16 +127,22 @@ def fit_step_law(x, magnitude, family: str, variable: str, g_lo: float, g_hi: fl
     return StepCandidate(law, err("alpha", scale), err("shape"), chisqr, float(result.aic), float(result.bic), y.size)
 
 
-def _fit_spread(g, residual, g_lo, g_hi) -> SpreadLaw:
+def _fit_spread(g, n, residual, g_lo, g_hi, n_ref, variables, criterion) -> SpreadLaw:
+    """Linear spread law in G or n (lowest information criterion) fitted to |r| sqrt(pi/2)."""
     import lmfit
 
-    u = (np.asarray(g, float) - g_lo) / (g_hi - g_lo)
     target = np.abs(residual) * _SQRT_PI_2
     scale = max(float(target.mean()), 1e-30)
     model = lmfit.models.LinearModel()
-    result = model.fit(target / scale, model.make_params(slope=0.0, intercept=1.0), x=u)
+    best = None
+    for variable in variables:
+        u = (np.asarray(g, float) - g_lo) / (g_hi - g_lo) if variable == "g" else np.asarray(n, float) / n_ref
+        result = model.fit(target / scale, model.make_params(slope=0.0, intercept=1.0), x=u)
+        if best is None or getattr(result, criterion) < getattr(best[0], criterion):
+            best = (result, variable)
+    result, variable = best
     return SpreadLaw(float(result.params["intercept"].value) * scale, float(result.params["slope"].value) * scale,
-                     g_lo, g_hi)
+                     g_lo, g_hi, variable, n_ref)
 
 
 def _lag1_read_variance(residual, ramp_id) -> float:
@@ -200,9 +208,10 @@ def _fit_polarity(table: PulseTable, polarity: int, families, variables, criteri
     read_var = _lag1_read_variance(residual, ramp_id)
     total_var = float(np.mean(residual**2))
     write_fraction = np.sqrt(max(1.0 - 2.0 * read_var / total_var, 0.0)) if total_var > 0 else 0.0
-    spread_total = _fit_spread(steps["g"], residual, g_lo, g_hi)
-    spread = SpreadLaw(spread_total.s0 * write_fraction, spread_total.s1 * write_fraction, g_lo, g_hi)
-    d2d, scales = _scale_spread(magnitude, mean, np.maximum(spread_total(steps["g"]), 1e-30), groups)
+    spread_total = _fit_spread(steps["g"], steps["n"], residual, g_lo, g_hi, n_ref, variables, criterion)
+    spread = dataclasses.replace(spread_total, s0=spread_total.s0 * write_fraction,
+                                 s1=spread_total.s1 * write_fraction)
+    d2d, scales = _scale_spread(magnitude, mean, np.maximum(spread_total(steps["g"], steps["n"]), 1e-30), groups)
     if chosen.law.alpha == 0 or not np.isfinite(chosen.shape_stderr):
         import warnings
         warnings.warn(FitQualityWarning(f"{table.source}: the chosen step law has undetermined parameters "
@@ -359,13 +368,16 @@ def plot_update_fit(table: PulseTable, result: UpdateFitResult):
             ax.legend(fontsize=7)
             ax.grid(alpha=0.3)
         mean = fit.chosen.law(g=steps["g"], n=steps["n"])
-        xc, _, ys = _binned(steps["g"], magnitude - mean)
+        on_g = fit.spread.variable == "g"
+        x = steps["g"] if on_g else steps["n"].astype(float)
+        scale_x = 1e3 if on_g else 1.0
+        xc, _, ys = _binned(x, magnitude - mean)
         ax = row[2]
-        ax.plot(xc * 1e3, ys * 1e6, "o", color="k", ms=3, label="residual std (write + 2x read)")
-        grid = np.linspace(steps["g"].min(), steps["g"].max(), 100)
-        ax.plot(grid * 1e3, fit.spread(grid) * 1e6, lw=2, label="fitted write spread")
+        ax.plot(xc * scale_x, ys * 1e6, "o", color="k", ms=3, label="residual std (write + 2x read)")
+        grid = np.linspace(x.min(), x.max(), 100)
+        ax.plot(grid * scale_x, fit.spread(grid, grid) * 1e6, lw=2, label="fitted write spread")
         ax.axhline(fit.read_noise * 1e6, color="gray", ls=":", label="read noise")
-        ax.set_xlabel("G before pulse (mS)")
+        ax.set_xlabel("G before pulse (mS)" if on_g else "pulses since ramp start n")
         ax.set_ylabel(f"{name} step spread (uS)")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)

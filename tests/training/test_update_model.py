@@ -83,8 +83,16 @@ def test_model_needs_exactly_one_kind_of_reset():
         update_preset("nope")
 
 
+def test_spread_law_is_linear_in_g_or_in_the_pulse_count():
+    lo, hi = 0.0, 10 * MICRO
+    np.testing.assert_allclose(SpreadLaw(1e-7, 2e-7, lo, hi)(np.array([5e-6])), [2e-7])
+    np.testing.assert_allclose(SpreadLaw(1e-7, 2e-7, lo, hi, variable="n", n_ref=10)(np.zeros(2), np.array([0, 5])),
+                               [1e-7, 2e-7])
+
+
 def test_update_model_file_round_trip_keeps_every_field(tmp_path):
-    for model in (nandakumar2018(), gradual_model(d2d=0.1)):
+    n_spread = gradual_model().replace(reset_spread=SpreadLaw(0.3e-6, -0.1e-6, 1e-6, 21e-6, variable="n"))
+    for model in (nandakumar2018(), gradual_model(d2d=0.1), n_spread):
         path = tmp_path / f"{model.name}.h5"
         save_update_model(path, model, {"source": "test"})
         assert load_update_model(path) == model
