@@ -37,6 +37,22 @@ def test_enob_of_the_nominal_converters_is_close_to_their_resolution(characteriz
     assert characterization.enob == pytest.approx(BITS, abs=0.05)
 
 
+def test_sar_with_capacitor_mismatch_has_the_transitions_of_its_capacitor_array():
+    # charge redistribution: the comparator flips at vin = vref * sum(b_k C_k) / C_array (C_array including the
+    # dummy; the parasitic only scales the comparator input), so transition c sits at the DAC level of code c
+    # (binary search over a monotonic DAC). The mismatch moves some levels by more than the sweep resolution,
+    # so the ideal transfer curve would fail the same check.
+    spec = SARADCSpec(bits=BITS, cap_mismatch=0.05)
+    char = characterize_adc(spec, 16 * 2**BITS, rng=np.random.default_rng(11), n_heldout=0)
+    caps = char.capacitances
+    codes = np.arange(1, 2**BITS)
+    bits = (codes[:, None] >> np.arange(BITS)[None, :]) & 1
+    expected = spec.vref * (bits @ caps[1:]) / caps.sum()
+    half_step = (char.inputs[1] - char.inputs[0]) / 2
+    assert np.max(np.abs(char.transitions - expected)) <= half_step + 0.02 * LSB
+    assert np.max(np.abs(expected - ideal_transitions(BITS, 0.0, 1.0))) > 2 * half_step
+
+
 def _at_shifted_transitions(shift, codes=(1, 5, 8, 12, 15), delta=0.05 * LSB):
     """Inputs just below and above the given transitions shifted by ``shift`` (V), and their codes."""
     k = np.array(codes)
