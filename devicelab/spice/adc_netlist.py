@@ -44,10 +44,6 @@ G_OFF = 1e-12  # S, off-conductance of every switch
 VTR = 1e-5  # V, width of the comparator's tanh transition (finite gain ~ 1e5)
 
 
-def _num(value: float) -> str:
-    return spice_float(value)
-
-
 def _check_common(spec) -> None:
     name = type(spec).__name__
     if isinstance(spec.bits, bool) or not isinstance(spec.bits, int) or not MIN_BITS <= spec.bits <= MAX_BITS:
@@ -235,7 +231,7 @@ def _check_noise(noise, shape: tuple[int, int]) -> np.ndarray | None:
 
 def _pwl(name: str, pos: str, neg: str, times: np.ndarray, values: np.ndarray) -> list[str]:
     """A PWL voltage source, 4 points per continuation line."""
-    pairs = [f"{_num(t)} {_num(v)}" for t, v in zip(times, values)]
+    pairs = [f"{spice_float(t)} {spice_float(v)}" for t, v in zip(times, values)]
     lines = [f"{name} {pos} {neg} PWL("]
     for i in range(0, len(pairs), 4):
         lines.append("+ " + " ".join(pairs[i:i + 4]))
@@ -256,8 +252,8 @@ def _steps(starts: np.ndarray, values: np.ndarray, t_edge: float) -> tuple[np.nd
 
 def _pulse(name: str, node: str, delay: float, width_high: float, period: float, t_edge: float) -> str:
     """Periodic 0->1 pulse: rise starts at ``delay``, falls after ``width_high`` flat-top seconds."""
-    return (f"{name} {node} 0 PULSE(0 1 {_num(delay)} {_num(t_edge)} {_num(t_edge)} "
-            f"{_num(width_high)} {_num(period)})")
+    return (f"{name} {node} 0 PULSE(0 1 {spice_float(delay)} {spice_float(t_edge)} {spice_float(t_edge)} "
+            f"{spice_float(width_high)} {spice_float(period)})")
 
 
 def _header(title: str, spec, n: int) -> list[str]:
@@ -283,7 +279,7 @@ def build_sar_netlist(spec: SARADCSpec, inputs, capacitances=None, noise=None) -
     c_latch = 1e-12
     g_latch = 20 * c_latch / latch_width
     lines = _header(f"{nb}-bit SAR ADC", spec, n)
-    lines += [f"Vref vref 0 DC {_num(spec.vref)}", f"Vdd vdd 0 DC {_num(spec.vdd)}"]
+    lines += [f"Vref vref 0 DC {spice_float(spec.vref)}", f"Vdd vdd 0 DC {spice_float(spec.vdd)}"]
     lines += _pwl("Vin", "vin", "0", *_steps(np.arange(n) * T, vin, te))
     lines += ["* phases: ps = bottom plates on input, pt = top plate on ground, act = comparator on",
               _pulse("Vps", "ps", 0.0, ts - 2 * te, T, te),
@@ -292,13 +288,13 @@ def build_sar_netlist(spec: SARADCSpec, inputs, capacitances=None, noise=None) -
               "* break-before-make: the input switches close only above mid-level of ps, the others below",
               "Bpsi psi 0 V = min(max(2 * V(ps) - 1, 0), 1)",
               "Bpsn psn 0 V = min(max(1 - 2 * V(ps), 0), 1)",
-              f"Bbias vdd 0 I = {_num(spec.comparator_bias)} * min(max(V(act), 0), 1)"]
+              f"Bbias vdd 0 I = {spice_float(spec.comparator_bias)} * min(max(V(act), 0), 1)"]
 
     def gsw(units: float) -> str:  # switches are sized with their capacitor: r_switch / units
-        return f"gon={_num(units / spec.r_switch)} goff={_num(G_OFF)}"
+        return f"gon={spice_float(units / spec.r_switch)} goff={spice_float(G_OFF)}"
 
     lines += ["* dummy capacitor: input while sampling, ground otherwise",
-              f"Cd x pd {_num(caps[0])}",
+              f"Cd x pd {spice_float(caps[0])}",
               f"Xsdi vin pd psi dl_adc_switch params: {gsw(1)}",
               f"Xsdg pd 0 psn dl_adc_switch params: {gsw(1)}"]
     code_terms = []
@@ -315,22 +311,23 @@ def build_sar_netlist(spec: SARADCSpec, inputs, capacitances=None, noise=None) -
             lines += [f"Bd{k} d{k} 0 V = V(t{k})"]
         lines += [f"Bh{k} h{k} 0 V = V(psn) * min(max(2 * V(d{k}) - 1, 0), 1)",
                   f"Bg{k} g{k} 0 V = V(psn) * min(max(1 - 2 * V(d{k}), 0), 1)",
-                  f"C{k} x p{k} {_num(caps[k + 1])}",
+                  f"C{k} x p{k} {spice_float(caps[k + 1])}",
                   f"Xs{k}i vin p{k} psi dl_adc_switch params: {gsw(2**k)}",
                   f"Xs{k}h vref p{k} h{k} dl_adc_switch params: {gsw(2**k)}",
                   f"Xs{k}g p{k} 0 g{k} dl_adc_switch params: {gsw(2**k)}",
-                  f"Xq{k} cmp l{k} q{k} dl_adc_track_hold params: g={_num(g_latch)} c={_num(c_latch)}"]
+                  f"Xq{k} cmp l{k} q{k} dl_adc_track_hold params: g={spice_float(g_latch)} c={spice_float(c_latch)}"]
         code_terms.append(f"{2**k} * (V(q{k}) > 0.5 ? 1 : 0)")
     lines += ["* top plate: ground switch, parasitic capacitance, comparator",
               f"Xst x 0 pt dl_adc_switch params: {gsw(2**nb)}"]
     if spec.c_parasitic > 0:
-        lines.append(f"Cpar x 0 {_num(spec.c_parasitic)}")
+        lines.append(f"Cpar x 0 {spice_float(spec.c_parasitic)}")
     if noise is not None:
         starts = ts + np.arange(n)[:, None] * T + np.arange(nb)[None, :] * tb
         lines += _pwl("Vnoise", "cn", "0", *_steps(starts.ravel(), noise.ravel(), te))
     else:
         lines.append("Vnoise cn 0 DC 0")
-    lines += [f"Xcmp cn x cmp dl_adc_comparator params: vos={_num(spec.comparator_offset)} vtr={_num(VTR)}",
+    comparator = f"dl_adc_comparator params: vos={spice_float(spec.comparator_offset)} vtr={spice_float(VTR)}"
+    lines += [f"Xcmp cn x cmp {comparator}",
               "Bcode code 0 V = " + " + ".join(code_terms), ""]
     lines += _analysis(n * T, tb / 5, te, "v(code) i(vref) i(vdd)")
     return "\n".join(lines) + "\n"
@@ -349,9 +346,9 @@ def build_ramp_netlist(spec: RampADCSpec, inputs, noise=None) -> str:
     T, t0 = spec.t_conversion, spec.t_sample
     c_latch = 1e-12
     g_latch = 20 * c_latch / (0.5 * tc)
-    gsw = f"gon={_num(1.0 / spec.r_switch)} goff={_num(G_OFF)}"
+    gsw = f"gon={spice_float(1.0 / spec.r_switch)} goff={spice_float(G_OFF)}"
     lines = _header(f"{spec.bits}-bit single-slope ADC", spec, n)
-    lines += [f"Vdd vdd 0 DC {_num(spec.vdd)}"]
+    lines += [f"Vdd vdd 0 DC {spice_float(spec.vdd)}"]
     lines += _pwl("Vin", "vin", "0", *_steps(np.arange(n) * T, vin, te))
     lines += ["* phases: ps = sample input and reset ramp/counter, act = comparator on, cw = counting window",
               _pulse("Vps", "ps", 0.0, t0 - 2 * te, T, te),
@@ -360,33 +357,35 @@ def build_ramp_netlist(spec: RampADCSpec, inputs, noise=None) -> str:
               "* clock: rising edges centred on t0 + k t_clk, high for t_clk/2 (integral of V(clk) per pulse)",
               _pulse("Vclk", "clk", tc - te / 2, tc / 2 - te, tc, te),
               "Bclkn clkn 0 V = 1 - V(clk)",
-              f"Bbias vdd 0 I = {_num(spec.comparator_bias)} * min(max(V(act), 0), 1)",
+              f"Bbias vdd 0 I = {spice_float(spec.comparator_bias)} * min(max(V(act), 0), 1)",
               "* sample and hold of the input",
               f"Xsh vin hold ps dl_adc_switch params: {gsw}",
-              f"Chold hold 0 {_num(spec.c_hold)}",
+              f"Chold hold 0 {spice_float(spec.c_hold)}",
               "* ramp: current source from vdd, reset switch, optional leakage",
-              f"Bramp vdd ramp I = {_num(spec.i_ramp)} * (1 - min(max(V(ps), 0), 1))",
-              f"Cramp ramp 0 {_num(spec.c_ramp)}",
+              f"Bramp vdd ramp I = {spice_float(spec.i_ramp)} * (1 - min(max(V(ps), 0), 1))",
+              f"Cramp ramp 0 {spice_float(spec.c_ramp)}",
               f"Xsr ramp 0 ps dl_adc_switch params: {gsw}"]
     if math.isfinite(spec.r_leak):
-        lines.append(f"Rleak ramp 0 {_num(spec.r_leak)}")
+        lines.append(f"Rleak ramp 0 {spice_float(spec.r_leak)}")
     if noise is not None:
         # noise of edge k+1 changes together with the clock's falling edge before it (no extra breakpoints)
         starts = t0 + np.arange(n)[:, None] * T + (np.arange(n_edges)[None, :] + 0.5) * tc - te / 2
         lines += _pwl("Vnoise", "hn", "hold", *_steps(starts.ravel(), noise.ravel(), te))
     else:
         lines.append("Vnoise hn hold DC 0")
-    lines += [f"Xcmp hn ramp cmp dl_adc_comparator params: vos={_num(spec.comparator_offset)} vtr={_num(VTR)}",
+    comparator = f"dl_adc_comparator params: vos={spice_float(spec.comparator_offset)} vtr={spice_float(VTR)}"
+    lines += [f"Xcmp hn ramp cmp {comparator}",
               "* the comparator is sampled while the clock is low; the counter counts the following pulse",
               "Bgate gate 0 V = V(cmp) * V(cw)",
-              f"Xen gate clkn en dl_adc_track_hold params: g={_num(g_latch)} c={_num(c_latch)}",
-              f"Xcnt en clk ps code dl_adc_counter params: tclk={_num(tc)} c=1e-12 g={_num(20e-12 / t0)}", ""]
+              f"Xen gate clkn en dl_adc_track_hold params: g={spice_float(g_latch)} c={spice_float(c_latch)}",
+              f"Xcnt en clk ps code dl_adc_counter params: tclk={spice_float(tc)} c=1e-12 "
+              f"g={spice_float(20e-12 / t0)}", ""]
     lines += _analysis(n * T, tc / 4, te, "v(code) i(vdd)")
     return "\n".join(lines) + "\n"
 
 
 def _analysis(t_stop: float, t_max: float, t_edge: float, saves: str) -> list[str]:
-    return [f".tran {_num(t_edge)} {_num(t_stop)} 0 {_num(t_max)}", f".save {saves}", ".end"]
+    return [f".tran {spice_float(t_edge)} {spice_float(t_stop)} 0 {spice_float(t_max)}", f".save {saves}", ".end"]
 
 
 REFERENCE_INPUTS = (0.03, 0.33, 0.5, 0.71, 0.97)  # V
