@@ -8,8 +8,8 @@ point order), so no held-out conductance matrix or input vector is ever used to 
 Calibration chooses the cheapest method setting (:data:`CANDIDATES`, cheapest first: number of probe
 vectors per side and relaxation tolerance) whose worst calibration error is at most
 ``target * CALIBRATION_MARGIN``, or else, point by point, within 10 % of the best error any setting reached
-on that point (the remaining error is then not the probes' but, e.g., the sinh linearization's); for sinh devices it then sets the reference input ``v_ref`` to the rms
-input voltage of the sweep and fits ``kappa3`` (the scale of the cubic term) by linear least squares.
+on that point (the remaining error is then not the probes' but, e.g., the sinh expansion's); for sinh
+devices it fits ``kappa3`` (the scale of the cubic terms) by linear least squares for each setting.
 
 The error of a point is the normalized RMS error over all its vectors and columns,
 err = rms(I_model - I_ref) / rms(I_ref), with I_ref the most trusted engine that ran (ngspice, else the
@@ -25,7 +25,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from devicelab.behavioral.crossbar_model import CrossbarCircuit, CrossbarModel, ModelSettings, Validity
+from devicelab.behavioral.crossbar_model import BoundCrossbar, CrossbarCircuit, CrossbarModel, ModelSettings, Validity
 from devicelab.errors import ConfigError
 from devicelab.files import sha256_file
 from devicelab.spice.sweep_results import SweepData, SweepRecord, read_sweep
@@ -131,16 +131,13 @@ def _fit_kappa3(model: CrossbarModel, records) -> float:
     """Least-squares kappa3 over sinh records (each point weighted by 1 / rms of its reference currents)."""
     num = den = 0.0
     unit = replace(model, settings=replace(model.settings, kappa3=1.0))
-    vr2 = model.settings.v_ref ** 2
     for rec in records:
         bound = replace(unit, circuit=record_circuit(rec)).bind(rec.g)
-        v = rec.v
-        a1, a3 = bound.a_t.astype(np.float64), bound.a3_t.astype(np.float64)
-        base = v @ a1 + vr2 * (v @ a3)          # A_sec V
-        cubic = (v**3) @ a3 - vr2 * (v @ a3)    # A3 (V^3 - v_ref^2 V)
+        linear = BoundCrossbar(bound.model, bound.a_t, (), bound.differential).apply(rec.v, dtype=np.float64)
+        cubic = bound.apply(rec.v, dtype=np.float64) - linear
         i_ref = rec.currents[rec.reference]
         w = 1.0 / np.mean(np.square(i_ref))
-        num += w * float(np.sum(cubic * (i_ref - base)))
+        num += w * float(np.sum(cubic * (i_ref - linear)))
         den += w * float(np.sum(cubic * cubic))
     return num / den if den > 0 else 1.0
 
@@ -148,13 +145,11 @@ def _fit_kappa3(model: CrossbarModel, records) -> float:
 def calibrate(records, circuit: CrossbarCircuit, target: float = TARGET) -> tuple[ModelSettings, list[dict]]:
     """Settings chosen on calibration ``records`` (see the module docstring) and the trial log."""
     trials = []
-    v_all = np.concatenate([r.v.ravel() for r in records])
-    v_ref = float(np.sqrt(np.mean(v_all**2))) or 0.1
     validity = validity_of(records)
     sinh = [r for r in records if r.params["device"] == "sinh"]
     tried = []
     for n_probes, tol in CANDIDATES:
-        settings = ModelSettings(n_probes=n_probes, tol=tol, v_ref=v_ref)
+        settings = ModelSettings(n_probes=n_probes, tol=tol)
         model = CrossbarModel(circuit, settings, validity)
         if sinh:
             settings = replace(settings, kappa3=_fit_kappa3(model, sinh))

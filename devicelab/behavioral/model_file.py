@@ -6,8 +6,7 @@ calibration/held-out point indices, calibration trials, target). Every dataset h
 
 - ``/circuit/``: ``r_row``, ``r_col``, ``r_driver``, ``r_sense`` (ohm), ``device`` (string, "1"),
   ``v0`` (V, NaN for linear devices), ``differential`` (bool, "1"): the circuit the model is bound for.
-- ``/settings/``: ``n_probes`` (int, "1"), ``tol`` ("1"), ``max_iter`` (int, "1"), ``v_ref`` (V),
-  ``kappa3`` ("1"): the calibrated method parameters (see :mod:`devicelab.behavioral.crossbar_model`).
+- ``/settings/``: ``n_probes`` (int, "1"), ``tol`` ("1"), ``max_iter`` (int, "1"), ``kappa3`` ("1"): the calibrated method parameters (see :mod:`devicelab.behavioral.crossbar_model`).
 - ``/validity/``: ``rows``, ``cols`` (2,) int "1"; ``r_wire``, ``r_driver``, ``r_sense`` (2,) ohm;
   ``g`` (2,) S; ``v_max`` V; ``devices`` (strings, "1"); ``differential`` (bools, "1").
 - ``/error_table/<column>``: one dataset per column of the held-out error table (length = points),
@@ -52,7 +51,6 @@ def save_crossbar_model(model: CrossbarModel, path) -> Path:
             write_dataset(s, "n_probes", int(st.n_probes), "1")
             write_dataset(s, "tol", float(st.tol), "1")
             write_dataset(s, "max_iter", int(st.max_iter), "1")
-            write_dataset(s, "v_ref", float(st.v_ref), "V")
             write_dataset(s, "kappa3", float(st.kappa3), "1")
             v = fh.create_group("validity")
             va = model.validity
@@ -113,7 +111,7 @@ def load_crossbar_model(path) -> CrossbarModel:
                                       float(c["r_sense"][()]), _read_str(c["device"]),
                                       None if math.isnan(v0) else v0, bool(c["differential"][()]))
             settings = ModelSettings(int(s["n_probes"][()]), float(s["tol"][()]), int(s["max_iter"][()]),
-                                     float(s["v_ref"][()]), float(s["kappa3"][()]))
+                                     float(s["kappa3"][()]))
             validity = Validity(
                 rows=tuple(int(x) for x in v["rows"][()]), cols=tuple(int(x) for x in v["cols"][()]),
                 r_wire=tuple(float(x) for x in v["r_wire"][()]), r_driver=tuple(float(x) for x in v["r_driver"][()]),
