@@ -62,6 +62,23 @@ def test_sinh_devices_meet_the_target_with_uncalibrated_cubic_term(rng):
     _check(spec, rng.uniform(G_MIN, G_MAX, spec.g_shape), rng, TARGET)
 
 
+def test_sinh_differential_pairs_meet_the_target(rng):
+    spec = CrossbarSpec(16, 12, r_row=80.0, r_col=80.0, device="sinh", v0=0.25, differential=True)
+    _check(spec, rng.uniform(G_MIN, G_MAX, spec.g_shape), rng, TARGET)
+
+
+def test_cubic_terms_carry_the_sinh_nonlinearity(rng):
+    # Without them (kappa3 = 0) the model is the small-signal network: several % off at v/v0 = 0.8.
+    spec = CrossbarSpec(24, 24, r_row=60.0, r_col=60.0, device="sinh", v0=0.25)
+    g = rng.uniform(G_MIN, G_MAX, spec.g_shape)
+    v = rng.uniform(0, 0.2, (12, 24))
+    i_ref = solve_nodal(spec, g, v)
+    err_linear = nrms_error(_model(spec, kappa3=0.0).bind(g).apply(v, dtype=np.float64), i_ref)
+    err_cubic = nrms_error(_model(spec, kappa3=1.0).bind(g).apply(v, dtype=np.float64), i_ref)
+    assert err_linear > 0.02
+    assert err_cubic < 0.2 * err_linear
+
+
 def test_probe_correction_removes_most_of_the_line_attenuation_error(rng):
     # alpha*beta alone (no probes) misses the coupling of rows and columns; the probes must fix >= 90 % of it.
     spec = CrossbarSpec(32, 32, r_row=60.0, r_col=60.0)
