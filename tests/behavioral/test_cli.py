@@ -38,3 +38,16 @@ def test_every_command_has_help():
     for cmd in ("build", "check", "apply"):
         res = CliRunner().invoke(cli, ["behavioral", cmd, "--help"])
         assert res.exit_code == 0 and "Usage" in res.output
+
+
+def test_build_refuses_a_sweep_without_held_out_draws(nodal_sweep):
+    import pytest
+
+    from devicelab.behavioral import build_crossbar_model
+    from devicelab.errors import ConfigError
+    from devicelab.spice.sweep_results import SweepData, read_sweep
+
+    data = read_sweep(nodal_sweep)
+    one_draw = SweepData(data.path, data.provenance, data.records[:1])
+    with pytest.raises(ConfigError, match="at least two distinct conductance/input draws"):
+        build_crossbar_model(one_draw)
