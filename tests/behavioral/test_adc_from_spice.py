@@ -69,3 +69,19 @@ def test_cli_refuses_an_option_of_the_other_converter(tmp_path):
                                       "-o", str(tmp_path / "adc.h5")])
     assert result.exit_code == 2 and "--r-leak applies to --type ramp only" in result.output
     assert not (tmp_path / "adc.h5").exists()
+
+
+@pytest.mark.slow
+def test_demo_step_exports_loadable_sar_and_ramp_models(tmp_path):
+    from devicelab.behavioral.adc_build import demo_adc_models
+
+    paths, sections = demo_adc_models(tmp_path, np.random.default_rng(0))
+    assert set(paths) == {"sar", "ramp"} and len(sections) == 2
+    for kind, bits in (("sar", 6), ("ramp", 5)):
+        model = load_adc_model(paths[kind])
+        assert model.bits == bits and model.kind == kind
+        assert model.error_table["fraction_exact"] >= 0.85  # see test_model_reproduces_held_out_spice_codes_...
+    for _, body in sections:
+        for line in body.splitlines():
+            if line.startswith("!["):
+                assert (tmp_path / line[line.index("(") + 1:-1]).is_file()
