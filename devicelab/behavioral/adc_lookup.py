@@ -48,7 +48,7 @@ class CellTable:
         self.level[cells] = levels
 
     def _cells(self, x: np.ndarray) -> np.ndarray:
-        cell = (x - self.lo) * self.inv
+        cell = np.asarray((x - self.lo) * self.inv)  # 0-d inputs give a scalar: make it an array for out=
         np.fmax(cell, self.dtype.type(0), out=cell)
         np.fmin(cell, self.top, out=cell)
         return cell.astype(np.int32)
@@ -57,10 +57,6 @@ class CellTable:
         """Codes (int32) of inputs ``x`` of this table's dtype (binary search if the cell table could not be
         built, e.g. for repeated levels)."""
         if not self.ok:
-            code = np.searchsorted(self.levels, x, side="right").astype(np.int32)
-            code[np.isnan(x)] = 0
-            return code
+            return np.where(np.isnan(x), 0, np.searchsorted(self.levels, x, side="right")).astype(np.int32)
         cell = self._cells(x)
-        code = self.base[cell]
-        code += x >= self.level[cell]
-        return code
+        return np.asarray(self.base[cell] + (x >= self.level[cell]), dtype=np.int32)

@@ -36,6 +36,13 @@ def test_convert_counts_the_transitions_at_or_below_the_input(rng, dtype, deviat
         assert adc.convert(np.array([np.nan], dtype=dtype))[0] == 0
 
 
+def test_convert_accepts_scalars():
+    adc = ideal_adc(4, 0.0, 1.0)
+    assert adc.convert(0.5) == 8 and adc.convert(np.float32(0.49)) == 7
+    with_missing = ADCModel(2, 0.0, 1.0, np.array([0.25, 0.25, 0.75]))  # binary-search path
+    assert with_missing.convert(0.5) == 2 and with_missing.convert(np.nan) == 0
+
+
 def test_convert_keeps_shape_and_does_not_modify_its_input():
     adc = ideal_adc(4, 0.0, 1.0)
     v = np.linspace(-0.1, 1.1, 24).reshape(2, 3, 4)
