@@ -1,6 +1,7 @@
 """Running netlist text through ngspice (PySpice's shared-library binding) in an isolated child process.
 
-Each run happens in a fresh ``multiprocessing`` *spawn* child that loads ``libngspice`` through
+Each run happens in a fresh ``multiprocessing`` *spawn* child (running :mod:`ngspice_child` by path) that
+loads ``libngspice`` through
 ``PySpice.Spice.NgSpice.Shared.NgSpiceShared.new_instance()``, sends the circuit (``ngSpice_Circ``) and
 ``run`` (``ngSpice_Command``), and returns every vector of every plot as float64 numpy arrays. A crash
 (segfault, controlled exit) or a hang of ngspice only ends the child: the caller gets a
@@ -26,14 +27,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import re
+import runpy
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from devicelab.errors import SimulationError
 
 log = logging.getLogger(__name__)
+CHILD_SCRIPT = Path(__file__).with_name("ngspice_child.py")
+CHILD_RUN_NAME = "devicelab_ngspice_child"
 
 RETRY_OPTIONS = (
     ".options itl1=500 itl2=500 gminsteps=50 srcsteps=50",
@@ -141,11 +146,19 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
     return f"ngspice analysis failed (run rc={outcome['rc_run']}): {first}"
 
 
+def _child_process_args(netlist: str, sender):
+    """Target and arguments of the child: ``ngspice_child.py`` run by path (``runpy.run_path``), so the
+    child imports only numpy and PySpice, not the devicelab package (faster start)."""
+    init = {"NETLIST": netlist, "SENDER": sender}
+    return runpy.run_path, (str(CHILD_SCRIPT),), {"init_globals": init, "run_name": CHILD_RUN_NAME}
+
+
 def _run_isolated(netlist: str, timeout: float) -> dict:
     """Run ``netlist`` in a spawn child; kill it after ``timeout`` s; report a crash by its exit code."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child_main, args=(netlist, sender), daemon=True)
+    target, args, kwargs = _child_process_args(netlist, sender)
+    child = context.Process(target=target, args=args, kwargs=kwargs, daemon=True)
     child.start()
     sender.close()
     try:
@@ -165,49 +178,3 @@ def _run_isolated(netlist: str, timeout: float) -> dict:
         if child.is_alive():
             child.kill()
         child.join()
-
-
-def _child_main(netlist: str, sender) -> None:  # pragma: no cover - runs in the child process
-    """Child process body: one ngspice instance, one circuit, one run; send back vectors and log."""
-    logging.getLogger("PySpice").setLevel(logging.CRITICAL)
-    from PySpice.Spice.NgSpice.Shared import FFI, NgSpiceShared, ffi
-
-    ngspice = NgSpiceShared.new_instance()
-    lib = ngspice._ngspice_shared
-    lines = [line for line in netlist.splitlines() if line.strip()] + [""]
-    keepalive = [ffi.new("char[]", line.encode("ascii")) for line in lines] + [FFI.NULL]
-    ngspice.clear_output()
-    before = set(ngspice.plot_names)
-    start = time.perf_counter()
-    rc_circ = int(lib.ngSpice_Circ(ffi.new("char *[]", keepalive)))
-    rc_run = int(lib.ngSpice_Command(b"run")) if rc_circ == 0 else -1
-    ngspice_time = time.perf_counter() - start
-    plots = {}
-    analysis = ""
-    for name in ngspice.plot_names:
-        if name == "const" or name in before:
-            continue
-        analysis = analysis or name
-        plots[name] = _plot_vectors(lib, ffi, FFI, name)
-    log_text = "\n".join(ngspice._stdout + ngspice._stderr)
-    sender.send({"rc_circ": rc_circ, "rc_run": rc_run, "plots": plots, "analysis": analysis,
-                 "log": log_text, "ngspice_time": ngspice_time, "version": str(getattr(ngspice, "ngspice_version", ""))})
-    sender.close()
-
-
-def _plot_vectors(lib, ffi, FFI, plot_name: str) -> dict[str, np.ndarray]:  # pragma: no cover - child
-    vectors = {}
-    names = lib.ngSpice_AllVecs(plot_name.encode())
-    k = 0
-    while names[k] != FFI.NULL:
-        name = ffi.string(names[k]).decode()
-        info = lib.ngGet_Vec_Info(f"{plot_name}.{name}".encode())
-        length = info.v_length
-        if info.v_realdata != FFI.NULL:
-            data = np.frombuffer(ffi.buffer(info.v_realdata, length * 8), dtype=np.float64).copy()
-        else:
-            raw = np.frombuffer(ffi.buffer(info.v_compdata, length * 16), dtype=np.float64)
-            data = raw[0::2] + 1j * raw[1::2]
-        vectors[name] = data
-        k += 1
-    return vectors

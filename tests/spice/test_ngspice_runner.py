@@ -63,7 +63,7 @@ def _crashing_child(netlist, sender):
 
 
 def test_a_crashing_simulator_does_not_take_the_caller_down(monkeypatch):
-    monkeypatch.setattr(runner, "_child_main", _crashing_child)
+    monkeypatch.setattr(runner, "_child_process_args", lambda netlist, sender: (_crashing_child, (netlist, sender), {}))
     with pytest.raises(SimulationError, match="crashed"):
         run_netlist(DIVIDER, retry=False)
     monkeypatch.undo()
