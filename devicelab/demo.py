@@ -108,7 +108,12 @@ def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 4: network accuracy vs time after programming with the fitted and behavioral models."""
-    return []
+    from devicelab.network.report import network_demo
+
+    model = ctx.get("device_model")
+    if model is not None and not Path(model).is_file():
+        model = None
+    return network_demo(out / "network", model, ctx.get("crossbar_model"), ctx.get("adc_model"))
 
 
 def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:

@@ -82,11 +82,13 @@ class EvaluationResult:
         """Plain-text table: time, float baseline, mean +- std accuracy of every curve (in %)."""
         labels = list(self.curves)
         times = next(iter(self.curves.values())).times if labels else np.array([])
-        head = f"{'time (s)':>12} {'float':>7} " + " ".join(f"{lab:>18}" for lab in labels)
+        widths = [max(16, len(lab)) for lab in labels]
+        head = f"{'time (s)':>12} {'float':>7} " + " ".join(f"{lab:>{w}}" for lab, w in zip(labels, widths))
         lines = [head]
         for i, t in enumerate(times):
-            cells = [f"{100 * c.mean[i]:8.2f} +-{100 * c.std[i]:5.2f}" for c in self.curves.values()]
-            lines.append(f"{format(t, '.10g'):>12} {100 * self.float_accuracy:7.2f} " + " ".join(f"{x:>18}" for x in cells))
+            cells = [f"{100 * c.mean[i]:.2f} +- {100 * c.std[i]:.2f}" for c in self.curves.values()]
+            lines.append(f"{format(t, '.10g'):>12} {100 * self.float_accuracy:7.2f} "
+                         + " ".join(f"{x:>{w}}" for x, w in zip(cells, widths)))
         return "\n".join(lines)
 
     def write_json(self, path: str | os.PathLike) -> Path:
