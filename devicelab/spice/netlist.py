@@ -1,9 +1,10 @@
 """Crossbar netlist text (deterministic, vectorized; golden files in ``netlists/`` are diffed in tests).
 
 All input vectors share one analysis: an index source ``vidx`` is swept by ``.dc vidx 0 K-1 1`` and every
-row driver is a B-source ``V = pwl(V(idx), ...)`` holding V_i of vector k on the plateau
-k - 0.25 <= idx <= k + 0.25, so ngspice orders and factors the matrix once for the K vectors
-(ngspice 39 without KLU spends most of a crossbar run reordering). Output currents are the branch
+row driver is a B-source ``V = pwl(V(idx), 0, V_i(0), 1, V_i(1), ...)``, equal to V_i of vector k at idx = k,
+so ngspice orders the matrix once for the K vectors (ngspice 39 without KLU spends most of a crossbar run
+reordering). The waveform is linear between the integer points (no plateaus): Newton's predictor at the
+previous point then lands exactly on the next vector, so each sweep point costs two iterations, not three. Output currents are the branch
 currents of the 0 V sense sources ``vsns<p>`` (only those are saved).
 """
 
@@ -25,7 +26,7 @@ from devicelab.spice.names import spice_float, spice_floats
 ACCURACY_OPTIONS = f".options reltol=1e-9 vntol=1e-12 abstol=1e-18 gmin={spice_float(GMIN)}"
 """Tight Newton tolerances so that ngspice agrees with the nodal solver to far better than 1e-6."""
 TRANSISTOR_MODEL = "dl_nmos_access"
-_PWL_PER_LINE = 8
+_PWL_PER_LINE = 16
 
 
 def sense_vector_names(spec: CrossbarSpec) -> list[str]:
@@ -85,14 +86,16 @@ def crossbar_netlist(spec: CrossbarSpec, g, v) -> str:
 
 
 def _drivers(names: np.ndarray, topo, v: np.ndarray) -> list[str]:
-    """B-source row drivers: V_i of vector k on the plateau k +- 0.25 of V(idx)."""
+    """B-source row drivers: V_i of vector k at V(idx) = k, linear in between."""
     k = v.shape[0]
-    xs = [(spice_float(j - 0.25), spice_float(j + 0.25)) for j in range(k)]
+    xs = [str(j) for j in range(max(k, 2))]
     values = spice_floats(v.T)
     lines = []
     for i in range(v.shape[1]):
-        pts = [f"{x0},{val},{x1},{val}" for (x0, x1), val in zip(xs, values[i * k:(i + 1) * k])]
-        chunks = [",".join(pts[s:s + _PWL_PER_LINE]) for s in range(0, k, _PWL_PER_LINE)]
+        row = values[i * k:(i + 1) * k]
+        row = row * 2 if k == 1 else row  # pwl needs two points: hold the single vector from idx 0 to 1
+        pts = [f"{x},{val}" for x, val in zip(xs, row)]
+        chunks = [",".join(pts[s:s + _PWL_PER_LINE]) for s in range(0, len(pts), _PWL_PER_LINE)]
         lines.append(f"bdrv{i} {names[topo.driver[i]]} 0 V=pwl(V(idx),{chunks[0]}")
         lines += [f"+ ,{chunk}" for chunk in chunks[1:]]
         lines[-1] += ")"

@@ -82,3 +82,11 @@ def test_cells_with_zero_conductance_carry_no_current():
     out = simulate_ngspice(spec, g, [[0.2, 0.1]])
     assert out[0, 0] == 0.0
     assert relative_error(out, solve_nodal(spec, g, [[0.2, 0.1]])) < 1e-6
+
+
+def test_forty_vectors_in_one_analysis_agree_with_nodal(rng):
+    # 40 vectors: the pwl driver waveforms span several '+' continuation lines
+    spec = CrossbarSpec(4, 3, r_row=3.0, r_col=3.0, device="sinh", v0=0.2)
+    g = rng.uniform(0.25e-6, 25e-6, (4, 3))
+    v = rng.uniform(-0.3, 0.3, (40, 4))
+    assert relative_error(simulate_ngspice(spec, g, v), solve_nodal(spec, g, v)) < 1e-6
