@@ -305,24 +305,38 @@ class AnalogState:
             np.rint(x_q, out=x_q)
         return x_q
 
-    def _adc(self, currents: np.ndarray, i_fs: np.ndarray) -> np.ndarray:
-        """Convert tile currents (A) with full scales ``i_fs`` (A, per column) and return amperes."""
+    def _convert(self, currents: np.ndarray, i_fs: np.ndarray) -> tuple[np.ndarray, np.ndarray | float]:
+        """Output noise and ADC on tile currents (A, modified in place) with full scales ``i_fs`` (A per column).
+
+        Returns (values, to_amperes): ``values * to_amperes`` are the converted currents in A. The ideal ADC
+        stays in code units so its scale folds into the digital multiplier (one pass fewer).
+        """
         cfg, adc_model = self.analog.config, self.analog.adc_model
+        if cfg.adc and adc_model is None:
+            levels = np.float32(2 ** (cfg.adc_bits - 1) - 1)
+            currents *= (levels / i_fs).astype(np.float32)
+            if cfg.output_noise > 0:  # std output_noise x full scale = output_noise x levels codes
+                noise = self.rng.standard_normal(currents.shape, dtype=np.float32)
+                noise *= np.float32(cfg.output_noise * levels)
+                currents += noise
+            np.clip(currents, -levels, levels, out=currents)
+            np.rint(currents, out=currents)
+            return currents, i_fs / levels
+        if cfg.output_noise > 0:
+            noise = self.rng.standard_normal(currents.shape, dtype=np.float32)
+            noise *= (cfg.output_noise * i_fs).astype(np.float32)
+            currents += noise
         if not cfg.adc:
-            return currents
-        if adc_model is not None:
-            v_mid = 0.5 * (adc_model.v_min + adc_model.v_max)
-            v_half = 0.5 * (adc_model.v_max - adc_model.v_min)
-            gain = (v_half / i_fs).astype(np.float32)
-            codes = adc_model.convert(currents * gain + np.float32(v_mid), self.rng)
-            return ((np.asarray(adc_model.reconstruct(codes), dtype=np.float32) - np.float32(v_mid)) / gain)
-        levels = np.float32(2 ** (cfg.adc_bits - 1) - 1)
-        to_codes = (levels / i_fs).astype(np.float32)
-        codes = currents * to_codes
-        np.clip(codes, -levels, levels, out=codes)
-        np.rint(codes, out=codes)
-        codes *= (i_fs / levels).astype(np.float32)
-        return codes
+            return currents, 1.0
+        v_mid = 0.5 * (adc_model.v_min + adc_model.v_max)
+        v_half = 0.5 * (adc_model.v_max - adc_model.v_min)
+        gain = (v_half / i_fs).astype(np.float32)
+        currents *= gain
+        currents += np.float32(v_mid)
+        codes = adc_model.convert(currents, self.rng)
+        volts = np.asarray(adc_model.reconstruct(codes), dtype=np.float32)
+        volts -= np.float32(v_mid)
+        return volts, 1.0 / gain
 
     def _tile_currents(self, pl, name, r, rows, x_q):
         """Column currents (A) of all tiles in row block ``r`` for normalized inputs ``x_q``."""
@@ -345,17 +359,11 @@ class AnalogState:
         x_q = x2d if encoded else self._dac(pl, x2d)
         y = None
         for r, rows in enumerate(pl.tiling.row_blocks):
-            currents = self._tile_currents(pl, name, r, rows, x_q)
-            i_fs = pl.i_fs[r]
-            if cfg.output_noise > 0:
-                noise = self.rng.standard_normal(currents.shape, dtype=np.float32)
-                noise *= (cfg.output_noise * i_fs).astype(np.float32)
-                currents += noise
-            currents = self._adc(currents, i_fs)
-            digital = (pl.scale[r] * pl.alpha / cfg.v_read).astype(np.float32)
+            currents, to_amperes = self._convert(self._tile_currents(pl, name, r, rows, x_q), pl.i_fs[r])
+            digital = pl.scale[r] * (to_amperes * pl.alpha / cfg.v_read)
             if compensated:
                 digital = digital * self.factors[name]
-            currents *= digital
+            currents *= digital.astype(np.float32)
             if y is None:
                 y = currents
             else:
