@@ -48,7 +48,6 @@ Units: conductances S, resistances ohm, voltages V, currents A.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import warnings
 from dataclasses import dataclass, field
 
@@ -57,10 +56,7 @@ import numpy as np
 from devicelab.behavioral.ladders import CrossbarLadders, LineCircuit, relax_lines
 from devicelab.errors import ConfigError, ValidityRangeWarning
 from devicelab.spice.crossbar import CrossbarSpec, check_conductances, physical_conductances
-from devicelab.spice.names import check_array, check_number
-
-log = logging.getLogger(__name__)
-
+from devicelab.spice.names import check_number
 
 @dataclass(frozen=True)
 class CrossbarCircuit:
@@ -337,7 +333,7 @@ def _sinh_transfer(g: np.ndarray, circuit: CrossbarCircuit, settings: ModelSetti
     weight = a_lin.T / (6.0 * v0 * v0 * p_safe)         # output weight of a cell's cubic excess current
     # the V^3 excess current drawn from each row lowers that row downstream: row-ladder solve of it
     excess = g * p_row**3 / (6.0 * v0 * v0)
-    alpha, beta = ladders.attenuations()
+    _, beta = ladders.attenuations()
     row_drop = ladders.rows.solve(excess.T[:, :, None])[:, :, 0].T
     k = settings.kappa3
     m0 = k * (weight * p_row**3 - g * beta * row_drop)
@@ -345,8 +341,3 @@ def _sinh_transfer(g: np.ndarray, circuit: CrossbarCircuit, settings: ModelSetti
     m2 = k * (3.0 * weight * p_row * q**2)
     m3 = k * (-(weight * q**3).sum(axis=0))
     return a_lin, (m0, m1, m2, m3), info
-
-
-def model_currents(model: CrossbarModel, g, v) -> np.ndarray:
-    """Convenience: ``model.bind(g).apply(v)`` in float64 (A), for error checks."""
-    return model.bind(g).apply(check_array(v, "input voltages v (V)", ndim=(1, 2)), dtype=np.float64)

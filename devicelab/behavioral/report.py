@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from devicelab.behavioral.build import (
@@ -47,7 +46,7 @@ def crossbar_model_report(sweep_path, out: Path) -> tuple[Path, str]:
         _save(plot_column_errors(i_ref, i_model, hardest.i_ideal, title=label), out / "behavioral_column_errors.png"),
     ]
     s, summary = model.settings, summarize_errors(table)
-    circuit = replace(record_circuit(hardest))
+    circuit = record_circuit(hardest)
     lines = [
         f"Crossbar model `{model_path.name}` built from `{Path(sweep_path).name}`: calibrated on "
         f"{len(model.provenance['calibration_points'])} points, error measured on {len(table)} held-out points "
