@@ -28,6 +28,8 @@ import click
 @click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns.")
 @click.option("--scaling", type=click.Choice(["column", "tile"]), default="column", show_default=True,
               help="Weight-to-conductance scaling.")
+@click.option("--g-max", type=float, default=None,
+              help="Conductance (S) the largest |weight| per column/tile maps to [default: the device model's g_max].")
 @click.option("--dac-bits", type=int, default=8, show_default=True, help="Input DAC resolution.")
 @click.option("--adc-bits", type=int, default=8, show_default=True, help="Ideal ADC resolution.")
 @click.option("--output-noise", type=float, default=0.0, show_default=True,
@@ -39,7 +41,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 def evaluate(network, dataset, device_model, preset, crossbar_model, adc_model, times, repeats, compensation,
-             attribution, tile_size, scaling, dac_bits, adc_bits, output_noise, test_limit, seed, output_dir,
+             attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed, output_dir,
              as_json, progress):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
@@ -48,7 +50,7 @@ def evaluate(network, dataset, device_model, preset, crossbar_model, adc_model, 
     """
     from devicelab.network import AnalogConfig, parse_times, run_evaluation
 
-    config = AnalogConfig(tile_rows=tile_size, tile_cols=tile_size, scaling=scaling, dac_bits=dac_bits,
+    config = AnalogConfig(tile_rows=tile_size, tile_cols=tile_size, g_max=g_max, scaling=scaling, dac_bits=dac_bits,
                           adc_bits=adc_bits, output_noise=output_noise)
     result, outputs = run_evaluation(
         network, dataset, parse_times(times), repeats, device_model_path=device_model, preset=preset,
