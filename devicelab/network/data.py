@@ -7,6 +7,7 @@ indices. Readers check what they read (IDX magic numbers, dimensions, counts, la
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from dataclasses import dataclass
@@ -128,23 +129,34 @@ def load_fashion_mnist(split: str = "test", root: str | os.PathLike | None = Non
     return DataSplit(x, labels.astype(np.int64), "fashion-mnist", split, FASHION_MNIST_CLASSES)
 
 
+@functools.lru_cache(maxsize=2)
+def _digits_split_arrays(test_fraction: float) -> tuple[np.ndarray, ...]:
+    """(x_train, x_test, y_train, y_test) of the digits, read-only so the cached copy cannot be changed."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = (bunch.images.astype(np.float32) / np.float32(16.0))[:, None, :, :]
+    y = bunch.target.astype(np.int64)
+    parts = train_test_split(x, y, test_size=test_fraction, random_state=0, stratify=y)
+    parts = tuple(np.ascontiguousarray(p) for p in parts)
+    for part in parts:
+        part.flags.writeable = False
+    return parts
+
+
 def load_digits_split(split: str = "test", test_fraction: float = 0.25) -> DataSplit:
     """scikit-learn's 8x8 digits (1797 images, shipped with scikit-learn), split deterministically.
 
     The split is stratified with a fixed seed so train and test never overlap across calls.
-    Images are (N, 1, 8, 8) float32 in [0, 1] (the raw 0..16 counts divided by 16).
+    Images are (N, 1, 8, 8) float32 in [0, 1] (the raw 0..16 counts divided by 16); the arrays are
+    read-only (shared between calls).
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; expected one of {SPLITS}")
-    bunch = load_digits()
-    x = (bunch.images.astype(np.float32) / np.float32(16.0))[:, None, :, :]
-    y = bunch.target.astype(np.int64)
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=0, stratify=y)
+    x_tr, x_te, y_tr, y_te = _digits_split_arrays(float(test_fraction))
     x, y = (x_tr, y_tr) if split == "train" else (x_te, y_te)
-    return DataSplit(np.ascontiguousarray(x), y, "digits", split, tuple(str(d) for d in range(10)))
+    return DataSplit(x, y, "digits", split, tuple(str(d) for d in range(10)))
 
 
 def load_dataset(name: str, split: str = "test") -> DataSplit:
