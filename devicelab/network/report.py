@@ -29,7 +29,7 @@ def _load(loader, value):
 
 
 def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=None, dataset: str = "fashion-mnist",
-                 test_limit: int | None = 1000, repeats: int = 3, seed: int = 0) -> list[tuple[str, str]]:
+                 test_limit: int | None = 1000, repeats: int = 2, seed: int = 0) -> list[tuple[str, str]]:
     """Evaluate the shipped HWA-trained and float-trained ResNets on ``dataset`` and return report sections.
 
     ``device_model``: path of the fitted model file (or a PCMModel; None: the joshi2020 preset);
