@@ -201,6 +201,8 @@ class AnalogNetwork:
             nus = [model.drift_exponents(g, rng) if cfg.drift else np.zeros_like(g) for g in targets]
             pl.g_plus, pl.g_minus = progs
             pl.nu_plus, pl.nu_minus = nus
+        if isinstance(self.compensation, NoCompensation):  # nothing to measure (none, or BatchNorm-based)
+            return
         reference_state = AnalogState(self, 0.0, rng, compensate=False)
         for pl in self.layers.values():
             pl.reference = self.compensation.readout(
