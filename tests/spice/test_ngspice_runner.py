@@ -40,7 +40,7 @@ def test_non_convergent_netlist_is_retried_then_reported():
     with pytest.raises(SimulationError, match=r"did not converge after 3 attempt") as info:
         run_netlist(shorted)
     assert info.value.log.count("--- attempt") == 3
-    assert "gminsteps=50" in info.value.log
+    assert runner.RETRY_OPTIONS[1] in info.value.log
 
 
 def test_retry_can_be_disabled():
