@@ -67,3 +67,17 @@ if __name__ == "__main__" and "--regenerate" in sys.argv:
     for golden in sorted(GOLDEN):
         (NETLISTS / f"{golden}.cir").write_text(generate(golden))
         print(f"wrote {NETLISTS / golden}.cir")
+
+
+def test_large_netlist_has_every_element_once(rng):
+    n, m = 48, 40
+    g = rng.uniform(0.25e-6, 25e-6, (n, m))
+    g[rng.random((n, m)) < 0.1] = 0.0  # cells at G = 0 get no device
+    text = crossbar_netlist(CrossbarSpec(n, m, r_row=2.0, r_col=2.0, r_driver=1.0, r_sense=1.0),
+                            g, rng.uniform(0, 0.2, (20, n)))
+    heads = [line.split(maxsplit=1)[0] for line in text.splitlines()[1:] if line and line[0] not in "*.+"]
+    counts = {prefix: sum(h.startswith(prefix) for h in heads) for prefix in ("rg", "rrow", "rcol", "rdrv", "rsns",
+                                                                                "vsns", "bdrv")}
+    assert counts == {"rg": int(np.count_nonzero(g)), "rrow": n * (m - 1), "rcol": (n - 1) * m, "rdrv": n,
+                      "rsns": m, "vsns": m, "bdrv": n}
+    assert len(set(heads)) == len(heads)  # element names are unique
