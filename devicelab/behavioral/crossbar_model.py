@@ -251,6 +251,17 @@ class BoundCrossbar:
         self.info = info or {}
 
     @property
+    def linear(self) -> bool:
+        """True when I = V a_t exactly (linear devices): ``a_t`` (rows, logical cols) can be folded into a
+        larger matrix by the caller."""
+        return not self.cubic and not self.differential
+
+    @property
+    def a3_t(self) -> np.ndarray | None:
+        """None for linear devices; for sinh devices the V^3 matrix M0 of ``cubic`` (A/V^3)."""
+        return self.cubic[0] if self.cubic else None
+
+    @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols) logical."""
         rows, cols = self.a_t.shape

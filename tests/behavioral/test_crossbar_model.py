@@ -100,6 +100,19 @@ def test_zero_resistances_reduce_to_the_ideal_model(rng):
     np.testing.assert_allclose(out, v @ g, rtol=1e-5, atol=1e-6 * np.abs(v @ g).max())
 
 
+def test_linear_bound_state_is_one_foldable_matrix(rng):
+    # Callers (the network stage) fold a linear bound crossbar's a_t into bigger matrices: it must be the
+    # logical transfer matrix, also for differential pairs, and sinh models must say they are not linear.
+    spec = CrossbarSpec(12, 8, r_row=20.0, r_col=20.0, differential=True)
+    g = rng.uniform(G_MIN, G_MAX, spec.g_shape)
+    v = rng.uniform(0, 0.2, (4, 12))
+    bound = _model(spec).bind(g)
+    assert bound.linear and bound.a3_t is None and bound.a_t.shape == (12, 8)
+    np.testing.assert_allclose(v.astype(np.float32) @ bound.a_t, bound.apply(v), rtol=1e-6)
+    sinh = _model(CrossbarSpec(12, 8, r_row=20.0, r_col=20.0, device="sinh", v0=0.3)).bind(g[0])
+    assert not sinh.linear and sinh.a3_t is not None
+
+
 def test_bind_and_apply_do_not_modify_their_inputs(rng):
     spec = CrossbarSpec(8, 8, r_row=10.0, r_col=10.0)
     g = rng.uniform(G_MIN, G_MAX, (8, 8))
