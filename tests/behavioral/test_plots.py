@@ -31,3 +31,14 @@ def test_column_error_map_shape_follows_the_batch(rng):
     image = fig.axes[0].images[0].get_array()
     assert image.shape == (6, 10)
     np.testing.assert_allclose(image, 100 * 1e-8 / np.sqrt(np.mean(ref**2)))
+
+
+def test_demo_report_writes_model_and_plots(tmp_path, nodal_sweep):
+    from devicelab.behavioral import load_crossbar_model
+    from devicelab.behavioral.report import crossbar_model_report
+
+    path, body = crossbar_model_report(nodal_sweep, tmp_path)
+    assert load_crossbar_model(path).error_table
+    for name in ("behavioral_error_vs_size.png", "behavioral_scatter.png", "behavioral_column_errors.png"):
+        assert (tmp_path / name).stat().st_size > 1000 and f"({name})" in body
+    assert "held-out" in body and "err_model" in body
