@@ -162,10 +162,12 @@ class Validity:
         return out
 
 
-#: Range of the held-out benchmark (benchmarks/bench_behavioral.py); the default validity of
-#: :meth:`CrossbarModel.from_params`.
-BENCHMARK_VALIDITY = Validity(rows=(1, 512), cols=(1, 512), r_wire=(0.0, 5.0), r_driver=(0.0, 50.0),
-                              r_sense=(0.0, 50.0), g=(0.0, 25e-6), v_max=0.3, devices=("linear", "sinh"),
+#: Range checked without a sweep, the default validity of :meth:`CrossbarModel.from_params`: the held-out
+#: benchmark (benchmarks/bench_behavioral.py: arrays 32..512, wires 0.5-5 ohm, G 0.25-25 uS, |V| <= 0.2 V,
+#: sinh v0 = 0.25 V, ideal drivers and senses) plus the unit tests (arrays 8-32 with up to 100 ohm wires and
+#: 10-20 ohm drivers/senses).
+BENCHMARK_VALIDITY = Validity(rows=(1, 512), cols=(1, 512), r_wire=(0.0, 5.0), r_driver=(0.0, 20.0),
+                              r_sense=(0.0, 20.0), g=(0.0, 25e-6), v_max=0.2, devices=("linear", "sinh"),
                               differential=(False, True))
 
 
