@@ -44,6 +44,7 @@ from devicelab.errors import SimulationError
 log = logging.getLogger(__name__)
 CHILD_SCRIPT = Path(__file__).with_name("ngspice_child.py")
 CHILD_RUN_NAME = "devicelab_ngspice_child"
+_POLL_SLICE = 0.1  # s between checks that the child is still alive
 
 RETRY_OPTIONS = (
     ".options itl1=500 itl2=500",
@@ -159,23 +160,33 @@ def _child_process_args(netlist: str, sender):
 
 
 def _run_isolated(netlist: str, timeout: float) -> dict:
-    """Run ``netlist`` in a spawn child; kill it after ``timeout`` s; report a crash by its exit code."""
+    """Run ``netlist`` in a spawn child; kill it after ``timeout`` s; report a crash by its exit code.
+
+    The pipe is polled in short slices while watching the child: a child that dies before it even received
+    its end of the pipe (the parent then still holds a duplicate of it) is reported at once, not at the timeout.
+    """
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     target, args, kwargs = _child_process_args(netlist, sender)
     child = context.Process(target=target, args=args, kwargs=kwargs, daemon=True)
     child.start()
     sender.close()
+    deadline = time.monotonic() + timeout
     try:
-        if receiver.poll(timeout):
-            try:
-                return receiver.recv()
-            except EOFError:
-                pass
-        else:
-            child.kill()
-            child.join()
-            return {"timeout": True, "log": ""}
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                child.kill()
+                child.join()
+                return {"timeout": True, "log": ""}
+            exited = not child.is_alive()
+            if receiver.poll(min(remaining, _POLL_SLICE)):
+                try:
+                    return receiver.recv()
+                except EOFError:
+                    break
+            if exited:
+                break
         child.join(timeout=10)
         return {"crash": child.exitcode, "log": ""}
     finally:

@@ -1,6 +1,8 @@
 """The isolated ngspice runner: results, rejected netlists, convergence failures, timeouts and crashes."""
 
 import os
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -68,6 +70,21 @@ def test_a_crashing_simulator_does_not_take_the_caller_down(monkeypatch):
         run_netlist(DIVIDER, retry=False)
     monkeypatch.undo()
     assert run_netlist(DIVIDER).vectors()["b"][0] == pytest.approx(0.75)
+
+
+def _dying_child_leaving_the_pipe_open(netlist, sender):
+    # a grandchild inherits the write end of the result pipe, so the pipe never reaches EOF while it lives
+    subprocess.Popen(["sleep", "30"], pass_fds=(sender.fileno(),))
+    os._exit(3)
+
+
+def test_a_child_that_dies_silently_is_reported_without_waiting_for_the_timeout(monkeypatch):
+    monkeypatch.setattr(runner, "_child_process_args",
+                        lambda netlist, sender: (_dying_child_leaving_the_pipe_open, (netlist, sender), {}))
+    start = time.monotonic()
+    with pytest.raises(SimulationError, match="exit code 3"):
+        run_netlist(DIVIDER, timeout=25.0, retry=False)
+    assert time.monotonic() - start < 20.0  # below the timeout: the child's death was noticed
 
 
 def test_text_without_end_is_refused_before_running():
