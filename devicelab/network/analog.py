@@ -130,6 +130,7 @@ class _ProgrammedLayer:
         self.i_fs = i_fs  # (n_row_blocks, cols) ADC full-scale current, A
         self.g_plus = self.g_minus = self.nu_plus = self.nu_minus = None
         self.reference = None  # drift-compensation readout right after programming
+        self.calibration_scale = float(alpha)  # input scale of the compensation vectors
 
 
 class AnalogNetwork:
@@ -203,10 +204,26 @@ class AnalogNetwork:
             pl.nu_plus, pl.nu_minus = nus
         if isinstance(self.compensation, NoCompensation):  # nothing to measure (none, or BatchNorm-based)
             return
+        for pl in self.layers.values():
+            pl.calibration_scale = self._calibration_scale(pl)
         reference_state = AnalogState(self, 0.0, rng, compensate=False)
         for pl in self.layers.values():
-            pl.reference = self.compensation.readout(
-                lambda x, pl=pl: reference_state.layer_output(pl, x, compensated=False), pl.tiling.rows)
+            pl.reference = self.compensation.readout(reference_state.calibration_read_fn(pl), pl.tiling.rows)
+
+    def _calibration_scale(self, pl: _ProgrammedLayer) -> float:
+        """Input scale (layer input units) of the +-1 compensation vectors: the DAC full scale, reduced so
+        that their currents stay within half the ADC full scale at t = 0 (a saturated reference readout
+        would under-compensate drift)."""
+        make_inputs = getattr(self.compensation, "calibration_inputs", None)
+        if make_inputs is None:
+            return float(pl.alpha)
+        u = make_inputs(pl.tiling.rows)
+        g = (pl.g_plus_target - pl.g_minus_target) * self.config.v_read
+        ratio = np.inf
+        for r, rows in enumerate(pl.tiling.row_blocks):
+            peak = np.abs(u[:, rows] @ g[rows]).max(axis=0)
+            ratio = min(ratio, float(np.min(np.where(peak > 0, 0.5 * pl.i_fs[r] / np.maximum(peak, 1e-30), np.inf))))
+        return float(pl.alpha) * min(1.0, ratio)
 
     # ------------------------------------------------------------------ reading
     def read_at(self, t: float, rng: np.random.Generator, temperature: float | None = None) -> "AnalogState":
@@ -249,8 +266,7 @@ class AnalogState:
                 self._g_eff[name] = ((g_plus - g_minus) * (cfg.v_read / self._levels)).astype(np.float32)
         for name, pl in analog.layers.items():
             if compensate:
-                readout = analog.compensation.readout(
-                    lambda x, pl=pl: self.layer_output(pl, x, compensated=False), pl.tiling.rows)
+                readout = analog.compensation.readout(self.calibration_read_fn(pl), pl.tiling.rows)
                 self.factors[name] = analog.compensation.factor(pl.reference, readout)
             else:
                 self.factors[name] = np.float32(1.0)
@@ -258,6 +274,12 @@ class AnalogState:
         self.network = analog.network
         if compensate and getattr(analog.compensation, "adapts_batchnorm", False):
             self.network = adapt_batchnorm(analog.network, analog.calibration_x, self)
+
+    def calibration_read_fn(self, pl: _ProgrammedLayer):
+        """read_fn of the compensation objects: +-1 calibration inputs (fractions of the calibration scale)
+        -> uncompensated layer outputs."""
+        scale = np.float32(pl.calibration_scale)
+        return lambda u: self.layer_output(pl, u * scale, compensated=False)
 
     def _bind_crossbars(self, name, pl, g_plus, g_minus):
         """Bind the crossbar model to every tile (a (2, rows, cols) pair for differential circuits).

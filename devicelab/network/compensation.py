@@ -14,7 +14,8 @@ The digital output of the layer is then multiplied by reference / readout:
   2020's adaptive batch-norm statistics, "AdaBS"); see :func:`adapt_batchnorm`.
 
 Calibration vectors are random +-1 inputs from a fixed seed, the same at every read, so the readout
-changes only because the devices did (drift, and the read noise drawn for that read).
+changes only because the devices did (drift, and the read noise drawn for that read). The analog engine
+scales them so that their currents stay inside the ADC range (a clipped reference would under-compensate).
 """
 
 from __future__ import annotations
