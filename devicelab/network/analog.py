@@ -26,15 +26,19 @@ Each non-ideality switches on and off on its own (:class:`AnalogConfig`), so los
 from __future__ import annotations
 
 import dataclasses
+import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from devicelab.errors import ConfigError
+from devicelab.errors import ConfigError, ValidityRangeWarning
 from devicelab.network.compensation import NoCompensation, adapt_batchnorm
 from devicelab.network.layers import WeightLayer
 from devicelab.network.mapping import SCALINGS, DifferentialConverter, Tiling, map_matrix
 from devicelab.network.model import Network
+
+log = logging.getLogger(__name__)
 
 #: Switchable non-idealities, in signal-chain order.
 NONIDEALITIES = ("programming_noise", "drift", "read_noise", "dac", "ir_drop", "output_noise", "adc")
@@ -118,6 +122,61 @@ class AnalogConfig:
         return dataclasses.replace(base, **{name: True})
 
 
+def bind_tiles(crossbar_model, tiling: Tiling, g_plus: np.ndarray, g_minus: np.ndarray, layer_name: str = ""):
+    """Bind a behavioral crossbar model to every tile of a layer with conductances ``g_plus``/``g_minus`` (S).
+
+    Differential circuits bind one (2, rows, cols) pair per tile, others G+ and G- separately. Returns
+    (tiles, a_eff): ``tiles[r]`` lists (bound_plus, bound_minus or None, column slice) of row block r;
+    ``a_eff`` (rows, cols) float32 in S is the folded transfer matrix when every bound state is linear
+    (``a_t`` without cubic term ``a3_t``), else None. Validity warnings of the binds become one stable
+    :class:`ValidityRangeWarning` per layer.
+    """
+    differential = bool(getattr(getattr(crossbar_model, "circuit", None), "differential", False))
+    tiles = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ValidityRangeWarning)
+        for rows in tiling.row_blocks:
+            row_tiles = []
+            for cols in tiling.col_blocks:
+                if differential:
+                    row_tiles.append((crossbar_model.bind(np.stack([g_plus[rows, cols], g_minus[rows, cols]])),
+                                      None, cols))
+                else:
+                    row_tiles.append((crossbar_model.bind(g_plus[rows, cols]), crossbar_model.bind(g_minus[rows, cols]),
+                                      cols))
+            tiles.append(row_tiles)
+    for w in caught:
+        if not issubclass(w.category, ValidityRangeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    outside = [str(w.message) for w in caught if issubclass(w.category, ValidityRangeWarning)]
+    if outside:
+        # One stable message per layer (the details vary per read and would flood the output).
+        log.debug("crossbar validity, layer %s: %s", layer_name, outside[0])
+        warnings.warn(f"crossbar model used outside its validity range on tiles of layer {layer_name!r} (e.g. "
+                      "programmed conductances above its G range); its stated error does not apply there",
+                      ValidityRangeWarning, stacklevel=2)
+    linear = all(getattr(b, "a_t", None) is not None and getattr(b, "a3_t", 1) is None
+                 for row in tiles for bound in row for b in bound[:2] if b is not None)
+    if not linear:
+        return tiles, None
+    a_eff = np.empty((tiling.rows, tiling.cols), dtype=np.float32)
+    for rows, row_tiles in zip(tiling.row_blocks, tiles):
+        for plus, minus, cols in row_tiles:
+            a_eff[rows, cols] = plus.a_t if minus is None else plus.a_t - minus.a_t
+    return tiles, a_eff
+
+
+def bound_currents(tiles, r: int, v: np.ndarray, cols: int) -> np.ndarray:
+    """Column currents (A) of row block ``r`` of bound ``tiles`` (from :func:`bind_tiles`) for voltages
+    ``v`` (batch, rows of the block) in V."""
+    out = np.empty((v.shape[0], cols), dtype=np.float32)
+    for bound_plus, bound_minus, col_slice in tiles[r]:
+        out[:, col_slice] = bound_plus.apply(v)
+        if bound_minus is not None:
+            out[:, col_slice] -= bound_minus.apply(v)
+    return out
+
+
 class _ProgrammedLayer:
     """Programmed state of one weight layer: target mapping, programmed conductances, drift exponents."""
 
@@ -180,10 +239,15 @@ class AnalogNetwork:
             g_plus, g_minus, scale = map_matrix(layer.matrix, tiling, self.converter)
             alpha = float(np.percentile(np.abs(x2d), cfg.input_percentile)) or 1.0
             x_n = np.clip(x2d / np.float32(alpha), -1, 1)
-            g_eff = ((g_plus - g_minus) * cfg.v_read).astype(np.float32)
+            # Full scales from the currents the tiles really deliver: through the crossbar model if there
+            # is one (IR drop lowers them), else ideal V.G.
+            tiles, a_eff = None, (g_plus - g_minus).astype(np.float32)
+            if cfg.ir_drop and self.crossbar_model is not None:
+                tiles, a_eff = bind_tiles(self.crossbar_model, tiling, g_plus, g_minus, layer.name)
             i_fs_tiles = np.empty((len(tiling.row_blocks), len(tiling.col_blocks)))
             for r, rows_r in enumerate(tiling.row_blocks):
-                currents = np.abs(x_n[:, rows_r] @ g_eff[rows_r])
+                v = x_n[:, rows_r] * np.float32(cfg.v_read)
+                currents = np.abs(v @ a_eff[rows_r] if a_eff is not None else bound_currents(tiles, r, v, cols))
                 for c, cols_c in enumerate(tiling.col_blocks):
                     peak = float(currents[:, cols_c].max()) if currents.size else 0.0
                     i_fs_tiles[r, c] = cfg.adc_headroom * (peak if peak > 0 else cfg.v_read * self.converter.g_max)
@@ -282,32 +346,12 @@ class AnalogState:
         return lambda u: self.layer_output(pl, u * scale, compensated=False)
 
     def _bind_crossbars(self, name, pl, g_plus, g_minus):
-        """Bind the crossbar model to every tile (a (2, rows, cols) pair for differential circuits).
-
-        Linear-device models whose bound state is a transfer matrix ``a_t`` (rows, cols) in S (and no
-        cubic term) are folded into one effective matrix, so IR drop costs nothing per MVM.
-        """
-        xbar = self.analog.crossbar_model
-        differential = bool(getattr(getattr(xbar, "circuit", None), "differential", False))
-        tiles = []
-        for rows in pl.tiling.row_blocks:
-            row_tiles = []
-            for cols in pl.tiling.col_blocks:
-                if differential:
-                    row_tiles.append((xbar.bind(np.stack([g_plus[rows, cols], g_minus[rows, cols]])), None, cols))
-                else:
-                    row_tiles.append((xbar.bind(g_plus[rows, cols]), xbar.bind(g_minus[rows, cols]), cols))
-            tiles.append(row_tiles)
-        linear = all(getattr(b, "a_t", None) is not None and getattr(b, "a3_t", 1) is None
-                     for row in tiles for bound in row for b in bound[:2] if b is not None)
-        if not linear:
+        """Bind the crossbar model to every tile of layer ``name`` (see :func:`bind_tiles`)."""
+        tiles, a_eff = bind_tiles(self.analog.crossbar_model, pl.tiling, g_plus, g_minus, name)
+        if a_eff is None:
             self._bound[name] = tiles
-            return
-        a_eff = np.empty((pl.tiling.rows, pl.tiling.cols), dtype=np.float32)
-        for rows, row_tiles in zip(pl.tiling.row_blocks, tiles):
-            for plus, minus, cols in row_tiles:
-                a_eff[rows, cols] = plus.a_t if minus is None else plus.a_t - minus.a_t
-        self._g_eff[name] = a_eff * np.float32(self.analog.config.v_read / self._levels)
+        else:
+            self._g_eff[name] = a_eff * np.float32(self.analog.config.v_read / self._levels)
 
     # ------------------------------------------------------------------ one layer
     @property
@@ -367,12 +411,7 @@ class AnalogState:
         if name in self._g_eff:
             return x_q[:, rows] @ self._g_eff[name][rows]
         v = x_q[:, rows] * np.float32(self.analog.config.v_read / self._levels)
-        out = np.empty((x_q.shape[0], pl.tiling.cols), dtype=np.float32)
-        for bound_plus, bound_minus, cols in self._bound[name][r]:
-            out[:, cols] = bound_plus.apply(v)
-            if bound_minus is not None:
-                out[:, cols] -= bound_minus.apply(v)
-        return out
+        return bound_currents(self._bound[name], r, v, pl.tiling.cols)
 
     def layer_output(self, pl: _ProgrammedLayer, x2d: np.ndarray, compensated: bool = True,
                      encoded: bool = False) -> np.ndarray:

@@ -196,7 +196,8 @@ def test_ir_drop_goes_through_the_crossbar_model_only_when_switched_on(linear_ne
     on = _analog(linear_net, linear_inputs, dataclasses.replace(IDEAL, ir_drop=True), rng, crossbar_model=xbar)
     np.testing.assert_allclose(on.read_at(0.0, rng).layer_output(on.layers["fc"], x2d), 0.9 * want,
                                atol=1e-4 * np.abs(want).max())
-    assert xbar.bound == 2 * on.layers["fc"].tiling.n_tiles  # G+ and G- per tile, bound once for this read
+    # G+ and G- per tile, bound for the ADC calibration at the targets and once for this read.
+    assert xbar.bound == 2 * 2 * on.layers["fc"].tiling.n_tiles
     off = _analog(linear_net, linear_inputs, IDEAL, rng, crossbar_model=xbar)
     np.testing.assert_allclose(off.read_at(0.0, rng).layer_output(off.layers["fc"], x2d), want,
                                atol=1e-4 * np.abs(want).max())
