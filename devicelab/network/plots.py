@@ -15,12 +15,13 @@ def plot_accuracy_vs_time(result, title: str | None = None) -> Figure:
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.add_subplot()
     curves = list(result.curves.values())
+    labels = list(result.curves)
     times = curves[0].times if curves else np.array([1.0])
     positive = times[times > 0]
     t_zero = 0.3 * positive.min() if positive.size else 1.0
-    for curve in curves:
+    for label, curve in zip(labels, curves):
         x = np.where(curve.times > 0, curve.times, t_zero)
-        ax.errorbar(x, 100 * curve.mean, yerr=100 * curve.std, marker="o", capsize=3, label=curve.label)
+        ax.errorbar(x, 100 * curve.mean, yerr=100 * curve.std, marker="o", capsize=3, label=label)
     ax.axhline(100 * result.float_accuracy, color="k", linestyle="--", label="float baseline")
     ax.set_xscale("log")
     ax.set_xlabel("time after programming (s)")

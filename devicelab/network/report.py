@@ -30,7 +30,8 @@ def _load(loader, value):
 
 def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=None, dataset: str = "fashion-mnist",
                  test_limit: int | None = 1000, repeats: int = 2, seed: int = 0) -> list[tuple[str, str]]:
-    """Evaluate the shipped HWA-trained and float-trained ResNets on ``dataset`` and return report sections.
+    """Evaluate the shipped HWA-trained and float-trained ResNets on ``dataset`` (global, no and BatchNorm
+    drift compensation) and return report sections.
 
     ``device_model``: path of the fitted model file (or a PCMModel; None: the joshi2020 preset);
     ``crossbar_model``/``adc_model``: paths or model objects (None: no IR drop / ideal 8-bit ADC).
@@ -52,7 +53,8 @@ def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=No
     config = AnalogConfig()
     runs = [("HWA-trained, global compensation", "resnet-hwa", "global"),
             ("HWA-trained, no compensation", "resnet-hwa", "none"),
-            ("float-trained, global compensation", "resnet-float", "global")]
+            ("float-trained, global compensation", "resnet-float", "global"),
+            ("HWA-trained, BatchNorm re-estimation", "resnet-hwa", "batchnorm")]
     combined = None
     floats = {}
     with warnings.catch_warnings(record=True) as caught:
@@ -67,7 +69,9 @@ def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=No
             if combined is None:
                 combined = EvaluationResult(f"ResNet ({net.n_parameters()} parameters)", dataset, pcm_label,
                                             "see legend", result.config, result.n_test, result.float_accuracy)
-            combined.curves[label] = result.curves["all"]
+            curve = result.curves["all"]
+            curve.label = label
+            combined.curves[label] = curve
             combined.elapsed_s += result.elapsed_s
     validity = sorted({str(w.message) for w in caught if issubclass(w.category, ValidityRangeWarning)})
     for w in caught:

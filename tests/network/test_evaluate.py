@@ -114,3 +114,15 @@ def test_pretrain_command_learns_and_writes_loadable_weights(tmp_path):
     net = load_network(out)
     assert net.meta["training"]["hwa_noise"] == 0.05 and net.name == "mlp-digits-hwa"
     assert net.meta["float_test_accuracy"] > 0.8  # chance is 0.1
+
+
+def test_accuracy_plot_labels_each_curve(rng):
+    from devicelab.network import plot_accuracy_vs_time
+    from devicelab.network.evaluate import AccuracyCurve, EvaluationResult
+
+    result = EvaluationResult("net", "digits", "joshi2020", "global", {}, 10, 0.9)
+    for label in ("all", "drift"):
+        result.curves[label] = AccuracyCurve("all", np.array([0.0, 10.0]), np.array([[0.8, 0.7], [0.9, 0.6]]))
+    fig = plot_accuracy_vs_time(result)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "drift" in legend and "all" in legend and "float baseline" in legend
