@@ -122,3 +122,31 @@ def test_unsupported_torch_module_is_refused():
 
     with pytest.raises(ConfigError, match="not supported"):
         from_torch(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2), torch.nn.Sigmoid()), (1, 2, 2))
+
+
+def test_shipped_networks_are_small_and_reach_their_recorded_accuracy():
+    from importlib import resources
+
+    from devicelab.network import load_dataset, resolve_network, shipped_networks
+    from devicelab.network.data import FASHION_MNIST_DIR
+
+    names = shipped_networks()
+    assert {"resnet-fashion-mnist-hwa", "resnet-fashion-mnist-float"} <= set(names)
+    for name in names:
+        size = (resources.files("devicelab") / "data" / f"{name}.npz").stat().st_size
+        assert size < 2_000_000
+        net = resolve_network(name)
+        if net.meta["dataset"] == "fashion-mnist" and not FASHION_MNIST_DIR.is_dir():
+            continue  # weights checked above; no data to check the accuracy with
+        test = load_dataset(net.meta["dataset"], "test").subset(2000)
+        # 2000 of 10000 test images: the accuracy on a subset is within ~2 points (3 sigma of a binomial).
+        assert net.accuracy(test.x, test.y) == pytest.approx(net.meta["float_test_accuracy"], abs=0.025)
+
+
+def test_short_shipped_names_complete_with_the_dataset():
+    from devicelab.network import resolve_network
+
+    assert resolve_network("resnet-hwa", "digits").name == "resnet-digits-hwa"
+    assert resolve_network("mlp-float", "fashion-mnist").name == "mlp-fashion-mnist-float"
+    with pytest.raises(ConfigError, match="shipped"):
+        resolve_network("vgg-hwa", "digits")
