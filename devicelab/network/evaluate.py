@@ -7,6 +7,7 @@ compensation. Attribution repeats the experiment with one non-ideality on at a t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -162,7 +163,7 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
     total = len(configs) * repeats * len(times)
     float_accuracy = network.accuracy(test.x, test.y)
     result = EvaluationResult(network.name, test.name, getattr(device_model, "name", "custom"), compensation,
-                              _config_dict(config), len(test), float_accuracy)
+                              dataclasses.asdict(config), len(test), float_accuracy)
     with tqdm(total=total, desc=f"evaluate {network.name}", unit="read", disable=not progress) as bar:
         for label, cfg in configs.items():
             result.curves[label] = _curve(network, test, calibration_x, device_model, cfg, times, repeats, comp,
@@ -171,9 +172,3 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
     result.meta["adc_model"] = type(adc_model).__name__ if adc_model is not None else None
     result.meta["crossbar_model"] = type(crossbar_model).__name__ if crossbar_model is not None else None
     return result
-
-
-def _config_dict(config: AnalogConfig) -> dict:
-    import dataclasses
-
-    return dataclasses.asdict(config)

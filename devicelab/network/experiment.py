@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.errors import ConfigError
+from devicelab.files import atomic_output
 from devicelab.network.analog import AnalogConfig
 from devicelab.network.data import load_dataset
 from devicelab.network.evaluate import EvaluationResult, evaluate_accuracy_vs_time
@@ -91,8 +92,6 @@ def run_evaluation(network: str, dataset: str, times, repeats: int, *, device_mo
     json_path = result.write_json(out / f"{stem}.json")
     plot_path = out / f"{stem}.png"
     fig = plot_accuracy_vs_time(result)
-    from devicelab.files import atomic_output
-
     with atomic_output(plot_path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     return result, EvaluationOutputs(json_path, plot_path)
