@@ -150,3 +150,13 @@ def test_short_shipped_names_complete_with_the_dataset():
     assert resolve_network("mlp-float", "fashion-mnist").name == "mlp-fashion-mnist-float"
     with pytest.raises(ConfigError, match="shipped"):
         resolve_network("vgg-hwa", "digits")
+
+
+def test_hdf5_weight_file_of_unknown_version_is_rejected(tmp_path, rng):
+    import h5py
+
+    path = save_network(build_network("mlp", (1, 8, 8), 10, rng), tmp_path / "w.h5")
+    with h5py.File(path, "r+") as fh:
+        fh.attrs["format_version"] = 99
+    with pytest.raises(ModelFileError, match="format_version 99"):
+        load_network(path)
