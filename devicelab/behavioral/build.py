@@ -167,12 +167,14 @@ def calibrate(records, circuit: CrossbarCircuit, target: float = TARGET) -> tupl
     return chosen[0], trials
 
 
-def build_crossbar_model(sweep, *, circuit: CrossbarCircuit | None = None, target: float = TARGET) -> CrossbarModel:
+def build_crossbar_model(sweep, *, circuit: CrossbarCircuit | None = None, r_wire: float | None = None,
+                         target: float = TARGET) -> CrossbarModel:
     """Build a :class:`CrossbarModel` from a sweep (path or :class:`SweepData`).
 
     ``circuit`` is the circuit the model is bound for by default (default: the sweep's point with the
-    largest wire resistance); every point is evaluated with its own circuit. Returns the model with its
-    held-out error table, validity range (all supported points) and provenance.
+    largest wire resistance, or, with ``r_wire`` (ohm per segment), the largest point whose row and column
+    wires both have that resistance); every point is evaluated with its own circuit. Returns the model with
+    its held-out error table, validity range (all supported points) and provenance.
     """
     data = sweep if isinstance(sweep, SweepData) else read_sweep(sweep)
     records = [r for r in data.records if supported(r)]
@@ -184,6 +186,14 @@ def build_crossbar_model(sweep, *, circuit: CrossbarCircuit | None = None, targe
         raise ConfigError(f"{data.path}: a crossbar model needs at least two distinct conductance/input draws "
                           f"(found {len(calibration) + len(held_out)} usable points in "
                           f"{len({(r.params['seed_g'], r.params['seed_v']) for r in records})} draws)")
+    if circuit is None and r_wire is not None:
+        matching = [r for r in records
+                    if math.isclose(float(r.params["r_row"]), r_wire) and math.isclose(float(r.params["r_col"]), r_wire)]
+        if not matching:
+            found = sorted({float(r.params["r_row"]) for r in records})
+            raise ConfigError(f"{data.path}: no sweep point has r_row = r_col = {r_wire:g} ohm "
+                              f"(row wire resistances in the sweep: {', '.join(f'{x:g}' for x in found)} ohm)")
+        circuit = record_circuit(max(matching, key=lambda r: int(r.params["rows"])))
     if circuit is None:
         worst = max(records, key=lambda r: (float(r.params["r_row"]) + float(r.params["r_col"]), int(r.params["rows"])))
         circuit = record_circuit(worst)

@@ -24,12 +24,13 @@ def _save(fig, path: Path) -> str:
     return path.name
 
 
-def crossbar_model_report(sweep_path, out: Path) -> tuple[Path, str]:
-    """Build a crossbar model from ``sweep_path``, save it as ``out/xbar_model.h5`` with three plots, and
-    return (model path, Markdown body)."""
+def crossbar_model_report(sweep_path, out: Path, r_wire: float | None = None) -> tuple[Path, str]:
+    """Build a crossbar model from ``sweep_path`` (bound for ``r_wire`` ohm per segment, see
+    :func:`build_crossbar_model`), save it as ``out/xbar_model.h5`` with three plots, and return
+    (model path, Markdown body)."""
     out = Path(out)
     data = read_sweep(sweep_path)
-    model = build_crossbar_model(data)
+    model = build_crossbar_model(data, r_wire=r_wire)
     model_path = save_crossbar_model(model, out / "xbar_model.h5")
     table = model.error_table
     held = {row["point"] for row in table}
@@ -55,7 +56,9 @@ def crossbar_model_report(sweep_path, out: Path) -> tuple[Path, str]:
         "",
         f"Target (1 % wherever the ideal V.G model is >= 10 % off, never worse than ideal): met on "
         f"{summary['met']} points, missed on {summary['missed']}, worse than ideal on {summary['worse']}; worst "
-        f"held-out error {100 * summary['worst_err']:.3f} %. Hardest held-out point: {label}, circuit {circuit}.",
+        f"held-out error {100 * summary['worst_err']:.3f} %. Hardest held-out point: {label}, circuit {circuit}. "
+        f"The model file is bound by default for {model.circuit.r_row:g} ohm row and "
+        f"{model.circuit.r_col:g} ohm column segments.",
         "",
         "```",
         format_error_table(table),

@@ -14,12 +14,15 @@ def behavioral():
 @click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="Crossbar model file to write (HDF5, format devicelab.crossbar_model v1).")
-def build(sweep_file, output):
+@click.option("--r-wire", type=float, default=None,
+              help="Wire resistance (ohm per segment) of the circuit the model is bound for by default; must be one "
+                   "of the sweep's values (default: the sweep's largest).")
+def build(sweep_file, output, r_wire):
     """Calibrate a crossbar model on part of SWEEP_FILE, measure its error on the held-out rest, and
     write it with its validity range, error table and provenance; prints the error table."""
     from devicelab.behavioral import build_crossbar_model, format_error_table, save_crossbar_model
 
-    model = build_crossbar_model(sweep_file)
+    model = build_crossbar_model(sweep_file, r_wire=r_wire)
     save_crossbar_model(model, output)
     s = model.settings
     click.echo(f"crossbar model written: {output} (probes per side {s.n_probes}, relaxation tol {s.tol:g}, "

@@ -51,3 +51,21 @@ def test_build_refuses_a_sweep_without_held_out_draws(nodal_sweep):
     one_draw = SweepData(data.path, data.provenance, data.records[:1])
     with pytest.raises(ConfigError, match="at least two distinct conductance/input draws"):
         build_crossbar_model(one_draw)
+
+
+def test_build_binds_the_requested_wire_resistance(tmp_path, nodal_sweep):
+    from devicelab.behavioral import load_crossbar_model
+
+    model = tmp_path / "xbar_5ohm.h5"
+    res = CliRunner().invoke(cli, ["behavioral", "build", str(nodal_sweep), "-o", str(model), "--r-wire", "5"])
+    assert res.exit_code == 0, res.output
+    circuit = load_crossbar_model(model).circuit
+    assert (circuit.r_row, circuit.r_col) == (5.0, 5.0)  # the sweep's largest is 80 ohm, the default
+
+
+def test_build_refuses_a_wire_resistance_the_sweep_does_not_have(tmp_path, nodal_sweep):
+    res = CliRunner().invoke(cli, ["behavioral", "build", str(nodal_sweep), "-o", str(tmp_path / "x.h5"),
+                                   "--r-wire", "3"])
+    assert res.exit_code == 2
+    assert "no sweep point has r_row = r_col = 3 ohm" in res.output and "5, 80" in res.output
+    assert not (tmp_path / "x.h5").exists()
