@@ -55,8 +55,19 @@ def _check_common(spec) -> None:
     check_number(spec.comparator_offset, f"{name}.comparator_offset")
 
 
+class _ConversionTiming:
+    """Timing shared by the ADC specs; subclasses define ``t_conversion`` (s)."""
+
+    t_conversion: float
+
+    def energy_windows(self, n: int) -> np.ndarray:
+        """(n, 2) start and end times (s) of each conversion period, for integrating supply power."""
+        start = np.arange(n) * self.t_conversion
+        return np.stack([start, start + self.t_conversion], axis=1)
+
+
 @dataclass(frozen=True)
-class SARADCSpec:
+class SARADCSpec(_ConversionTiming):
     """Charge-redistribution SAR ADC.
 
     Fields: ``bits``; ``vref`` (V, full scale: input range [0, vref]); ``vdd`` (V, supply of the
@@ -104,11 +115,6 @@ class SARADCSpec:
         """Times (s) at which the codes of conversions 0..n-1 are valid on node ``code``."""
         return (np.arange(n) + 1) * self.t_conversion - 0.05 * self.t_bit
 
-    def energy_windows(self, n: int) -> np.ndarray:
-        """(n, 2) start and end times (s) of each conversion period, for integrating supply power."""
-        start = np.arange(n) * self.t_conversion
-        return np.stack([start, start + self.t_conversion], axis=1)
-
     def input_gain(self, capacitances: np.ndarray | None = None) -> float:
         """Attenuation C_array / (C_array + C_parasitic) from the ADC input to the comparator input."""
         c_array = float(np.sum(capacitances)) if capacitances is not None else self.c_unit * 2**self.bits
@@ -120,7 +126,7 @@ class SARADCSpec:
 
 
 @dataclass(frozen=True)
-class RampADCSpec:
+class RampADCSpec(_ConversionTiming):
     """Single-slope (ramp) ADC with a clock counter as time-to-digital converter.
 
     Fields: ``bits``; ``vref`` (V, full scale: input range [0, vref]); ``vdd`` (V, supply of the ramp
@@ -180,11 +186,6 @@ class RampADCSpec:
     def readout_times(self, n: int) -> np.ndarray:
         """Times (s) at which the counts of conversions 0..n-1 are valid on node ``code``."""
         return (np.arange(n) + 1) * self.t_conversion - 0.25 * self.t_clk
-
-    def energy_windows(self, n: int) -> np.ndarray:
-        """(n, 2) start and end times (s) of each conversion period."""
-        start = np.arange(n) * self.t_conversion
-        return np.stack([start, start + self.t_conversion], axis=1)
 
     def input_gain(self, capacitances: np.ndarray | None = None) -> float:
         """Gain from the ADC input to the comparator input (1: the hold node is the comparator input)."""
