@@ -13,8 +13,8 @@ import time
 import numpy as np
 
 from devicelab.behavioral.adc import from_characterization, ideal_adc
-from devicelab.spice.adc_characterize import characterize_adc
-from devicelab.spice.adc_netlist import RampADCSpec, SARADCSpec
+from devicelab.spice.adc.characterize import characterize_adc
+from devicelab.spice.adc.netlist import RampADCSpec, SARADCSpec
 
 
 def _best(fn, repeats: int = 5) -> float:

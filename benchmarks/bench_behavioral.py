@@ -28,8 +28,8 @@ import numpy as np
 from devicelab.behavioral import build_crossbar_model, nrms_error
 from devicelab.errors import ValidityRangeWarning
 from devicelab.spice import CrossbarSpec, ideal_currents, simulate_ngspice, solve_nodal
-from devicelab.spice.sweep import run_sweep
-from devicelab.spice.sweep_data import weight_conductances
+from devicelab.spice.sweep.run import run_sweep
+from devicelab.spice.sweep.data import weight_conductances
 
 G_MIN, G_MAX, V_READ, V0 = 0.25e-6, 25e-6, 0.2, 0.25
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from devicelab.devices.update import nandakumar2018
-from devicelab.network.training_run import TrainConfig, compare_schemes
+from devicelab.training.run import TrainConfig, compare_schemes
 
 N_UPDATES = 300
 BATCH = 10

@@ -65,7 +65,7 @@ def stage_spice(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 2a: crossbar SPICE runs through ngspice and the nodal solver checked against them."""
     import numpy as np
 
-    from devicelab.spice.crossbar_demo import run_crossbar_demo
+    from devicelab.spice.crossbar.demo import run_crossbar_demo
 
     return run_crossbar_demo(out, np.random.default_rng(2))
 
@@ -84,9 +84,9 @@ def stage_adc(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 2c: a small checkpointed crossbar sweep (ngspice + nodal) stored in HDF5."""
-    from devicelab.spice.executor import make_executor
-    from devicelab.spice.sweep import run_sweep
-    from devicelab.spice.sweep_report import sweep_report
+    from devicelab.spice.sweep.executor import make_executor
+    from devicelab.spice.sweep.run import run_sweep
+    from devicelab.spice.sweep.report import sweep_report
 
     with make_executor(jobs=2) as executor:
         path = run_sweep(REPO / "netlists" / "sweeps" / "demo.toml", out / "sweep.h5", executor=executor,
@@ -110,7 +110,7 @@ def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 4: network accuracy vs time after programming with the fitted and behavioral models."""
-    from devicelab.network.report import network_demo
+    from devicelab.inference.report import network_demo
 
     model = ctx.get("device_model")
     if model is not None and not Path(model).is_file():
@@ -122,7 +122,7 @@ def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 5: update-model fit of real pulse traces and a short mixed-precision training run."""
     import numpy as np
 
-    from devicelab.network.training_experiment import demo_training_sections
+    from devicelab.training.experiment import demo_training_sections
 
     return demo_training_sections(out / "training", ctx["repo"].parent / "shared" / "data" / "pulse-trains",
                                   np.random.default_rng(5), device_model_file=ctx.get("device_model"))

@@ -29,7 +29,7 @@ import numpy as np
 from devicelab.behavioral.adc_lookup import CellTable
 from devicelab.errors import ConfigError, ModelFileError
 from devicelab.files import atomic_output, check_header, write_dataset, write_header
-from devicelab.spice.adc_metrics import Linearity, ideal_transitions, linearity
+from devicelab.spice.adc.metrics import Linearity, ideal_transitions, linearity
 
 FORMAT = "devicelab.adc_model"
 FORMAT_VERSION = 1
@@ -100,7 +100,7 @@ class ADCModel:
         return 2**self.bits - 1
 
     def linearity(self) -> Linearity:
-        """Offset, gain error, INL and DNL of the transition levels (see devicelab.spice.adc_metrics)."""
+        """Offset, gain error, INL and DNL of the transition levels (see devicelab.spice.adc.metrics)."""
         return linearity(self.transitions, self.bits, self.v_min, self.v_max)
 
     def convert(self, v, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -164,7 +164,7 @@ def quantize_dac(x, bits: int, x_min: float, x_max: float) -> np.ndarray:
 
 
 def from_characterization(char, rng: np.random.Generator | None = None) -> ADCModel:
-    """Behavioral model of a characterized ADC (:class:`devicelab.spice.adc_characterize.ADCCharacterization`).
+    """Behavioral model of a characterized ADC (:class:`devicelab.spice.adc.characterize.ADCCharacterization`).
 
     Uses its transition levels and input-referred noise, and measures the model's error on the
     characterization's held-out inputs (converted separately in SPICE, never used for the transition levels):

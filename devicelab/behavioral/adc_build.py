@@ -9,9 +9,9 @@ import numpy as np
 
 from devicelab.behavioral.adc import ADCModel, from_characterization, save_adc_model
 from devicelab.files import atomic_output
-from devicelab.spice.adc_characterize import ADCCharacterization, characterize_adc
-from devicelab.spice.adc_netlist import RampADCSpec, SARADCSpec
-from devicelab.spice.adc_plots import plot_inl_dnl, plot_transfer_curve
+from devicelab.spice.adc.characterize import ADCCharacterization, characterize_adc
+from devicelab.spice.adc.netlist import RampADCSpec, SARADCSpec
+from devicelab.spice.adc.plots import plot_inl_dnl, plot_transfer_curve
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Building a crossbar model from a sweep file: calibration, held-out error table, validity range.
 
-The sweep's points (format "devicelab.sweep" v1, read with :func:`devicelab.spice.sweep_results.read_sweep`)
+The sweep's points (format "devicelab.sweep" v1, read with :func:`devicelab.spice.sweep.results.read_sweep`)
 are split by their random draws: every distinct (seed_g, seed_v) pair, i.e. every distinct set of
 conductances and inputs, goes either to the calibration set or to the held-out set (alternately, in
 point order), so no held-out conductance matrix or input vector is ever used to build the model.
@@ -28,7 +28,7 @@ import numpy as np
 from devicelab.behavioral.crossbar_model import BoundCrossbar, CrossbarCircuit, CrossbarModel, ModelSettings, Validity
 from devicelab.errors import ConfigError
 from devicelab.files import sha256_file
-from devicelab.spice.sweep_results import SweepData, SweepRecord, read_sweep
+from devicelab.spice.sweep.results import SweepData, SweepRecord, read_sweep
 
 log = logging.getLogger(__name__)
 

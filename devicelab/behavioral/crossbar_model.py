@@ -58,7 +58,7 @@ import numpy as np
 
 from devicelab.behavioral.ladders import CrossbarLadders, LineCircuit, relax_lines
 from devicelab.errors import ConfigError, ValidityRangeWarning
-from devicelab.spice.crossbar import CrossbarSpec, check_conductances, physical_conductances
+from devicelab.spice.crossbar.spec import CrossbarSpec, check_conductances, physical_conductances
 from devicelab.spice.names import check_number
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from devicelab.behavioral.build import (
 from devicelab.behavioral.model_file import save_crossbar_model
 from devicelab.behavioral.plots import plot_column_errors, plot_error_vs_size, plot_model_vs_reference
 from devicelab.files import atomic_output
-from devicelab.spice.sweep_results import read_sweep
+from devicelab.spice.sweep.results import read_sweep
 
 
 def _save(fig, path: Path) -> str:

@@ -43,7 +43,7 @@ def characterize(kind, bits, vref, offset, noise, mismatch, r_leak, points, held
 
     from devicelab.behavioral.adc_build import build_adc_model, summary_lines
     from devicelab.errors import ConfigError
-    from devicelab.spice.adc_netlist import RampADCSpec, SARADCSpec
+    from devicelab.spice.adc.netlist import RampADCSpec, SARADCSpec
 
     common = {"bits": bits, "vref": vref, "comparator_offset": offset, "comparator_noise": noise}
     if kind == "sar":

@@ -6,8 +6,8 @@ import functools
 
 import click
 
-from devicelab.spice.crossbar import AccessTransistor, CrossbarSpec
-from devicelab.spice.crossbar_files import ENGINES, simulate_files, write_netlist_file
+from devicelab.spice.crossbar.spec import AccessTransistor, CrossbarSpec
+from devicelab.spice.crossbar.files import ENGINES, simulate_files, write_netlist_file
 
 
 @click.group()

@@ -48,7 +48,7 @@ def evaluate(network, dataset, device_model, preset, crossbar_model, adc_model, 
     Give the device model as --device-model FILE or --preset joshi2020. Writes
     accuracy_<network>_<compensation>.json and .png to --output-dir.
     """
-    from devicelab.network import AnalogConfig, parse_times, run_evaluation
+    from devicelab.inference import AnalogConfig, parse_times, run_evaluation
 
     config = AnalogConfig(tile_rows=tile_size, tile_cols=tile_size, g_max=g_max, scaling=scaling, dac_bits=dac_bits,
                           adc_bits=adc_bits, output_noise=output_noise)

@@ -26,8 +26,8 @@ def run(description, output, jobs, dask_address, overwrite, progress):
     Re-running the same command after an interruption resumes from the checkpoints; a changed
     description is refused. See the README section "Sweeps" for the TOML keys and the file format.
     """
-    from devicelab.spice.executor import make_executor
-    from devicelab.spice.sweep import run_sweep
+    from devicelab.spice.sweep.executor import make_executor
+    from devicelab.spice.sweep.run import run_sweep
 
     with make_executor(jobs=jobs, dask=dask_address) as executor:
         path = run_sweep(description, output, executor=executor, overwrite=overwrite, progress=progress)
@@ -41,7 +41,7 @@ def run(description, output, jobs, dask_address, overwrite, progress):
 def show(sweep_file, plot):
     """Print one line per point of SWEEP_FILE: size, wires, device, pattern, nodal-vs-ngspice and
     ideal-model errors (full-scale relative) and engine times."""
-    from devicelab.spice.sweep_results import format_summary, read_sweep, summarize_sweep
+    from devicelab.spice.sweep.results import format_summary, read_sweep, summarize_sweep
 
     data = read_sweep(sweep_file)
     rows = summarize_sweep(data)
@@ -51,7 +51,7 @@ def show(sweep_file, plot):
         from pathlib import Path
 
         from devicelab.files import atomic_output
-        from devicelab.spice.sweep_plots import plot_ideal_error
+        from devicelab.spice.sweep.plots import plot_ideal_error
 
         with atomic_output(plot, suffix=Path(plot).suffix) as tmp:
             plot_ideal_error(rows).savefig(tmp)

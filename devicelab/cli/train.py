@@ -47,9 +47,9 @@ def train(network, dataset, device_model, preset, pulses, columns, save_model, s
 
     from devicelab.errors import ConfigError
     from devicelab.measurements.pulses import PulseMapping
-    from devicelab.network.training import SynapseConfig
-    from devicelab.network.training_experiment import resolve_update_model, run_training_experiment
-    from devicelab.network.training_run import TrainConfig
+    from devicelab.training.synapses import SynapseConfig
+    from devicelab.training.experiment import resolve_update_model, run_training_experiment
+    from devicelab.training.run import TrainConfig
 
     try:
         widths = tuple(int(h) for h in hidden.split(",") if h.strip())

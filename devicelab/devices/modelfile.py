@@ -21,13 +21,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from devicelab.devices.fit_pcm import PCMFitResult
-from devicelab.devices.pcm import PCMModel
+from devicelab.devices.pcm import PRESETS, PCMModel, preset
 from devicelab.errors import ConfigError, ModelFileError
 from devicelab.files import atomic_output, check_header, write_dataset, write_header
 
@@ -177,3 +178,13 @@ def read_model_info(path) -> dict:
             }
     info["model"]["uncertainties"] = model.uncertainties
     return info
+
+
+def resolve_model(ref: str | os.PathLike) -> PCMModel:
+    """A :class:`PCMModel` from a preset name (see :data:`~devicelab.devices.pcm.PRESETS`) or a model file path.
+
+    A string that names a preset is taken as the preset; anything else is read with :func:`load_model`.
+    """
+    if isinstance(ref, str) and ref in PRESETS:
+        return preset(ref)
+    return load_model(ref)

@@ -4,7 +4,7 @@ Activations are NHWC inside the network (channels last, so im2col patches and Ba
 axis without transposes); :class:`Flatten` restores PyTorch's NCHW flattening order so weights trained in
 PyTorch load unchanged. Weight layers do their matrix-vector products through an ``mvm`` callable
 ``mvm(layer, x2d) -> y2d`` (x2d: (batch, rows), y2d: (batch, cols)); the float one is
-:func:`float_mvm`, the analog one lives in :mod:`devicelab.network.analog`. Biases are added digitally.
+:func:`float_mvm`, the analog one lives in :mod:`devicelab.inference.analog`. Biases are added digitally.
 
 An ``mvm`` object may also have a method ``encode_input(layer, x) -> x`` for elementwise input encoding
 (the DAC); weight layers call it before im2col, which is exact for elementwise maps that keep 0 at 0 and

@@ -63,7 +63,7 @@ v_read = 0.2
 
 
 def _run(tmp_path_factory, name: str, text: str) -> Path:
-    from devicelab.spice.sweep import run_sweep
+    from devicelab.spice.sweep.run import run_sweep
 
     folder = tmp_path_factory.mktemp(name)
     toml = folder / f"{name}.toml"

@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from devicelab.behavioral import from_characterization, load_adc_model
 from devicelab.cli import cli
-from devicelab.spice.adc_characterize import characterize_adc
-from devicelab.spice.adc_netlist import SARADCSpec
+from devicelab.spice.adc.characterize import characterize_adc
+from devicelab.spice.adc.netlist import SARADCSpec
 
 pytestmark = pytest.mark.spice
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from devicelab.behavioral import build_crossbar_model, check_crossbar_model, format_error_table
-from devicelab.spice.sweep_results import read_sweep
+from devicelab.spice.sweep.results import read_sweep
 
 pytestmark = pytest.mark.spice
 

@@ -45,7 +45,7 @@ def test_build_refuses_a_sweep_without_held_out_draws(nodal_sweep):
 
     from devicelab.behavioral import build_crossbar_model
     from devicelab.errors import ConfigError
-    from devicelab.spice.sweep_results import SweepData, read_sweep
+    from devicelab.spice.sweep.results import SweepData, read_sweep
 
     data = read_sweep(nodal_sweep)
     one_draw = SweepData(data.path, data.provenance, data.records[:1])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from devicelab.errors import DevicelabError
-from devicelab.spice.adc_metrics import enob_from_sweep, ideal_transitions, linearity, transitions_from_sweep
+from devicelab.spice.adc.metrics import enob_from_sweep, ideal_transitions, linearity, transitions_from_sweep
 
 BITS, V_MIN, V_MAX = 3, 0.0, 0.8
 LSB = (V_MAX - V_MIN) / 2**BITS  # 0.1 V

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from devicelab.errors import ConfigError
-from devicelab.spice.adc_netlist import (RampADCSpec, SARADCSpec, build_ramp_netlist, build_sar_netlist,
+from devicelab.spice.adc.netlist import (RampADCSpec, SARADCSpec, build_ramp_netlist, build_sar_netlist,
                                          reference_netlists, sar_capacitances)
 
 NETLISTS = Path(__file__).resolve().parents[2] / "netlists"
@@ -18,7 +18,7 @@ def test_reference_netlists_match_the_golden_files(name):
     golden = (NETLISTS / name).read_text()
     assert reference_netlists()[name] == golden, (
         f"netlists/{name} differs from the builder; if the change is intended regenerate with "
-        "devicelab.spice.adc_netlist.write_reference_netlists('netlists')")
+        "devicelab.spice.adc.netlist.write_reference_netlists('netlists')")
 
 
 def test_netlist_text_is_deterministic():

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from devicelab.spice.adc_characterize import characterize_adc, simulate_adc
-from devicelab.spice.adc_metrics import ideal_transitions
-from devicelab.spice.adc_netlist import RampADCSpec, SARADCSpec, sar_capacitances
+from devicelab.spice.adc.characterize import characterize_adc, simulate_adc
+from devicelab.spice.adc.metrics import ideal_transitions
+from devicelab.spice.adc.netlist import RampADCSpec, SARADCSpec, sar_capacitances
 from devicelab.spice.runner import run_netlist
 
 pytestmark = pytest.mark.spice
@@ -143,7 +143,7 @@ def test_eight_bit_converters_have_inl_and_dnl_within_the_sweep_resolution(kind)
 
 
 def test_checkpointed_runs_resume_without_ngspice_and_only_for_the_same_netlist(tmp_path, monkeypatch):
-    import devicelab.spice.adc_characterize as adc_characterize
+    import devicelab.spice.adc.characterize as adc_characterize
 
     spec = SARADCSpec(bits=3)
     first = simulate_adc(spec, [0.1, 0.6], checkpoint_dir=tmp_path)

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from devicelab.cli import cli
 from devicelab.spice import CrossbarSpec, solve_nodal
-from devicelab.spice.crossbar_plots import plot_error_vs_size, plot_ir_drop
+from devicelab.spice.crossbar.plots import plot_error_vs_size, plot_ir_drop
 
 BASE = ["crossbar", "simulate", "--rows", "6", "--cols", "4", "--r-row", "2", "--r-col", "2"]
 

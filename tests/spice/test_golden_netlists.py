@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from devicelab.spice import AccessTransistor, CrossbarSpec, crossbar_netlist, run_netlist, solve_nodal
-from devicelab.spice.simulate import currents_from_result
+from devicelab.spice.crossbar.simulate import currents_from_result
 
 NETLISTS = Path(__file__).resolve().parents[2] / "netlists"
 

@@ -11,7 +11,7 @@ import pytest
 from crossbar_cases import bisect, full_2x2_kcl
 from devicelab.errors import ConfigError
 from devicelab.spice import AccessTransistor, CrossbarSpec, ideal_currents, solve_nodal
-from devicelab.spice.crossbar import GMIN
+from devicelab.spice.crossbar.spec import GMIN
 
 
 def test_single_cell_with_driver_and_sense_resistance_is_a_series_circuit():

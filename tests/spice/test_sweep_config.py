@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from devicelab.errors import ConfigError
-from devicelab.spice.sweep_config import load_description, parse_description
+from devicelab.spice.sweep.config import load_description, parse_description
 
 BASE = {
     "n_vectors": 4,

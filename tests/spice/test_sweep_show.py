@@ -7,10 +7,10 @@ from matplotlib.figure import Figure
 
 from devicelab.cli import cli
 from devicelab.errors import ModelFileError
-from devicelab.spice.sweep import EngineOutput, run_sweep
-from devicelab.spice.sweep_config import parse_description
-from devicelab.spice.sweep_plots import plot_engine_agreement, plot_ideal_error
-from devicelab.spice.sweep_results import format_summary, read_sweep, summarize_sweep
+from devicelab.spice.sweep.run import EngineOutput, run_sweep
+from devicelab.spice.sweep.config import parse_description
+from devicelab.spice.sweep.plots import plot_engine_agreement, plot_ideal_error
+from devicelab.spice.sweep.results import format_summary, read_sweep, summarize_sweep
 
 
 def ideal(point, g, v):
@@ -80,7 +80,7 @@ def test_engine_agreement_plot_shows_points_where_both_engines_ran(sweep_file):
 
 
 def test_markdown_report_states_the_errors_and_links_its_figures(sweep_file, tmp_path):
-    from devicelab.spice.sweep_report import sweep_report
+    from devicelab.spice.sweep.report import sweep_report
 
     text = sweep_report(sweep_file, tmp_path)
     assert "6 points, sizes 2x2, 4x4, 8x8; ngspice 39 on 2x2, 4x4" in text

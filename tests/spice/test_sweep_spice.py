@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from devicelab.cli import cli
-from devicelab.spice.executor import DaskExecutor
-from devicelab.spice.sweep import run_sweep
-from devicelab.spice.sweep_engines import crossbar_spec, nodal_engine
-from devicelab.spice.sweep_config import load_description, parse_description
-from devicelab.spice.sweep_data import point_arrays
-from devicelab.spice.sweep_results import read_sweep, summarize_sweep
+from devicelab.spice.sweep.executor import DaskExecutor
+from devicelab.spice.sweep.run import run_sweep
+from devicelab.spice.sweep.engines import crossbar_spec, nodal_engine
+from devicelab.spice.sweep.config import load_description, parse_description
+from devicelab.spice.sweep.data import point_arrays
+from devicelab.spice.sweep.results import read_sweep, summarize_sweep
 
 pytestmark = pytest.mark.spice
 

@@ -5,7 +5,7 @@ import pytest
 
 from devicelab.devices.update import nandakumar2018
 from devicelab.errors import ConfigError
-from devicelab.network.training import (PulsedSynapses, SynapseConfig, TileIO, analog_mvm, mixed_precision_pulses,
+from devicelab.training.synapses import (PulsedSynapses, SynapseConfig, TileIO, analog_mvm, mixed_precision_pulses,
                                         quantize, sgd_pulses)
 
 

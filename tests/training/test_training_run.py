@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from devicelab.cli import cli
 from devicelab.devices.update import nandakumar2018
 from devicelab.errors import ConfigError
-from devicelab.network.training_experiment import load_training_data
-from devicelab.network.training_run import TrainConfig, compare_schemes
+from devicelab.training.experiment import load_training_data
+from devicelab.training.run import TrainConfig, compare_schemes
 
 
 @pytest.fixture(scope="module")

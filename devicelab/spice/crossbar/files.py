@@ -10,12 +10,12 @@ import numpy as np
 
 from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import atomic_output
-from devicelab.spice.crossbar import CrossbarSpec, ideal_currents
-from devicelab.spice.crossbar_plots import plot_ir_drop
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
+from devicelab.spice.crossbar.plots import plot_ir_drop
 from devicelab.spice.names import check_array
-from devicelab.spice.netlist import crossbar_netlist
-from devicelab.spice.nodal import solve_nodal
-from devicelab.spice.simulate import simulate_ngspice
+from devicelab.spice.crossbar.netlist import crossbar_netlist
+from devicelab.spice.crossbar.nodal import solve_nodal
+from devicelab.spice.crossbar.simulate import simulate_ngspice
 
 ENGINES = ("ngspice", "nodal")
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.files import atomic_output
-from devicelab.spice.sweep_plots import plot_engine_agreement, plot_ideal_error
-from devicelab.spice.sweep_results import format_summary, read_sweep, summarize_sweep
+from devicelab.spice.sweep.plots import plot_engine_agreement, plot_ideal_error
+from devicelab.spice.sweep.results import format_summary, read_sweep, summarize_sweep
 
 
 def sweep_report(path, figure_dir) -> str:
     """Markdown text about the sweep file ``path``; figures are written into ``figure_dir`` (PNG) and
-    linked relative to it. Errors are full-scale relative (see :mod:`devicelab.spice.sweep_results`)."""
+    linked relative to it. Errors are full-scale relative (see :mod:`devicelab.spice.sweep.results`)."""
     path, figure_dir = Path(path), Path(figure_dir)
     data = read_sweep(path)
     rows = summarize_sweep(data)

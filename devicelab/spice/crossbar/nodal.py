@@ -12,7 +12,7 @@ conductance matrix is symmetric for passive cells).
 
 Element equations (ngspice's, so both agree to ~1e-9): resistor I = G V; sinh device I = (G v0) sinh(V / v0);
 access transistor: SPICE level 1 with gamma = 0, forward/reverse mode by the sign of Vds, plus ngspice's
-gmin conductance (:data:`~devicelab.spice.crossbar.GMIN`) across each bulk junction (IS = 0).
+gmin conductance (:data:`~devicelab.spice.crossbar.spec.GMIN`) across each bulk junction (IS = 0).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, gmres, splu
 
 from devicelab.errors import SimulationError
-from devicelab.spice.crossbar import (
+from devicelab.spice.crossbar.spec import (
     GMIN,
     CrossbarSpec,
     check_conductances,

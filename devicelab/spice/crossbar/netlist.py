@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devicelab.spice.crossbar import (
+from devicelab.spice.crossbar.spec import (
     GMIN,
     CrossbarSpec,
     check_conductances,

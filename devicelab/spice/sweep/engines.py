@@ -1,4 +1,4 @@
-"""The engines of a sweep (see :data:`devicelab.spice.sweep.Engine`) on top of the spice stage's public API.
+"""The engines of a sweep (see :data:`devicelab.spice.sweep.run.Engine`) on top of the spice stage's public API.
 
 - "ideal": :func:`~devicelab.spice.ideal_currents`, I = V.G (no wires, and linear even for sinh devices);
 - "nodal": :func:`~devicelab.spice.solve_nodal`, the sparse nodal solver;
@@ -11,15 +11,36 @@ Units: g in S, v in V, currents in A.
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
+import numpy as np
+
 from devicelab.files import sha256_text
-from devicelab.spice.sweep import EngineOutput
-from devicelab.spice.sweep_config import SweepPoint
+from devicelab.spice.crossbar.netlist import crossbar_netlist
+from devicelab.spice.crossbar.nodal import solve_nodal
+from devicelab.spice.crossbar.simulate import simulate_ngspice
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
+from devicelab.spice.sweep.config import SweepPoint
+
+
+class EngineOutput(NamedTuple):
+    """What an engine returns: output currents (n_vectors, cols) in A and string attributes to keep
+    with the point (e.g. ``netlist_sha256``, ``ngspice_version``)."""
+
+    currents: np.ndarray
+    info: dict
+
+
+#: An engine solves one point: ``engine(point, g, v) -> EngineOutput`` with g in S of shape (rows, cols)
+#: or (2, rows, cols) when differential (G+, G-) and v (n_vectors, rows) in V. Engines are looked up by name:
+#: "ideal" (required), "nodal", "ngspice". They must be picklable (module-level functions) to run in
+#: worker processes.
+Engine = Callable[[SweepPoint, np.ndarray, np.ndarray], EngineOutput]
+
 
 
 def crossbar_spec(point: SweepPoint):
     """The :class:`~devicelab.spice.CrossbarSpec` of a sweep point (default access transistor for 1T1R)."""
-    from devicelab.spice import CrossbarSpec
-
     return CrossbarSpec(rows=point.rows, cols=point.cols, r_row=point.r_row, r_col=point.r_col,
                         r_driver=point.r_driver, r_sense=point.r_sense, device=point.device.kind,
                         v0=point.device.v0, cell=point.cell, differential=point.differential)
@@ -27,22 +48,16 @@ def crossbar_spec(point: SweepPoint):
 
 def ideal_engine(point: SweepPoint, g, v) -> EngineOutput:
     """Ideal V.G currents (A)."""
-    from devicelab.spice import ideal_currents
-
     return EngineOutput(ideal_currents(g, v), {})
 
 
 def nodal_engine(point: SweepPoint, g, v) -> EngineOutput:
     """Output currents (A) from the nodal solver."""
-    from devicelab.spice import solve_nodal
-
     return EngineOutput(solve_nodal(crossbar_spec(point), g, v), {})
 
 
 def ngspice_engine(point: SweepPoint, g, v) -> EngineOutput:
     """Output currents (A) from ngspice, with the version, netlist hash and attempts as attributes."""
-    from devicelab.spice import crossbar_netlist, simulate_ngspice
-
     spec = crossbar_spec(point)
     currents, result = simulate_ngspice(spec, g, v, return_result=True)
     info = {"ngspice_version": result.ngspice_version or "unknown",

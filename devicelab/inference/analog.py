@@ -6,7 +6,7 @@ Signal chain of one weight layer (W: rows = fan-in, cols = fan-out), float32 thr
    |x| on calibration data), clipped to [-1, 1], quantized to ``dac_bits`` (signed, mid-tread) and applied
    as read voltages v = x_q * v_read (V).
 2. **Tiles**: W is split into tiles (default 256x256); on each tile a converter maps W to conductance
-   pairs, W ~= (G+ - G-) * scale (per-column or per-tile scale, :mod:`~devicelab.network.mapping`).
+   pairs, W ~= (G+ - G-) * scale (per-column or per-tile scale, :mod:`~devicelab.inference.mapping`).
 3. **Devices** (a :class:`~devicelab.devices.PCMModel`): :meth:`AnalogNetwork.program` draws the
    programming noise and per-device drift exponents once; :meth:`AnalogNetwork.read_at` gives the
    conductances read at time t (drift + the 1/f read noise accumulated up to t, drawn once per read
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from devicelab.errors import ConfigError, ValidityRangeWarning
-from devicelab.network.compensation import NoCompensation, adapt_batchnorm
+from devicelab.inference.compensation import NoCompensation, adapt_batchnorm
 from devicelab.network.layers import WeightLayer
-from devicelab.network.mapping import SCALINGS, DifferentialConverter, Tiling, map_matrix
+from devicelab.inference.mapping import SCALINGS, DifferentialConverter, Tiling, map_matrix
 from devicelab.network.model import Network
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class AnalogConfig:
     g_max : float or None
         Conductance (S) the largest |weight| (per column or tile) maps to; None: the device model's g_max.
     scaling : str
-        "column" or "tile" weight scaling (see :class:`~devicelab.network.mapping.DifferentialConverter`).
+        "column" or "tile" weight scaling (see :class:`~devicelab.inference.mapping.DifferentialConverter`).
     v_read : float
         Read voltage (V) of a full-scale input.
     dac_bits, adc_bits : int
@@ -212,7 +212,7 @@ class AnalogNetwork:
     adc_model : optional
         ADC model with ``v_min``, ``v_max`` (V), ``convert(v, rng) -> codes`` and ``reconstruct(codes) -> V``.
     compensation : optional
-        Drift compensation object (:mod:`devicelab.network.compensation`); default none.
+        Drift compensation object (:mod:`devicelab.inference.compensation`); default none.
     """
 
     def __init__(self, network: Network, device_model, config: AnalogConfig, calibration_x: np.ndarray,

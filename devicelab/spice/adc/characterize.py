@@ -1,7 +1,7 @@
 """Transient ADC characterization through ngspice: codes, conversion energy, transfer curve and linearity.
 
 :func:`simulate_adc` converts a list of input voltages with the SAR or ramp netlist of
-:mod:`devicelab.spice.adc_netlist`, many conversions per ngspice run (chunks of at most ``chunk``
+:mod:`devicelab.spice.adc.netlist`, many conversions per ngspice run (chunks of at most ``chunk``
 conversions, each checkpointed when ``checkpoint_dir`` is given, so a killed sweep resumes), and reads the
 code of each conversion and the energy it drew from the supply and reference sources:
 ``E_i = integral over conversion i of (vref * I_ref + vdd * I_dd) dt`` (J), i.e. the DAC switching energy
@@ -9,7 +9,7 @@ code of each conversion and the energy it drew from the supply and reference sou
 the behavioral latches/counter are not modelled as consumers.
 
 :func:`characterize_adc` sweeps the input uniformly over the full scale plus a margin, derives the
-transition levels and the metrics of :mod:`devicelab.spice.adc_metrics`, and converts a separate set of
+transition levels and the metrics of :mod:`devicelab.spice.adc.metrics`, and converts a separate set of
 random held-out inputs used to measure the error of behavioral models built from the sweep.
 """
 
@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 
 from devicelab.errors import ConfigError, SimulationError
 from devicelab.files import atomic_output, sha256_text
-from devicelab.spice.adc_metrics import Linearity, enob_from_sweep, linearity, transitions_from_sweep
-from devicelab.spice.adc_netlist import (RampADCSpec, SARADCSpec, build_ramp_netlist, build_sar_netlist,
+from devicelab.spice.adc.metrics import Linearity, enob_from_sweep, linearity, transitions_from_sweep
+from devicelab.spice.adc.netlist import (RampADCSpec, SARADCSpec, build_ramp_netlist, build_sar_netlist,
                                          sar_capacitances)
 from devicelab.spice.runner import run_netlist
 
@@ -49,7 +49,7 @@ class ADCRun:
 
 @dataclass(frozen=True)
 class ADCCharacterization:
-    """Transfer curve and metrics of one simulated ADC (see :mod:`devicelab.spice.adc_metrics`).
+    """Transfer curve and metrics of one simulated ADC (see :mod:`devicelab.spice.adc.metrics`).
 
     ``spec``; ``v_min``, ``v_max`` (V, nominal input range); ``inputs``/``codes``: the uniform sweep;
     ``transitions`` (V, T_1..T_K); ``linearity``; ``enob``/``enob_raw`` (bits, with/without best-fit gain

@@ -1,4 +1,4 @@
-"""Reading sweep files (format "devicelab.sweep" v1, see :mod:`devicelab.spice.sweep`) and summarizing them.
+"""Reading sweep files (format "devicelab.sweep" v1, see :mod:`devicelab.spice.sweep.run`) and summarizing them.
 
 Errors are full-scale relative: err(a, b) = max|a - b| / max|b| over all vectors and columns of a point
 (a per-element relative error would blow up on the near-zero currents of sparse inputs and differential

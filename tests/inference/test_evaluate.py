@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from devicelab.cli import cli
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
-from devicelab.network import (AnalogConfig, evaluate_accuracy_vs_time, load_digits_split, mlp, parse_times,
-                               save_network)
-from devicelab.network.evaluate import attribution_configs
+from devicelab.network import load_digits_split, mlp, save_network
+from devicelab.inference import AnalogConfig, evaluate_accuracy_vs_time, parse_times
+from devicelab.inference.evaluate import attribution_configs
 
 
 def _fitted_mlp(rng, threshold=0.0):
@@ -117,8 +117,8 @@ def test_pretrain_command_learns_and_writes_loadable_weights(tmp_path):
 
 
 def test_accuracy_plot_labels_each_curve(rng):
-    from devicelab.network import plot_accuracy_vs_time
-    from devicelab.network.evaluate import AccuracyCurve, EvaluationResult
+    from devicelab.inference import plot_accuracy_vs_time
+    from devicelab.inference.evaluate import AccuracyCurve, EvaluationResult
 
     result = EvaluationResult("net", "digits", "joshi2020", "global", {}, 10, 0.9)
     for label in ("all", "drift"):

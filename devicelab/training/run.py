@@ -3,7 +3,7 @@
 :func:`train_mlp` runs one scheme (``float``, ``sgd``, ``mixed-precision``); :func:`compare_schemes` runs
 several from the same initial weights and the same data order and returns one :class:`TrainingResult` per
 scheme. Every run is a plain numpy loop over mini-batches (float32), with forward and backward MVMs through
-the analog tiles of :mod:`devicelab.network.training` for the analog schemes.
+the analog tiles of :mod:`devicelab.training.synapses` for the analog schemes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from devicelab.devices.update import UpdateModel
 from devicelab.errors import ConfigError
-from devicelab.network.training import (SCHEMES, PulsedSynapses, SynapseConfig, TileIO, analog_mvm,
+from devicelab.training.synapses import (SCHEMES, PulsedSynapses, SynapseConfig, TileIO, analog_mvm,
                                         mixed_precision_pulses, sgd_pulses)
 
 ALL_SCHEMES = ("float",) + SCHEMES

@@ -19,8 +19,8 @@ import numpy as np
 
 from devicelab.errors import ConfigError
 from devicelab.files import atomic_output
-from devicelab.network.analog import NONIDEALITIES, AnalogConfig, AnalogNetwork
-from devicelab.network.compensation import make_compensation
+from devicelab.inference.analog import NONIDEALITIES, AnalogConfig, AnalogNetwork
+from devicelab.inference.compensation import make_compensation
 from devicelab.network.data import DataSplit
 from devicelab.network.model import Network
 

@@ -10,11 +10,11 @@ import numpy as np
 
 from devicelab.errors import ConfigError
 from devicelab.files import atomic_output
-from devicelab.network.analog import AnalogConfig
+from devicelab.inference.analog import AnalogConfig
 from devicelab.network.data import load_dataset
-from devicelab.network.evaluate import EvaluationResult, evaluate_accuracy_vs_time
+from devicelab.inference.evaluate import EvaluationResult, evaluate_accuracy_vs_time
 from devicelab.network.model import resolve_network
-from devicelab.network.plots import plot_accuracy_vs_time
+from devicelab.inference.plots import plot_accuracy_vs_time
 
 #: Calibration images (input ranges, ADC full scales) are drawn from the training split.
 N_CALIBRATION = 256

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from devicelab.spice.adc_metrics import ideal_transitions
+from devicelab.spice.adc.metrics import ideal_transitions
 
 
 def plot_transfer_curve(char) -> Figure:

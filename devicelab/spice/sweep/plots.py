@@ -1,4 +1,4 @@
-"""Plots of sweep summaries (rows of :func:`devicelab.spice.sweep_results.summarize_sweep`).
+"""Plots of sweep summaries (rows of :func:`devicelab.spice.sweep.results.summarize_sweep`).
 
 Each function takes the summary rows and returns a :class:`matplotlib.figure.Figure` (no pyplot state).
 Errors are full-scale relative (dimensionless); resistances in ohm.

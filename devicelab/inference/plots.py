@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 def plot_accuracy_vs_time(result, title: str | None = None) -> Figure:
     """Test accuracy (%) vs time after programming (s, log axis) for every curve of an
-    :class:`~devicelab.network.evaluate.EvaluationResult` (mean +- std over repeats), float baseline dashed.
+    :class:`~devicelab.inference.evaluate.EvaluationResult` (mean +- std over repeats), float baseline dashed.
 
     t = 0 reads are drawn at the left edge (0.3x the smallest positive time) since a log axis has no 0.
     """

@@ -1,6 +1,6 @@
 """Sweep descriptions (TOML): validation, the grid of points and the description hash.
 
-The TOML layout is documented in :mod:`devicelab.spice.sweep` (section "Sweep description"). Every
+The TOML layout is documented in :mod:`devicelab.spice.sweep.run` (section "Sweep description"). Every
 validation error is a :class:`~devicelab.errors.ConfigError` naming the file and the key, e.g.
 ``sweep.toml: [array] r_row: expected numbers >= 0 (ohm), got 'two'``.
 
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from devicelab.devices.modelfile import resolve_model
+from devicelab.devices.pcm import PRESETS
 from devicelab.errors import ConfigError, DevicelabError
 from devicelab.files import sha256_file, sha256_text
 
@@ -72,7 +74,7 @@ class ConductanceSpec:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Input voltage pattern (V) of one point; see :func:`devicelab.spice.sweep_data.sample_inputs`."""
+    """Input voltage pattern (V) of one point; see :func:`devicelab.spice.sweep.data.sample_inputs`."""
 
     name: str
     kind: str
@@ -268,7 +270,7 @@ def load_description(path) -> SweepDescription:
 
 
 def parse_description(data: dict, source: str = "<memory>", base_dir=".", source_text: str = "") -> SweepDescription:
-    """Validate a parsed TOML dict (see :mod:`devicelab.spice.sweep` for the keys) into a description."""
+    """Validate a parsed TOML dict (see :mod:`devicelab.spice.sweep.run` for the keys) into a description."""
     where = _Where(source)
     base_dir = Path(base_dir)
     where.check_keys(data, _TOP_KEYS)
@@ -401,9 +403,6 @@ def _conductance(where: _Where, table: dict, base_dir: Path, files: dict) -> Con
 
 def _model_ref(where: _Where, table: dict, base_dir: Path, files: dict) -> tuple[str, float]:
     """(preset name or absolute model-file path, the model's g_max in S); the model is loaded to check it."""
-    from devicelab.devices import PRESETS
-    from devicelab.spice.sweep_data import load_device_model
-
     value = table.get("model")
     if not isinstance(value, str) or not value:
         raise where.error("model", f"expected a preset name ({', '.join(PRESETS)}) or a model file path, "
@@ -412,7 +411,7 @@ def _model_ref(where: _Where, table: dict, base_dir: Path, files: dict) -> tuple
         value = _existing_file(where, table, "model", base_dir, None)
         files[value] = sha256_file(value)
     try:
-        return value, load_device_model(value).g_max
+        return value, resolve_model(value).g_max
     except DevicelabError as exc:
         raise where.error("model", f"cannot load the device model ({exc})") from exc
 

@@ -12,8 +12,8 @@ from scipy import stats
 
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
-from devicelab.network import (AnalogConfig, AnalogNetwork, ColumnDriftCompensation, GlobalDriftCompensation,
-                               load_digits_split, mlp)
+from devicelab.network import load_digits_split, mlp
+from devicelab.inference import AnalogConfig, AnalogNetwork, ColumnDriftCompensation, GlobalDriftCompensation
 
 MODEL = preset("joshi2020")
 IDEAL = AnalogConfig().ideal()
@@ -287,7 +287,8 @@ def test_real_crossbar_model_folds_into_the_same_currents_as_apply(linear_net, l
 
 
 def test_batchnorm_adaptation_normalizes_the_calibration_batch(rng):
-    from devicelab.network import adapt_batchnorm, resnet
+    from devicelab.network import resnet
+    from devicelab.inference import adapt_batchnorm
     from devicelab.network.layers import float_mvm
 
     net = resnet((1, 8, 8), rng=rng)
@@ -304,7 +305,8 @@ def test_batchnorm_adaptation_normalizes_the_calibration_batch(rng):
 
 
 def test_batchnorm_compensation_undoes_drift_before_batchnorm(rng):
-    from devicelab.network import BatchNormCompensation, adapt_batchnorm, resnet
+    from devicelab.network import resnet
+    from devicelab.inference import BatchNormCompensation, adapt_batchnorm
     from devicelab.network.layers import float_mvm
 
     net = resnet((1, 8, 8), rng=rng)

@@ -90,15 +90,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping, NamedTuple
+from typing import Mapping
 
 import h5py
 import numpy as np
 
 from devicelab.errors import ConfigError, DevicelabError, ModelFileError, SimulationError
 from devicelab.files import atomic_output, check_header, write_dataset, write_header
-from devicelab.spice.sweep_config import SweepDescription, SweepPoint, load_description
-from devicelab.spice.sweep_data import point_arrays
+from devicelab.spice.sweep.config import SweepDescription, SweepPoint, load_description
+from devicelab.spice.sweep.data import point_arrays
+from devicelab.spice.sweep.engines import Engine, EngineOutput, default_engines
+from devicelab.spice.sweep.executor import SerialExecutor
 
 log = logging.getLogger(__name__)
 
@@ -110,19 +112,6 @@ _STR_PARAMS = ("cell", "device", "conductance", "inputs", "engines")
 _ATTRS_KEY = "__attrs__"
 
 
-class EngineOutput(NamedTuple):
-    """What an engine returns: output currents (n_vectors, cols) in A and string attributes to keep
-    with the point (e.g. ``netlist_sha256``, ``ngspice_version``)."""
-
-    currents: np.ndarray
-    info: dict
-
-
-#: An engine solves one point: ``engine(point, g, v) -> EngineOutput`` with g in S of shape (rows, cols)
-#: or (2, rows, cols) when differential (G+, G-) and v (n_vectors, rows) in V. Engines are looked up by name:
-#: "ideal" (required), "nodal", "ngspice". They must be picklable (module-level functions) to run in
-#: worker processes.
-Engine = Callable[[SweepPoint, np.ndarray, np.ndarray], EngineOutput]
 
 
 @dataclass(frozen=True)
@@ -232,14 +221,12 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
     """Run every point of a sweep (skipping those already checkpointed) and write the HDF5 file.
 
     ``description`` is a validated description or a TOML path; ``executor`` an
-    :class:`~devicelab.spice.executor.Executor` (default serial); ``engines`` maps engine names to
-    callables (default :func:`devicelab.spice.sweep_engines.default_engines`). An existing output made
+    :class:`~devicelab.spice.sweep.executor.Executor` (default serial); ``engines`` maps engine names to
+    callables (default :func:`devicelab.spice.sweep.engines.default_engines`). An existing output made
     from the same description is returned as is; one from another description, or checkpoints from
     another description, raise :class:`ConfigError` unless ``overwrite`` (always start over) or
     ``restart_if_changed`` (start over only then, e.g. for the demo). Returns the output path.
     """
-    from devicelab.spice.executor import SerialExecutor
-
     desc = description if isinstance(description, SweepDescription) else load_description(description)
     output = Path(output)
     ckpt = checkpoint_dir(output)
@@ -254,8 +241,6 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
         raise ConfigError(f"{output} exists and was made from a different sweep description; "
                           f"choose another output or pass --overwrite")
     if engines is None:
-        from devicelab.spice.sweep_engines import default_engines
-
         engines = default_engines()
     points = desc.points()
     done = _prepare_checkpoints(ckpt, desc)

@@ -10,12 +10,12 @@ import numpy as np
 
 from devicelab.errors import ValidityRangeWarning
 from devicelab.files import atomic_output
-from devicelab.network.analog import AnalogConfig
+from devicelab.inference.analog import AnalogConfig
 from devicelab.network.data import load_dataset
-from devicelab.network.evaluate import EvaluationResult, evaluate_accuracy_vs_time
-from devicelab.network.experiment import load_adc, load_crossbar, load_device_model
+from devicelab.inference.evaluate import EvaluationResult, evaluate_accuracy_vs_time
+from devicelab.inference.experiment import load_adc, load_crossbar, load_device_model
 from devicelab.network.model import resolve_network
-from devicelab.network.plots import plot_accuracy_vs_time
+from devicelab.inference.plots import plot_accuracy_vs_time
 
 log = logging.getLogger(__name__)
 DEMO_TIMES = (1.0, 3600.0, 86400.0, 2592000.0, 31536000.0)

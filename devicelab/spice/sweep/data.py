@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from devicelab.devices.modelfile import resolve_model
 from devicelab.errors import ConfigError, InputFileError
-from devicelab.spice.sweep_config import ConductanceSpec, InputSpec, SweepPoint
+from devicelab.spice.sweep.config import ConductanceSpec, InputSpec, SweepPoint
 
 #: z-score of the 99th percentile of a standard normal: the DNN-like tail is scaled so that its
 #: 99th percentile sits at v_read (1 % of nonzero activations saturate the DAC).
@@ -43,7 +44,7 @@ def sample_conductances(spec: ConductanceSpec, rows: int, cols: int, differentia
     else:
         targets = rng.uniform(spec.g_min, spec.g_max, size=shape)
     if spec.kind == "device_model" or spec.model is not None:
-        targets = load_device_model(spec.model).program(targets, rng)
+        targets = resolve_model(spec.model).program(targets, rng)
     return targets if differential else targets[0]
 
 
@@ -122,18 +123,6 @@ def load_weight_matrices(file: str, arrays: tuple[str, ...] = (), layout: str = 
     if not mats:
         raise InputFileError(path, "no 2-D numeric weight matrix found")
     return mats
-
-
-def load_device_model(model: str):
-    """A :class:`~devicelab.devices.PCMModel` from a preset name or a model file path."""
-    from devicelab import devices
-
-    if model in devices.PRESETS:
-        return devices.preset(model)
-    load_model = getattr(devices, "load_model", None)
-    if load_model is None:  # pragma: no cover - the fit stage provides it
-        raise ConfigError(f"cannot load device model file {model}: devicelab.devices.load_model is not available")
-    return load_model(model)
 
 
 def sample_inputs(spec: InputSpec, rows: int, n_vectors: int, rng: np.random.Generator) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from devicelab.devices.update import UpdateModel, load_update_model, update_preset
 from devicelab.errors import ConfigError
 from devicelab.files import atomic_output
-from devicelab.network.training_run import TrainConfig, TrainingResult, compare_schemes, plot_training
+from devicelab.training.run import TrainConfig, TrainingResult, compare_schemes, plot_training
 
 log = logging.getLogger(__name__)
 NETWORKS = ("mlp",)

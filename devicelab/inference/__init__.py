@@ -1,0 +1,20 @@
+"""Analog inference: networks mapped onto PCM tiles, programmed once and read at many times.
+
+Tile settings and non-ideality switches: :class:`AnalogConfig` (:data:`NONIDEALITIES`). Engine:
+:class:`AnalogNetwork` (map + program once), :class:`AnalogState` (``read_at(t)``; the ``mvm`` of
+``Network.forward``). Mapping: :class:`DifferentialConverter`, :class:`Tiling`, :func:`map_matrix`. Drift
+compensation: :class:`NoCompensation`, :class:`GlobalDriftCompensation`, :class:`ColumnDriftCompensation`,
+:class:`BatchNormCompensation`. Experiments: :func:`evaluate_accuracy_vs_time` -> :class:`EvaluationResult`,
+:func:`run_evaluation` (files), :func:`plot_accuracy_vs_time`.
+"""
+
+from devicelab._lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    ".mapping": ["DifferentialConverter", "Tiling", "map_matrix"],
+    ".compensation": ["BatchNormCompensation", "ColumnDriftCompensation", "GlobalDriftCompensation", "NoCompensation", "adapt_batchnorm", "make_compensation"],
+    ".analog": ["NONIDEALITIES", "AnalogConfig", "AnalogNetwork", "AnalogState"],
+    ".evaluate": ["AccuracyCurve", "EvaluationResult", "evaluate_accuracy_vs_time", "parse_times"],
+    ".experiment": ["run_evaluation"],
+    ".plots": ["plot_accuracy_vs_time"],
+})
