@@ -11,11 +11,82 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from devicelab.errors import ModelFileError
+from devicelab.errors import ModelFileError, OutputError
+
+
+def check_writable(path: str | os.PathLike, *, folder: bool = False, overwrite: bool = True,
+                   what: str = "output") -> Path:
+    """Check, before any work, that ``path`` (a file, or a folder with ``folder=True``) can be written.
+
+    The nearest existing parent must be a folder this process can create files in (tried for real, so a
+    read-only file system or a missing permission is found even when running as root). An existing file,
+    or an existing non-empty folder, is refused unless ``overwrite``. Raises
+    :class:`~devicelab.errors.OutputError` naming the path and what was expected; returns ``Path(path)``.
+    """
+    path = Path(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            raise OutputError(f"{what} folder {path} is an existing file; expected a folder (or a new name)")
+        if not folder and path.is_dir():
+            raise OutputError(f"{what} file {path} is an existing folder; expected a file name")
+        if not overwrite and (not folder or any(path.iterdir())):
+            kind = "file" if not folder else "folder (not empty)"
+            raise OutputError(f"{what} {kind} {path} already exists; pass --overwrite to replace it, "
+                              f"or choose another name")
+    parent = path if folder and path.is_dir() else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {what} {path}: {parent} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".devicelab-probe-", dir=parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} {path}: folder {parent} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder next to ``path`` to write a report into; publish it only if the block succeeds.
+
+    Every report folder is written this way: an interrupted run (an error, Ctrl-C) leaves no half-written
+    report, only the temporary folder's removal. A new ``path`` is created by renaming the temporary folder;
+    into an existing folder the files are renamed one by one (each atomic; ``report.*`` last), other files
+    there are kept, and files of the same name are replaced only with ``overwrite`` (else
+    :class:`~devicelab.errors.OutputError`, nothing published).
+    """
+    path = Path(path)
+    check_writable(path, folder=True, overwrite=True, what="report")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        if not path.exists():
+            os.replace(tmp, path)
+            return
+        entries = sorted(tmp.iterdir(), key=lambda p: (p.stem == "report", p.name))
+        clashes = [p.name for p in entries if (path / p.name).exists()]
+        if clashes and not overwrite:
+            raise OutputError(f"report folder {path} already holds {', '.join(clashes)}; pass --overwrite to "
+                              f"replace them, or choose another folder")
+        for entry in entries:
+            if entry.is_dir() and (path / entry.name).is_dir():
+                shutil.rmtree(path / entry.name)
+            os.replace(entry, path / entry.name)
+        tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @contextlib.contextmanager

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 
 @click.command("evaluate")
 @click.option("--network", required=True,
@@ -34,21 +36,29 @@ import click
 @click.option("--adc-bits", type=int, default=8, show_default=True, help="Ideal ADC resolution.")
 @click.option("--output-noise", type=float, default=0.0, show_default=True,
               help="Per-MVM output noise std relative to ADC full scale.")
-@click.option("--test-limit", type=int, default=None, help="Evaluate only the first N test images.")
+@click.option("--test-limit", type=click.IntRange(min=1), default=None, help="Evaluate only the first N test images.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Folder for the JSON result and the plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@overwrite_option
 def evaluate(network, dataset, device_model, preset, crossbar_model, adc_model, times, repeats, compensation,
              attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed, output_dir,
-             as_json, progress):
+             as_json, progress, overwrite):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
     Give the device model as --device-model FILE or --preset joshi2020. Writes
     accuracy_<network>_<compensation>.json and .png to --output-dir.
     """
+    from pathlib import Path
+
     from devicelab.inference import AnalogConfig, parse_times, run_evaluation
+    from devicelab.network.model import resolve_network
+
+    # The result files are named after the network: check them (and the folder) before the evaluation runs.
+    stem = Path(output_dir) / f"accuracy_{resolve_network(network, dataset).name}_{compensation}"
+    check_outputs(overwrite, files=[f"{stem}.json", f"{stem}.png"], updated_folders=[output_dir])
 
     config = AnalogConfig(tile_rows=tile_size, tile_cols=tile_size, g_max=g_max, scaling=scaling, dac_bits=dac_bits,
                           adc_bits=adc_bits, output_noise=output_noise)

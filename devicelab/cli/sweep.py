@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 
 @click.group("sweep")
 def sweep():
@@ -27,7 +29,10 @@ def run(description, output, jobs, dask_address, overwrite, progress):
     description is refused. See the README section "Sweeps" for the TOML keys and the file format.
     """
     from devicelab.spice.sweep.executor import make_executor
-    from devicelab.spice.sweep.run import run_sweep
+    from devicelab.spice.sweep.run import checkpoint_dir, run_sweep
+
+    # An existing output of the same description is kept (run_sweep returns it); another one is refused there.
+    check_outputs(True, updated_files=[output], updated_folders=[checkpoint_dir(output)])
 
     with make_executor(jobs=jobs, dask=dask_address) as executor:
         path = run_sweep(description, output, executor=executor, overwrite=overwrite, progress=progress)
@@ -38,10 +43,13 @@ def run(description, output, jobs, dask_address, overwrite, progress):
 @click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also save the ideal-model error vs size and wire resistance plot (PNG/PDF/SVG).")
-def show(sweep_file, plot):
+@overwrite_option
+def show(sweep_file, plot, overwrite):
     """Print one line per point of SWEEP_FILE: size, wires, device, pattern, nodal-vs-ngspice and
     ideal-model errors (full-scale relative) and engine times."""
     from devicelab.spice.sweep.results import format_summary, read_sweep, summarize_sweep
+
+    check_outputs(overwrite, files=[plot])
 
     data = read_sweep(sweep_file)
     rows = summarize_sweep(data)

@@ -1,0 +1,107 @@
+"""Catalogue of bad inputs and the exact message each gets: tested by test_bad_inputs.py, printed into the README.
+
+Each case builds its input files in a fresh folder, runs one ``devicelab`` command in-process and expects
+exit code 2 with one ``devicelab: error: ...`` line on stderr containing ``expect``. Print the README table
+(folder shown as ``DIR``) with::
+
+    PYTHONPATH=. python tests/bad_inputs.py
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: what it is (README wording), files to make, the command (``{d}`` = the folder) and
+    the part of the error message it must get."""
+
+    input: str
+    argv: tuple[str, ...]
+    expect: str
+    setup: Callable[[Path], None] = field(default=lambda d: None)
+
+
+def _arrays(d: Path, g=None, v=None, rows: int = 4, cols: int = 3) -> None:
+    rng = np.random.default_rng(0)
+    np.save(d / "G.npy", rng.uniform(1e-6, 20e-6, (rows, cols)) if g is None else g)
+    np.save(d / "V.npy", rng.uniform(0.0, 0.2, (2, rows)) if v is None else v)
+
+
+def _with_file(name: str, content: str | bytes) -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        _arrays(d)
+        (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return setup
+
+
+XBAR = ("crossbar", "simulate", "--rows", "4", "--cols", "3", "--conductances", "{d}/G.npy",
+        "--inputs", "{d}/V.npy")
+
+CASES: list[Case] = [
+    Case("`crossbar simulate -o` into a folder that is a file", XBAR + ("-o", "{d}/blocker/I.npy"),
+         "blocker is a file, not a folder", _with_file("blocker", "not a folder")),
+    Case("`crossbar simulate -o I.npy` when I.npy already exists", XBAR + ("-o", "{d}/I.npy"),
+         "already exists; pass --overwrite", _with_file("I.npy", "my own notes")),
+    Case("`crossbar simulate --plot` into an unwritable place", XBAR + ("-o", "{d}/I.npy", "--plot", "{d}/x/y.png"),
+         "x is a file, not a folder", _with_file("x", "")),
+    Case("`fit -o model.h5` when model.h5 is an unrelated existing file",
+         ("fit", str(REPO / "measurements" / "program_run.csv"), "-o", "{d}/model.h5"),
+         "already exists; pass --overwrite", _with_file("model.h5", "keep me")),
+    Case("`fit --report DIR` where DIR is a non-empty folder",
+         ("fit", str(REPO / "measurements" / "program_run.csv"), "-o", "{d}/m.h5", "--report", "{d}/rep"),
+         "folder (not empty)", lambda d: ((d / "rep").mkdir(), (d / "rep" / "notes.txt").write_text("mine"))),
+    Case("`evaluate --test-limit 0`", ("evaluate", "--network", "mlp-float", "--dataset", "digits", "--preset",
+                                       "joshi2020", "--test-limit", "0", "-o", "{d}"),
+         "--test-limit"),
+    Case("`evaluate -o` into a folder that is a file", ("evaluate", "--network", "mlp-float", "--dataset", "digits",
+                                                         "--preset", "joshi2020", "-o", "{d}/blocker/out"),
+         "blocker is a file", _with_file("blocker", "")),
+    Case("`behavioral apply -o` into a folder that is a file",
+         ("behavioral", "apply", "{d}/model.h5", "--conductances", "{d}/G.npy", "--inputs", "{d}/V.npy",
+          "-o", "{d}/blocker/I.npy"),
+         "blocker is a file, not a folder", lambda d: (_arrays(d), (d / "model.h5").write_text(""),
+                                                      (d / "blocker").write_text(""))),
+    Case("`sweep run -o` into a folder that is a file",
+         ("sweep", "run", str(REPO / "netlists" / "sweeps" / "demo.toml"), "-o", "{d}/blocker/s.h5"),
+         "blocker is a file, not a folder", _with_file("blocker", "")),
+]
+
+
+def run_case(case: Case, folder: Path) -> tuple[int, str]:
+    """Run ``case`` in ``folder``; return (exit code, stderr)."""
+    from click.testing import CliRunner
+
+    from devicelab.cli import cli
+
+    case.setup(folder)
+    argv = [a.replace("{d}", str(folder)) for a in case.argv]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    return result.exit_code, result.stderr
+
+
+def markdown_table() -> str:
+    """The README table: input, then the message it gets (the run folder shown as DIR)."""
+    lines = ["| Input | Message |", "|---|---|"]
+    for case in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            _, stderr = run_case(case, Path(tmp))
+            message = stderr.strip().splitlines()[-1].replace(tmp, "DIR")
+        message = re.sub(r"\s+", " ", message).replace("|", "\\|")
+        lines.append(f"| {case.input} | `{message}` |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
