@@ -16,7 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from devicelab.errors import ModelFileError, OutputError
+from devicelab.errors import InputFileError, ModelFileError, OutputError
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def check_writable(path: str | os.PathLike, *, folder: bool = False, overwrite: bool = True,
@@ -112,6 +115,37 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterato
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def load_numpy(path: str | os.PathLike, what: str, *, archive_ok: bool = False):
+    """Load a .npy array (or, with ``archive_ok``, an .npz archive) of ``what`` without ever unpickling.
+
+    The file's first bytes are checked first, so a text file, a CSV or anything else named ``.npy`` is
+    reported as "not a NumPy file" (numpy itself would call it pickled data). Raises
+    :class:`~devicelab.errors.InputFileError` naming the file; returns an ndarray or an open NpzFile.
+    """
+    import numpy as np
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+    is_zip = head[:4] == _ZIP_MAGIC
+    if head != _NPY_MAGIC and not (archive_ok and is_zip):
+        found = "an .npz archive" if is_zip else "empty" if not head else f"starts with {head!r}"
+        expected = ".npy (or .npz)" if archive_ok else ".npy"
+        raise InputFileError(path, f"{what}: not a NumPy {expected} file ({found}); save arrays with numpy.save")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "Object arrays" in str(exc) or "pickled" in str(exc):
+            raise InputFileError(path, f"{what}: holds Python objects (dtype=object), which devicelab never "
+                                       f"unpickles; save a numeric array") from None
+        raise InputFileError(path, f"{what}: damaged or truncated NumPy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise InputFileError(path, f"{what}: damaged or truncated NumPy file ({exc})") from None
+    return loaded
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

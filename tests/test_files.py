@@ -96,3 +96,21 @@ def test_overwrite_flag_lets_a_command_replace_its_output(tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     np.testing.assert_allclose(np.load(tmp_path / "I.npy"), [[2e-6, 2e-6]], rtol=1e-12)
+
+
+def test_text_file_named_npy_is_not_called_pickled_data(tmp_path):
+    from devicelab.errors import InputFileError
+    from devicelab.files import load_numpy
+
+    (tmp_path / "G.npy").write_text("1e-6,2e-6\n")
+    with pytest.raises(InputFileError, match=r"G.npy: conductances: not a NumPy .npy file \(starts with b'1e-6,2'\)"):
+        load_numpy(tmp_path / "G.npy", "conductances")
+
+
+def test_object_array_is_reported_as_python_objects_not_unpickled(tmp_path):
+    from devicelab.errors import InputFileError
+    from devicelab.files import load_numpy
+
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(InputFileError, match="holds Python objects"):
+        load_numpy(tmp_path / "obj.npy", "weights")
