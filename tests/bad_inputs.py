@@ -31,6 +31,7 @@ class Case:
     argv: tuple[str, ...]
     expect: str
     setup: Callable[[Path], None] = field(default=lambda d: None)
+    exit_code: int = 2
 
 
 def _arrays(d: Path, g=None, v=None, rows: int = 4, cols: int = 3) -> None:
@@ -44,6 +45,45 @@ def _with_file(name: str, content: str | bytes) -> Callable[[Path], None]:
         _arrays(d)
         (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     return setup
+
+
+SMALL_SWEEP = """name = "small"
+n_vectors = 2
+repeats = 2
+[array]
+sizes = [[4, 4]]
+r_wire = 1.0
+[[conductances]]
+kind = "uniform"
+g_min = 1e-6
+g_max = 1e-5
+[[inputs]]
+kind = "dense"
+"""
+
+
+def _small_sweep_checkpoints(d: Path) -> Path:
+    """A finished 2-point sweep's checkpoint folder (as if interrupted just before assembly)."""
+    from devicelab.spice.sweep import run as sweep_run
+
+    (d / "s.toml").write_text(SMALL_SWEEP)
+    desc = sweep_run.load_description(d / "s.toml")
+    ckpt = sweep_run.checkpoint_dir(d / "s.h5")
+    sweep_run._prepare_checkpoints(ckpt, desc, desc.points())
+    for point in desc.points():
+        result = sweep_run.run_point(sweep_run.SweepTask(point, sweep_run.default_engines()))
+        sweep_run._save_point(ckpt, result, {"description_sha256": desc.sha256(),
+                                             "point_sha256": sweep_run.point_sha256(point)})
+    return ckpt
+
+
+def _garbage_marker(d: Path) -> None:
+    (_small_sweep_checkpoints(d) / "description.json").write_text("{ not json")
+
+
+def _truncated_checkpoint(d: Path) -> None:
+    path = _small_sweep_checkpoints(d) / "p00001.npz"
+    path.write_bytes(path.read_bytes()[:200])
 
 
 XBAR = ("crossbar", "simulate", "--rows", "4", "--cols", "3", "--conductances", "{d}/G.npy",
@@ -75,6 +115,17 @@ CASES: list[Case] = [
           "--base-preset", "joshi2020", "-o", "{d}/m.h5"),
          "rn.tsv.gz: truncated or corrupt gzip data",
          _with_file("rn.tsv.gz", (REPO / "measurements" / "read_noise.tsv.gz").read_bytes()[:20000])),
+    Case("`sweep run` of a TOML asking for a 100000 x 100000 array",
+         ("sweep", "run", "{d}/huge.toml", "-o", "{d}/s.h5"), "sweep too large",
+         _with_file("huge.toml", 'name = "huge"\n[array]\nsizes = [[100000, 100000]]\nr_wire = 1.0\n'
+                                 '[[conductances]]\nkind = "uniform"\ng_min = 1e-6\ng_max = 1e-5\n'
+                                 '[[inputs]]\nkind = "dense"\n')),
+    Case("`sweep run` resumed with a garbage `description.json` in the checkpoint folder",
+         ("sweep", "run", "{d}/s.toml", "-o", "{d}/s.h5", "--no-progress"), "is unreadable", _garbage_marker,
+         exit_code=0),
+    Case("`sweep run` resumed with a truncated checkpoint", ("sweep", "run", "{d}/s.toml", "-o", "{d}/s.h5",
+                                                             "--no-progress"),
+         "corrupt or truncated checkpoint", _truncated_checkpoint, exit_code=0),
     Case("`fit -o model.h5` when model.h5 is an unrelated existing file",
          ("fit", str(REPO / "measurements" / "program_run.csv"), "-o", "{d}/model.h5"),
          "already exists; pass --overwrite", _with_file("model.h5", "keep me")),
@@ -116,7 +167,8 @@ def markdown_table() -> str:
     for case in CASES:
         with tempfile.TemporaryDirectory() as tmp:
             _, stderr = run_case(case, Path(tmp))
-            message = stderr.strip().splitlines()[-1].replace(tmp, "DIR")
+            said = stderr.strip().splitlines()
+            message = next((line for line in said if case.expect in line), said[-1]).replace(tmp, "DIR")
         message = re.sub(r"\s+", " ", message).replace("|", "\\|")
         lines.append(f"| {case.input} | `{message}` |")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Every bad input of the README table (tests/bad_inputs.py) gets exit code 2 and its one-line message."""
+"""Every bad input of the README table (tests/bad_inputs.py) gets its exit code and its one-line message."""
 
 import pytest
 
@@ -8,6 +8,6 @@ from bad_inputs import CASES, run_case
 @pytest.mark.parametrize("case", CASES, ids=[c.input for c in CASES])
 def test_bad_input_gets_its_clear_message(case, tmp_path):
     code, stderr = run_case(case, tmp_path)
-    assert code == 2, stderr
+    assert code == case.exit_code, stderr
     assert case.expect in stderr
     assert "Traceback" not in stderr
