@@ -6,6 +6,8 @@ import json
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 
 def _bits(value: str, option: str) -> int | None:
     """Parse a --dac-bits/--adc-bits value: an integer, or "none" for exact (no quantization)."""
@@ -57,27 +59,29 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
               help="Ideal ADC resolution in bits, or 'none' (exact); an --adc-model replaces it.")
 @click.option("--output-noise", type=float, default=0.0, show_default=True,
               help="Per-MVM output noise std relative to ADC full scale.")
-@click.option("--test-limit", type=int, default=None, help="Evaluate only the first N test images.")
+@click.option("--test-limit", type=click.IntRange(min=1), default=None, help="Evaluate only the first N test images.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Folder for the JSON result and the plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@overwrite_option
 @click.pass_context
 def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model, adc_model,
              times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
-             test_limit, seed, output_dir, as_json, progress):
+             test_limit, seed, output_dir, as_json, progress, overwrite):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
     Describe the hardware with --hardware FILE, or give the device model as --device-model FILE or --preset
     joshi2020 (plus optional crossbar and ADC models). Writes accuracy_<network>_<compensation>.json and .png
     to --output-dir.
     """
+    from pathlib import Path
+
     from devicelab.errors import ConfigError
     from devicelab.inference import AnalogConfig, AnalogHardware, parse_times, run_evaluation
+    from devicelab.network.model import resolve_network
 
-    if test_limit is not None and test_limit < 1:
-        raise ConfigError(f"--test-limit must be >= 1 test image, got {test_limit}")
     tile_values = {"tile_size": tile_size, "scaling": scaling, "g_max": g_max,
                    "dac_bits": _bits(dac_bits, "--dac-bits"), "adc_bits": _bits(adc_bits, "--adc-bits"),
                    "output_noise": output_noise}
@@ -94,6 +98,10 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
     else:
         hardware = _override(AnalogHardware.load(hardware_file), given, tile_values, device_model, preset,
                              crossbar_model, adc_model, compensation if given("compensation") else None)
+    # The result files are named after the network: check them (and the folder) before the evaluation runs.
+    stem = Path(output_dir) / f"accuracy_{resolve_network(network, dataset).name}_{hardware.compensation.name}"
+    check_outputs(overwrite, files=[f"{stem}.json", f"{stem}.png"] + ([save_hardware] if save_hardware else []),
+                  updated_folders=[output_dir])
     if save_hardware is not None:
         hardware.save(save_hardware)
     result, outputs = run_evaluation(network, dataset, parse_times(times), repeats, hardware,
