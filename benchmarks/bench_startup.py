@@ -3,8 +3,8 @@
 Run: ``python benchmarks/bench_startup.py [--runs N]`` (about 30 s with the default 9 runs). Every command is
 started as a fresh subprocess; the runs are interleaved (one run of every command per round) so that machine
 load affects all of them alike, and the median over the rounds is printed next to ``python -c pass`` (the
-interpreter's own start-up) measured in the same rounds, with the ratio to it. The package imported is the
-one first on ``PYTHONPATH`` (the subprocesses inherit the environment).
+interpreter's own start-up) measured in the same rounds, with the ratio to it. The package measured is the
+one in the current directory (``python -m`` puts it first on ``sys.path``): run it from the checkout to measure.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+# Spelled out (not devicelab.cli.COMMANDS) so that the same script also measures older checkouts.
 COMMAND_NAMES = ("fit", "model", "crossbar", "sweep", "adc", "behavioral", "evaluate", "pretrain", "train")
 
 
