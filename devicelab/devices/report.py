@@ -43,7 +43,7 @@ def _part_table(part: PartFit) -> list[str]:
     return lines + [""]
 
 
-def _write(folder: Path, title: str, lines: list[str]) -> Path:
+def write_markdown_html(folder: Path, title: str, lines: list[str]) -> Path:
     """Write ``report.md`` and ``report.html`` into ``folder``; return the Markdown path."""
     return write_markdown_report(folder / "report.md", "\n".join([f"# {title}", ""] + lines), title)
 
@@ -92,7 +92,7 @@ def write_fit_report(result, folder, *, model_path=None) -> Path:
     lines += ["## Plots", ""]
     for title, name in images:
         lines += [f"### {title}", "", f"![{title}]({name})", ""]
-    return _write(folder, "PCM model fit report", lines)
+    return write_markdown_html(folder, "PCM model fit report", lines)
 
 
 def write_relaxation_report(result, folder) -> Path:
@@ -122,7 +122,7 @@ def write_relaxation_report(result, folder) -> Path:
                   f"{_fmt(r['alpha'], r['alpha_err'])} | {r['S_abs_1Hz']:.3g} | {r['model']} |"
                   for r in rows["spectra"]]
         lines += ["", f"![PSD]({name})", ""]
-    return _write(folder, "Relaxation and read-noise fit report", lines)
+    return write_markdown_html(folder, "Relaxation and read-noise fit report", lines)
 
 
 def model_comparison(model, reference, g_levels) -> str:
