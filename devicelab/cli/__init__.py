@@ -24,6 +24,7 @@ _COMMANDS = [
     ("sweep", "sweep"),
     ("adc", "adc"),
     ("behavioral", "behavioral"),
+    ("network", "network"),
     ("evaluate", "evaluate"),
     ("pretrain", "pretrain"),
     ("train", "train"),

@@ -376,7 +376,7 @@ def load_onnx(path: str | os.PathLike, name: str | None = None) -> Network:
     path : path-like
         ``.onnx`` file (weights inside the file or in external data next to it).
     name : str, optional
-        Network name (default: the graph name, else the file stem).
+        Network name (default: the file stem).
 
     Returns
     -------
@@ -413,7 +413,7 @@ def load_onnx(path: str | os.PathLike, name: str | None = None) -> Network:
     if len(shape) == 1:
         layers = [Flatten()] + layers
         shape = (shape[0], 1, 1)
-    network = Network(layers, shape, t.features, name or model.graph.name or path.stem,
-                      meta={"source": "onnx", "source_file": path.name,
+    network = Network(layers, shape, t.features, name or path.stem,
+                      meta={"source": "onnx", "source_file": path.name, "graph": model.graph.name,
                             "producer": f"{model.producer_name} {model.producer_version}".strip()})
     return network
