@@ -9,8 +9,11 @@ import click
 
 @click.command("evaluate")
 @click.option("--network", required=True,
-              help="Weights file (.npz/.h5) or shipped network: resnet-hwa, resnet-float, mlp-hwa, mlp-float "
-                   "(completed with --dataset) or a full shipped name such as resnet-fashion-mnist-hwa.")
+              help="Network file (devicelab .npz/.h5, .onnx, or a plain state dict .npz/.safetensors/.pt with "
+                   "--arch) or shipped network: resnet-hwa, resnet-float, mlp-hwa, mlp-float (completed with "
+                   "--dataset) or a full shipped name such as resnet-fashion-mnist-hwa.")
+@click.option("--arch", default=None,
+              help="Architecture of a plain state dict: mlp:784,256,128,10, mlp, resnet[:16,32,64] or arch .toml.")
 @click.option("--dataset", type=click.Choice(["digits", "fashion-mnist"]), required=True, help="Test data set.")
 @click.option("--device-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="PCM device model file from `devicelab fit` (.h5).")
@@ -40,7 +43,7 @@ import click
               help="Folder for the JSON result and the plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def evaluate(network, dataset, device_model, preset, crossbar_model, adc_model, times, repeats, compensation,
+def evaluate(network, arch, dataset, device_model, preset, crossbar_model, adc_model, times, repeats, compensation,
              attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed, output_dir,
              as_json, progress):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
@@ -49,11 +52,12 @@ def evaluate(network, dataset, device_model, preset, crossbar_model, adc_model, 
     accuracy_<network>_<compensation>.json and .png to --output-dir.
     """
     from devicelab.inference import AnalogConfig, parse_times, run_evaluation
+    from devicelab.network import resolve_network
 
     config = AnalogConfig(tile_rows=tile_size, tile_cols=tile_size, g_max=g_max, scaling=scaling, dac_bits=dac_bits,
                           adc_bits=adc_bits, output_noise=output_noise)
     result, outputs = run_evaluation(
-        network, dataset, parse_times(times), repeats, device_model_path=device_model, preset=preset,
+        resolve_network(network, dataset, arch), dataset, parse_times(times), repeats, device_model_path=device_model, preset=preset,
         crossbar_model_path=crossbar_model, adc_model_path=adc_model, compensation=compensation, config=config,
         attribution=attribution, test_limit=test_limit, seed=seed, output_dir=output_dir, progress=progress)
     if as_json:
