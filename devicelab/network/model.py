@@ -263,6 +263,6 @@ def resolve_network(name_or_path: "str | os.PathLike | Network", dataset: str | 
         if name in shipped:
             with resources.as_file(resources.files("devicelab") / "data" / f"{name}.npz") as p:
                 return load_network(p)
-    raise ConfigError(f"network {name_or_path!r} is neither a network file (.npz/.h5/.onnx/.safetensors/.pt) "
-                      f"nor a shipped network "
-                      f"(shipped: {', '.join(shipped) or 'none'})")
+    raise ConfigError(f"network {name_or_path!r} is neither a .npz/.h5 file nor a shipped network (other files: "
+                      f".onnx, state dicts .npz/.safetensors/.pt/.pth with --arch; "
+                      f"shipped: {', '.join(shipped) or 'none'})")
