@@ -8,7 +8,8 @@ floor mode), ``GlobalAveragePool``, ``Flatten`` (axis 1), ``Reshape`` to (batch,
 constant (a bias of the preceding Gemm/MatMul/Conv) or of two branches that leave one tensor and meet again
 followed by ``Relu`` (a residual block, ``relu(body(x) + shortcut(x))``). ``Constant`` nodes (and ``Identity``
 of constants, which the PyTorch exporter emits for shared initializers) are read as data; ``Identity`` of an
-activation is a no-op.
+activation is a no-op. Shape arithmetic feeding a Reshape (``Shape``/``Gather``/``Unsqueeze``/``Concat``, as
+``x.view(x.size(0), -1)`` exports with a dynamic batch) is evaluated from the known shapes.
 Anything else is refused by node name and op type, never approximated: a graph devicelab cannot represent
 exactly is an error, not a different network.
 
@@ -29,6 +30,7 @@ from devicelab.network.layers import (AvgPool2d, BatchNorm, Conv2d, Flatten, Glo
                                       MaxPool2d, ReLU, Residual, WeightLayer)
 from devicelab.network.model import Network
 
+_SHAPE_OPS = ("Gather", "Unsqueeze", "Concat", "Squeeze", "Cast")
 SUPPORTED_OPS = ("Gemm", "MatMul", "Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool",
                  "GlobalAveragePool", "Add", "Flatten", "Reshape", "Identity")
 
@@ -70,11 +72,17 @@ class _Converter:
         numpy_helper = _onnx().numpy_helper
         self.constants: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
         self.nodes = []
+        # Shape arithmetic (x.view(x.size(0), -1) exported with a dynamic batch) is evaluated, not converted.
+        self.shape_nodes: dict[str, object] = {}
+        self.shapes: dict[str, _Tensor] = {}
         for node in graph.node:
             if node.op_type == "Constant":
                 self.constants[node.output[0]] = self._constant_value(node)
             elif node.op_type == "Identity" and node.input[0] in self.constants:
                 self.constants[node.output[0]] = self.constants[node.input[0]]
+            elif node.op_type == "Shape" or (node.op_type in _SHAPE_OPS and all(
+                    i in self.constants or i in self.shape_nodes for i in node.input if i)):
+                self.shape_nodes.update({o: node for o in node.output})
             else:
                 self.nodes.append(node)
         self.consumers: dict[str, list] = {}
@@ -105,6 +113,30 @@ class _Converter:
                 return np.array(list(attrs[key]))
         raise ModelFileError(f"{self.where}: Constant node {node.name!r} has no supported value attribute")
 
+    def _shape_value(self, name: str) -> np.ndarray:
+        """Value of a shape-arithmetic tensor; the batch size appears as 0 ("copy this axis" in Reshape)."""
+        if name in self.constants:
+            return np.asarray(self.constants[name])
+        node = self.shape_nodes[name]
+        a = _attrs(node)
+        if node.op_type == "Shape":
+            if node.input[0] not in self.shapes:
+                raise self._fail(node, f"shape of {node.input[0]!r} is needed before it is computed")
+            full = np.array((0, *self.shapes[node.input[0]].shape), np.int64)
+            return full[a.get("start", 0):a.get("end", len(full))]
+        args = [self._shape_value(i) for i in node.input if i]
+        if node.op_type == "Gather":
+            if a.get("axis", 0) != 0:
+                raise self._fail(node, "only Gather along axis 0 of a shape is supported")
+            return np.take(args[0], args[1])
+        if node.op_type == "Unsqueeze":
+            return np.reshape(args[0], -1)
+        if node.op_type == "Concat":
+            return np.concatenate([np.reshape(v, -1) for v in args])
+        if node.op_type in ("Squeeze", "Cast"):
+            return np.reshape(args[0], -1) if node.op_type == "Squeeze" else args[0]
+        raise self._fail(node, "shape arithmetic other than Shape/Gather/Unsqueeze/Concat/Squeeze/Cast")
+
     def _fail(self, node, message: str) -> ModelFileError:
         return ModelFileError(f"{self.where}: node {node.name or '(unnamed)'!r} ({node.op_type}): {message}")
 
@@ -114,6 +146,8 @@ class _Converter:
                 return None
             raise self._fail(node, f"missing input {what}")
         name = node.input[index]
+        if name in self.shape_nodes:
+            return self._shape_value(name)
         if name not in self.constants:
             raise self._fail(node, f"{what} {name!r} must be a constant (initializer), not a computed tensor")
         return np.asarray(self.constants[name])
@@ -164,6 +198,7 @@ class _Converter:
                 new_layers, t = self.convert(node, t, layers)
                 layers += new_layers
                 x = node.output[0]
+                self.shapes[x] = t
                 continue
             if len(consumers) == 2:
                 block, x, t = self.residual(x, t, consumers)
@@ -194,6 +229,7 @@ class _Converter:
                                   "relu(body(x) + shortcut(x))); pre-activation blocks are not supported")
         relu = after[0]
         self.used_nodes.add(id(relu))
+        self.shapes[relu.output[0]] = t1
         body, shortcut = (l1, l2) if len(l1) >= len(l2) else (l2, l1)
         name = self._layer_name(add, "residual")
         return Residual(name, body, shortcut), relu.output[0], t1
@@ -402,6 +438,7 @@ def load_onnx(path: str | os.PathLike, name: str | None = None) -> Network:
         raise ModelFileError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {exc})") from exc
     conv = _Converter(model, str(path))
     shape = conv.input_shape()
+    conv.shapes[conv.input.name] = _Tensor(shape)
     layers, last, t, add = conv.walk(conv.input.name, _Tensor(shape))
     if add is not None:
         raise conv._fail(add, "Add of two branches that do not leave one common tensor")

@@ -241,3 +241,37 @@ def test_flat_input_network_takes_the_data_set_image_shape(tmp_path, rng):
     np.testing.assert_allclose(net.forward(x), run_ort(path, x.reshape(3, 64)), rtol=0, atol=ATOL)
     with pytest.raises(ConfigError, match=r"takes inputs \(64, 1, 1\), not \(1, 28, 28\)"):
         read_network(path, dataset="fashion-mnist")
+
+
+@pytest.mark.parametrize("dynamic_batch", [False, True], ids=["static", "dynamic-batch"])
+def test_custom_torch_module_with_view_flatten_matches_onnxruntime(tmp_path, rng, dynamic_batch):
+    """A LeNet-style module written the usual way (functional pooling, x.view(x.size(0), -1)); with a dynamic
+    batch the exporter computes the Reshape target with Shape/Gather/Unsqueeze/Concat."""
+    torch = pytest.importorskip("torch")
+    nn, F = torch.nn, torch.nn.functional
+
+    class LeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2 = nn.Conv2d(1, 6, 5, padding=2), nn.Conv2d(6, 16, 5)
+            self.bn = nn.BatchNorm2d(16)
+            self.f1, self.f2 = nn.Linear(16 * 5 * 5, 32), nn.Linear(32, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.c1(x)), 2)
+            x = F.avg_pool2d(F.relu(self.bn(self.c2(x))), 2)
+            return self.f2(F.relu(self.f1(x.view(x.size(0), -1))))
+
+    torch.manual_seed(0)
+    module = LeNet().eval()
+    with torch.no_grad():
+        module.bn.running_mean.uniform_(-0.5, 0.5), module.bn.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / "lenet.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (torch.zeros(2, 1, 28, 28),), str(path), dynamo=False, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "n"}} if dynamic_batch else None)
+    if dynamic_batch:
+        assert "Shape" in [n.op_type for n in onnx.load(str(path)).graph.node]
+    x = rng.random((2, 1, 28, 28), dtype=np.float32)  # the static export fixes the batch at 2
+    np.testing.assert_allclose(load_onnx(path).forward(x), run_ort(path, x), rtol=0, atol=ATOL)
