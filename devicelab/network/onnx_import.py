@@ -239,7 +239,9 @@ class _Converter:
         op = node.op_type
         method = getattr(self, f"_op_{op}", None)
         if method is None or op not in SUPPORTED_OPS:
-            raise self._fail(node, f"operator {op!r} is not supported (supported: {', '.join(SUPPORTED_OPS)})")
+            hint = ("; a final softmax does not change the predicted class: export the logits"
+                    if op in ("Softmax", "LogSoftmax") else "")
+            raise self._fail(node, f"operator {op!r} is not supported (supported: {', '.join(SUPPORTED_OPS)}){hint}")
         return method(node, _attrs(node), t, previous)
 
     def _need_flat(self, node, t: _Tensor):
