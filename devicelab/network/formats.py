@@ -153,7 +153,7 @@ def describe_network(network: Network) -> str:
     lines = [f"network {network.name!r}: input {network.input_shape}, {network.classes} classes",
              f"{'layer':<{width}}  {'output':>14}  {'params':>9}  tile matrix"]
     for text, shape, n, tiles in rows:
-        lines.append(f"{text:<{width}}  {shape:>14}  {(str(n) if n else ''):>9}  {tiles}")
+        lines.append(f"{text:<{width}}  {shape:>14}  {(str(n) if n else ''):>9}  {tiles}".rstrip())
     weights = network.weight_layers()
     analog = sum(l.matrix.size for l in weights)
     lines.append(f"parameters: {network.n_parameters()} ({analog} in {len(weights)} weight layers on tiles, "
