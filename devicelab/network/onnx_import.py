@@ -215,7 +215,7 @@ class _Converter:
                 branches.append(([], x, t, node))
             else:
                 branches.append(self.walk(x, t, first=node))
-        (l1, x1, t1, add1), (l2, x2, t2, add2) = branches
+        (l1, _, t1, add1), (l2, _, t2, add2) = branches
         if add1 is None or add2 is None or add1 is not add2:
             raise ModelFileError(f"{self.where}: the two branches leaving tensor {x!r} do not meet in one Add; "
                                  "only residual blocks relu(body(x) + shortcut(x)) are supported")

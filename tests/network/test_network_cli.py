@@ -51,7 +51,7 @@ def test_network_show_lists_layers_and_the_parameter_count(network_files, fmt):
     result = CliRunner().invoke(cli, ["network", "show", str(path), "--dataset", "digits", *extra])
     assert result.exit_code == 0, result.output
     assert f"parameters: {net.n_parameters()} " in result.output
-    assert len(re.findall(r"^linear ", result.output, re.M)) == len(net.weight_layers())
+    assert len(re.findall(r"^linear ", result.output, re.MULTILINE)) == len(net.weight_layers())
     assert "input (1, 8, 8)" in result.output
 
 
