@@ -43,31 +43,45 @@ def run_ort(path, x):
 
 
 @pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """export(name, fold) -> path of the shipped network's ONNX export, made once per module."""
+    cache = {}
+
+    def export(name, fold):
+        if (name, fold) not in cache:
+            path = tmp_path_factory.mktemp("onnx") / f"{name}-{'folded' if fold else 'kept'}.onnx"
+            cache[name, fold] = export_torch(resolve_network(name), path, fold)
+        return cache[name, fold]
+
+    return export
+
+
+@pytest.fixture(scope="module")
 def digits_test():
     return load_dataset("digits", "test")
 
 
 @pytest.mark.parametrize("name", ["resnet-digits-hwa", "resnet-fashion-mnist-float"])
 @pytest.mark.parametrize("fold", [True, False], ids=["bn-folded", "bn-kept"])
-def test_exported_shipped_network_matches_onnxruntime(tmp_path, rng, name, fold):
-    path = export_torch(resolve_network(name), tmp_path / "net.onnx", fold)
+def test_exported_shipped_network_matches_onnxruntime(exported, rng, name, fold):
+    path = exported(name, fold)
     imported = load_onnx(path)
     x = rng.random((16, *imported.input_shape), dtype=np.float32)
     np.testing.assert_allclose(imported.forward(x), run_ort(path, x), rtol=0, atol=ATOL)
 
 
 @pytest.mark.parametrize("name", ["mlp-digits-float", "resnet-digits-hwa"])
-def test_reimported_network_has_the_same_test_accuracy_and_logits(tmp_path, digits_test, name):
+def test_reimported_network_has_the_same_test_accuracy_and_logits(exported, digits_test, name):
     original = resolve_network(name)
-    imported = load_onnx(export_torch(original, tmp_path / "net.onnx", fold_batchnorm=False))
+    imported = load_onnx(exported(name, False))
     x = digits_test.x
     np.testing.assert_allclose(imported.forward(x), original.forward(x), rtol=0, atol=ATOL)
     assert imported.accuracy(x, digits_test.y) == original.accuracy(x, digits_test.y)
 
 
-def test_unfolded_export_keeps_every_weight_layer_and_batchnorm(tmp_path):
+def test_unfolded_export_keeps_every_weight_layer_and_batchnorm(exported):
     original = resolve_network("resnet-digits-hwa")
-    imported = load_onnx(export_torch(original, tmp_path / "net.onnx", fold_batchnorm=False))
+    imported = load_onnx(exported("resnet-digits-hwa", False))
     assert [l.matrix.shape for l in imported.weight_layers()] == [l.matrix.shape for l in original.weight_layers()]
     for a, b in zip(imported.weight_layers(), original.weight_layers()):
         np.testing.assert_array_equal(a.matrix, b.matrix)
@@ -75,8 +89,8 @@ def test_unfolded_export_keeps_every_weight_layer_and_batchnorm(tmp_path):
     assert imported.n_parameters() == original.n_parameters()
 
 
-def test_folded_export_maps_every_conv_and_gemm_onto_tiles(tmp_path):
-    path = export_torch(resolve_network("resnet-digits-hwa"), tmp_path / "net.onnx", True)
+def test_folded_export_maps_every_conv_and_gemm_onto_tiles(exported):
+    path = exported("resnet-digits-hwa", True)
     graph_ops = [n.op_type for n in onnx.load(str(path)).graph.node]
     imported = load_onnx(path)
     assert len(imported.weight_layers()) == graph_ops.count("Conv") + graph_ops.count("Gemm")
