@@ -289,3 +289,21 @@ def test_custom_torch_module_with_view_flatten_matches_onnxruntime(tmp_path, rng
         assert "Shape" in [n.op_type for n in onnx.load(str(path)).graph.node]
     x = rng.random((2, 1, 28, 28), dtype=np.float32)  # the static export fixes the batch at 2
     np.testing.assert_allclose(load_onnx(path).forward(x), run_ort(path, x), rtol=0, atol=ATOL)
+
+
+def test_imported_network_programs_the_same_tiles_as_the_original(exported, digits_test):
+    """Same layers in the same order with the same weights -> the analog engine maps and draws the same
+    devices, so the analog logits after a day of drift are identical (the BatchNorm eps that ONNX stores as
+    float32, 9.99999975e-06 instead of 1e-5, does not change a float32 result here)."""
+    from devicelab.devices import preset
+    from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, GlobalDriftCompensation
+
+    original = resolve_network("resnet-digits-hwa")
+    imported = load_onnx(exported("resnet-digits-hwa", False))
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig(), compensation=GlobalDriftCompensation())
+    x = digits_test.x[:64]
+    logits = []
+    for net in (original, imported):
+        rng = np.random.default_rng(7)
+        logits.append(AnalogNetwork(net, hardware, x, rng).read_at(86400.0, rng).forward(x))
+    np.testing.assert_array_equal(logits[1], logits[0])
