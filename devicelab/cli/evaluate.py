@@ -28,8 +28,11 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 
 @click.command("evaluate")
 @click.option("--network", required=True,
-              help="Weights file (.npz/.h5) or shipped network: resnet-hwa, resnet-float, mlp-hwa, mlp-float "
-                   "(completed with --dataset) or a full shipped name such as resnet-fashion-mnist-hwa.")
+              help="Network file (devicelab .npz/.h5, .onnx, or a plain state dict .npz/.safetensors/.pt with "
+                   "--arch) or shipped network: resnet-hwa, resnet-float, mlp-hwa, mlp-float (completed with "
+                   "--dataset) or a full shipped name such as resnet-fashion-mnist-hwa.")
+@click.option("--arch", default=None,
+              help="Architecture of a plain state dict: mlp:784,256,128,10, mlp, resnet[:16,32,64] or arch .toml.")
 @click.option("--dataset", type=click.Choice(["digits", "fashion-mnist"]), required=True, help="Test data set.")
 @click.option("--hardware", "hardware_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Hardware description (TOML, from --save-hardware or AnalogHardware.save): device, tiles, "
@@ -67,9 +70,9 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @overwrite_option
 @click.pass_context
-def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model, adc_model,
-             times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
-             test_limit, seed, output_dir, as_json, progress, overwrite):
+def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model,
+             adc_model, times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits,
+             output_noise, test_limit, seed, output_dir, as_json, progress, overwrite):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
     Describe the hardware with --hardware FILE, or give the device model as --device-model FILE or --preset
@@ -80,7 +83,7 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
 
     from devicelab.errors import ConfigError
     from devicelab.inference import AnalogConfig, AnalogHardware, parse_times, run_evaluation
-    from devicelab.network.model import resolve_network
+    from devicelab.network import resolve_network
 
     tile_values = {"tile_size": tile_size, "scaling": scaling, "g_max": g_max,
                    "dac_bits": _bits(dac_bits, "--dac-bits"), "adc_bits": _bits(adc_bits, "--adc-bits"),
@@ -99,12 +102,13 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
         hardware = _override(AnalogHardware.load(hardware_file), given, tile_values, device_model, preset,
                              crossbar_model, adc_model, compensation if given("compensation") else None)
     # The result files are named after the network: check them (and the folder) before the evaluation runs.
-    stem = Path(output_dir) / f"accuracy_{resolve_network(network, dataset).name}_{hardware.compensation.name}"
+    net = resolve_network(network, dataset, arch)
+    stem = Path(output_dir) / f"accuracy_{net.name}_{hardware.compensation.name}"
     check_outputs(overwrite, files=[f"{stem}.json", f"{stem}.png"] + ([save_hardware] if save_hardware else []),
                   updated_folders=[output_dir])
     if save_hardware is not None:
         hardware.save(save_hardware)
-    result, outputs = run_evaluation(network, dataset, parse_times(times), repeats, hardware,
+    result, outputs = run_evaluation(net, dataset, parse_times(times), repeats, hardware,
                                      attribution=attribution, test_limit=test_limit, seed=seed,
                                      output_dir=output_dir, progress=progress)
     if as_json:
