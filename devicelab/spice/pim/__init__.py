@@ -9,6 +9,7 @@ from devicelab._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".netlist": ["OPERATIONS", "SenseSpec", "build_mc_netlist", "exact_output", "op_output", "reference_voltages",
+                 "sensing_statistics",
                  "sense_voltage"],
     ".characterize": ["BitOpsCharacterization", "ColumnRun", "all_patterns", "characterize_bitops",
                       "simulate_columns"],
