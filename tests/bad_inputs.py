@@ -9,8 +9,6 @@ exit code 2 with one ``devicelab: error: ...`` line on stderr containing ``expec
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 import tempfile
 from dataclasses import dataclass, field

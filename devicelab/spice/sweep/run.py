@@ -105,7 +105,7 @@ from devicelab.files import atomic_output, check_header, sha256_text, write_data
 from devicelab.spice.sweep.budget import check_budget, estimate_cost
 from devicelab.spice.sweep.config import SweepDescription, SweepPoint, load_description
 from devicelab.spice.sweep.data import point_arrays
-from devicelab.spice.sweep.engines import Engine, EngineOutput, default_engines
+from devicelab.spice.sweep.engines import Engine, default_engines
 from devicelab.spice.sweep.executor import SerialExecutor
 
 log = logging.getLogger(__name__)
