@@ -61,8 +61,9 @@ def digits_test():
     return load_dataset("digits", "test")
 
 
-@pytest.mark.parametrize("name", ["resnet-digits-hwa", "resnet-fashion-mnist-float"])
-@pytest.mark.parametrize("fold", [True, False], ids=["bn-folded", "bn-kept"])
+@pytest.mark.parametrize("name, fold", [("resnet-digits-hwa", True), ("resnet-digits-hwa", False),
+                                        ("resnet-fashion-mnist-float", True)],
+                         ids=["digits-bn-folded", "digits-bn-kept", "fashion-mnist-bn-folded"])
 def test_exported_shipped_network_matches_onnxruntime(exported, rng, name, fold):
     path = exported(name, fold)
     imported = load_onnx(path)
