@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.errors import ConfigError, ModelFileError, require
+from devicelab.errors import ConfigError, DevicelabError, ModelFileError, require
 from devicelab.network.model import Network, resnet
 
 STATE_DICT_SUFFIXES = (".npz", ".safetensors", ".pt", ".pth")
@@ -60,7 +60,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
             arrays = _read_torch(path)
         else:
             raise ModelFileError(f"{path}: state dicts end in {', '.join(STATE_DICT_SUFFIXES)}")
-    except ModelFileError:
+    except DevicelabError:  # ours already say what is wrong (missing extra, wrong suffix, not a dict)
         raise
     except Exception as exc:  # numpy, safetensors and torch raise many types on corrupt files
         raise ModelFileError(f"{path}: not a readable state dict ({type(exc).__name__}: {exc})") from exc

@@ -138,3 +138,19 @@ def test_bad_toml_names_the_problem(tmp_path, text, message):
 def test_bad_arch_strings_are_config_errors(arch):
     with pytest.raises(ConfigError, match="architecture"):
         parse_arch(arch)
+
+
+def test_missing_optional_packages_name_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    from devicelab.errors import MissingDependencyError
+    from devicelab.network import load_onnx
+
+    (tmp_path / "m.onnx").write_bytes(b"")
+    (tmp_path / "w.safetensors").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    with pytest.raises(MissingDependencyError, match=r"devicelab\[onnx\]"):
+        load_onnx(tmp_path / "m.onnx")
+    with pytest.raises(MissingDependencyError, match=r"devicelab\[safetensors\]"):
+        read_state_dict(tmp_path / "w.safetensors")
