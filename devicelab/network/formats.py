@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ NETWORK_SUFFIXES = (".npz", ".h5", ".hdf5", ".onnx", ".safetensors", ".pt", ".pt
 
 
 def _is_devicelab_npz(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a .npz archive (a zip of .npy arrays)")
     try:
         with np.load(path, allow_pickle=False) as data:
             return "__format__" in data.files and str(data["__format__"]) == NETWORK_FORMAT

@@ -23,7 +23,9 @@ the tensor and the expected shape.
 from __future__ import annotations
 
 import os
+import pickle
 import tomllib
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,8 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
+            if not zipfile.is_zipfile(path):
+                raise ModelFileError(f"{path}: not a .npz archive (a zip of .npy arrays)")
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: np.asarray(data[k]) for k in data.files}
         elif suffix == ".safetensors":
@@ -63,7 +67,8 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     except DevicelabError:  # ours already say what is wrong (missing extra, wrong suffix, not a dict)
         raise
     except Exception as exc:  # numpy, safetensors and torch raise many types on corrupt files
-        raise ModelFileError(f"{path}: not a readable state dict ({type(exc).__name__}: {exc})") from exc
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelFileError(f"{path}: not a readable state dict ({type(exc).__name__}: {first_line})") from exc
     keys = list(arrays)
     if keys and all(k.startswith("module.") for k in keys):
         arrays = {k[len("module."):]: v for k, v in arrays.items()}
@@ -77,7 +82,12 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def _read_torch(path: Path) -> dict[str, np.ndarray]:
     torch = require("torch", "reading .pt state dicts", "torch")
-    obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ModelFileError(f"{path}: not a plain state dict of tensors (devicelab reads .pt files with "
+                             "torch.load(weights_only=True) and never unpickles other objects; save "
+                             "model.state_dict())") from exc
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict):

@@ -67,8 +67,17 @@ def test_pt_file_holding_a_pickled_object_is_refused(tmp_path):
     from fractions import Fraction  # any class outside torch's weights_only allow-list
 
     torch.save({"fc1.weight": torch.zeros(2, 2), "lr": Fraction(1, 3)}, tmp_path / "w.pt")
-    with pytest.raises(ModelFileError, match="w.pt: not a readable state dict"):
+    with pytest.raises(ModelFileError, match=r"w.pt: not a plain state dict of tensors.*weights_only=True"):
         read_state_dict(tmp_path / "w.pt")
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors", ".pt"])
+def test_garbage_weights_file_is_one_clear_error(tmp_path, suffix):
+    path = tmp_path / f"w{suffix}"
+    path.write_bytes(b"garbage, not weights")
+    with pytest.raises(ModelFileError, match=rf"w\{suffix}: not a") as info:
+        read_network(path, arch="mlp:64,10")
+    assert "\n" not in str(info.value)
 
 
 def test_missing_parameter_is_named_with_its_expected_shape(tmp_path, mlp_fm):
