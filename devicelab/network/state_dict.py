@@ -14,10 +14,12 @@ Architecture (:func:`parse_arch`), one of:
   or ``[[layers]]`` tables holding devicelab layer specs (the JSON of a devicelab-network file, see
   :mod:`devicelab.network.model`), e.g. ``{type = "linear", name = "fc1", in = 784, out = 256, bias = true}``.
 
-Parameter names are devicelab's (``fc1.weight``, ``block1_conv1.weight``, ``stem_bn.mean``) or those of the
+Parameter names are devicelab's (``fc1.weight``, ``block1_conv1.weight``, ``stem_bn.mean``), those of the
 PyTorch module :func:`~devicelab.network.torch_io.to_torch` builds for the same architecture (``1.weight``,
-``3.body.0.weight``, ``0.running_mean``). A missing or extra parameter, or a wrong shape, is an error naming
-the tensor and the expected shape.
+``3.body.0.weight``, ``0.running_mean``), or those of the same ``nn.Sequential`` without its leading Flatten
+(``0.weight``, ``2.weight``); any other names are mapped per layer with a ``[rename]`` table in the TOML
+(``fc1 = "encoder.0"``: ``encoder.0.weight`` and ``encoder.0.bias``). A missing or extra parameter, or a wrong
+shape, is an error naming the tensor and the expected shape.
 """
 
 from __future__ import annotations
@@ -200,10 +202,14 @@ def _toml_spec(path: Path, input_shape, arrays, where) -> dict:
         doc = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    unknown = set(doc) - {"name", "input_shape", "classes", "arch", "layers"}
+    unknown = set(doc) - {"name", "input_shape", "classes", "arch", "layers", "rename"}
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)} (expected name, input_shape, classes, "
-                          "arch or [[layers]])")
+                          "arch or [[layers]], [rename])")
+    rename = doc.get("rename", {})
+    if not isinstance(rename, dict) or not all(isinstance(v, str) for v in rename.values()):
+        raise ConfigError(f"{path}: [rename] maps devicelab layer names to prefixes in the weights file, "
+                          "e.g. fc1 = \"encoder.0\"")
     shape = doc.get("input_shape", input_shape)
     if shape is not None and (len(shape) != 3 or not all(isinstance(s, int) and s > 0 for s in shape)):
         raise ConfigError(f"{path}: input_shape must be [C, H, W] positive integers, got {shape}")
@@ -219,6 +225,13 @@ def _toml_spec(path: Path, input_shape, arrays, where) -> dict:
     spec["name"] = doc.get("name", spec.get("name", path.stem))
     if "classes" in doc:
         spec["classes"] = int(doc["classes"])
+    if rename:
+        layer_names = {n.rsplit(".", 1)[0] for n in expected_parameters(spec)}
+        unknown_layers = sorted(set(rename) - layer_names)
+        if unknown_layers:
+            raise ConfigError(f"{path}: [rename] names layers {unknown_layers} that the architecture does not "
+                              f"have (its weight layers: {sorted(layer_names)})")
+        spec["rename"] = dict(rename)
     return spec
 
 
@@ -230,13 +243,17 @@ def _last_out(layers: list[dict], path) -> int:
 
 
 # ---------------------------------------------------------------------- matching names and shapes
-def expected_parameters(spec: dict) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """devicelab parameter name -> (PyTorch ``to_torch`` name, expected shape) for a network spec."""
+def expected_parameters(spec: dict, flatten_dropped: bool = False) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """devicelab parameter name -> (PyTorch ``to_torch`` name, expected shape) for a network spec.
+
+    ``flatten_dropped`` numbers the top-level modules as if a leading Flatten were not a module (an
+    ``nn.Sequential`` of Linear/ReLU fed flat inputs).
+    """
     out: dict[str, tuple[str, tuple[int, ...]]] = {}
 
-    def visit(layers: list[dict], prefix: str):
+    def visit(layers: list[dict], prefix: str, offset: int = 0):
         for i, s in enumerate(layers):
-            kind, name, torch_name = s.get("type"), s.get("name"), f"{prefix}{i}"
+            kind, name, torch_name = s.get("type"), s.get("name"), f"{prefix}{i - offset}"
             try:
                 if kind == "linear":
                     out[f"{name}.weight"] = (f"{torch_name}.weight", (s["out"], s["in"]))
@@ -253,39 +270,64 @@ def expected_parameters(spec: dict) -> dict[str, tuple[str, tuple[int, ...]]]:
             except KeyError as exc:
                 raise ConfigError(f"layer spec {s!r} lacks field {exc}") from exc
 
-    visit(spec.get("layers", []), "")
+    layers = spec.get("layers", [])
+    visit(layers, "", offset=int(flatten_dropped and bool(layers) and layers[0].get("type") == "flatten"))
     return out
 
 
-def match_parameters(spec: dict, arrays: dict[str, np.ndarray], where: str = "weights") -> dict[str, np.ndarray]:
+def naming_schemes(spec: dict, rename: dict[str, str] | None = None) -> dict[str, dict[str, tuple[str, tuple]]]:
+    """The parameter naming schemes a state dict may use: scheme -> {devicelab name: (name in file, shape)}.
+
+    Without ``rename``: devicelab's names, the names of :func:`~devicelab.network.torch_io.to_torch`'s module,
+    and those of the same ``nn.Sequential`` without a leading Flatten. With ``rename`` (devicelab layer name ->
+    prefix in the file, e.g. ``{"fc1": "encoder.0"}``): renamed layers use that prefix and PyTorch parameter
+    names (``weight``, ``bias``, ``running_mean``, ``running_var``), the others devicelab's names.
+    """
+    torch_names = expected_parameters(spec)
+    if rename:
+        scheme = {}
+        for name, (_, shape) in torch_names.items():
+            layer, param = name.rsplit(".", 1)
+            scheme[name] = (f"{rename[layer]}.{_TORCH_BN.get(param, param)}" if layer in rename else name, shape)
+        return {"rename": scheme}
+    schemes = {"devicelab": {n: (n, shape) for n, (_, shape) in torch_names.items()}, "PyTorch": torch_names}
+    shifted = expected_parameters(spec, flatten_dropped=True)
+    if shifted != torch_names:
+        schemes["PyTorch without the leading Flatten"] = shifted
+    return schemes
+
+
+def match_parameters(spec: dict, arrays: dict[str, np.ndarray], where: str = "weights",
+                     rename: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Arrays renamed to devicelab's parameter names, checked against ``spec``.
+
+    The naming scheme (:func:`naming_schemes`) is the one that finds the most parameters of the file; then
+    every parameter must be there with the expected shape and none may be left over.
 
     Raises
     ------
     ModelFileError
         A parameter missing (named with its expected shape), an unexpected one, or a wrong shape.
     """
-    expected = expected_parameters(spec)
     arrays = {k: v for k, v in arrays.items() if k.rsplit(".", 1)[-1] not in _IGNORED}
-    devicelab_hits = sum(k in arrays for k in expected)
-    torch_hits = sum(t in arrays for t, _ in expected.values())
-    use_torch = torch_hits > devicelab_hits
+    schemes = naming_schemes(spec, rename)
+    scheme_name = max(schemes, key=lambda n: sum(key in arrays for key, _ in schemes[n].values()))
+    scheme = schemes[scheme_name]
+    naming = "" if scheme_name == "devicelab" else f", {scheme_name} naming"
     out = {}
-    for name, (torch_name, shape) in expected.items():
-        key = torch_name if use_torch else name
+    for name, (key, shape) in scheme.items():
         if key not in arrays:
-            raise ModelFileError(f"{where}: parameter {key!r} is missing (expected shape {shape}"
-                                 f"{f', devicelab name {name!r}' if use_torch else ''}); the file has "
-                                 f"{_preview(arrays)}")
+            alias = f", devicelab name {name!r}" if key != name else ""
+            raise ModelFileError(f"{where}: parameter {key!r} is missing (expected shape {shape}{alias}{naming}); "
+                                 f"the file has {_preview(arrays)}")
         if tuple(arrays[key].shape) != tuple(shape):
             raise ModelFileError(f"{where}: parameter {key!r} has shape {tuple(arrays[key].shape)}, "
                                  f"expected {tuple(shape)}")
         out[name] = arrays[key]
-    used = {t if use_torch else n for n, (t, _) in expected.items()}
-    extra = sorted(set(arrays) - used)
+    extra = sorted(set(arrays) - {key for key, _ in scheme.values()})
     if extra:
         raise ModelFileError(f"{where}: parameters {extra[:5]}{' ...' if len(extra) > 5 else ''} are not used by "
-                             "the architecture; check --arch")
+                             f"the architecture{naming}; check --arch (or map names with [rename] in an arch TOML)")
     return out
 
 
@@ -312,7 +354,7 @@ def network_from_state_dict(arrays: dict[str, np.ndarray], arch: str | dict, inp
         Network name (default: the architecture's).
     """
     spec = dict(arch) if isinstance(arch, dict) else parse_arch(arch, input_shape, arrays, where)
-    params = match_parameters(spec, arrays, where)
+    params = match_parameters(spec, arrays, where, spec.pop("rename", None))
     if name:
         spec["name"] = name
     return Network.from_spec(spec, params, where)

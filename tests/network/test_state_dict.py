@@ -163,3 +163,27 @@ def test_missing_optional_packages_name_the_extra(tmp_path, monkeypatch):
         load_onnx(tmp_path / "m.onnx")
     with pytest.raises(MissingDependencyError, match=r"devicelab\[safetensors\]"):
         read_state_dict(tmp_path / "w.safetensors")
+
+
+def test_sequential_without_flatten_names_are_recognized(mlp_fm, rng):
+    # nn.Sequential(Linear, ReLU, Linear, ReLU, Linear) fed flat inputs: 0.weight, 2.weight, 4.weight
+    arrays = {f"{2 * i}.{p}": mlp_fm.arrays()[f"fc{i + 1}.{p}"] for i in range(3) for p in ("weight", "bias")}
+    same_logits(network_from_state_dict(arrays, "mlp:1x28x28,256,128,10"), mlp_fm, rng)
+
+
+def test_toml_rename_maps_layers_to_other_prefixes(tmp_path, mlp_fm, rng):
+    names = {"fc1": "encoder.0", "fc2": "encoder.2", "fc3": "head"}
+    arrays = {f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in mlp_fm.arrays().items()}
+    (tmp_path / "arch.toml").write_text('arch = "mlp:1x28x28,256,128,10"\n[rename]\n'
+                                        + "".join(f'{k} = "{v}"\n' for k, v in names.items()))
+    same_logits(network_from_state_dict(arrays, str(tmp_path / "arch.toml")), mlp_fm, rng)
+    del arrays["head.bias"]
+    with pytest.raises(ModelFileError, match=r"'head.bias' is missing \(expected shape \(10,\), devicelab name "
+                                             r"'fc3.bias', rename naming\)"):
+        network_from_state_dict(arrays, str(tmp_path / "arch.toml"))
+
+
+def test_toml_rename_of_a_layer_the_architecture_lacks_is_refused(tmp_path):
+    (tmp_path / "arch.toml").write_text('arch = "mlp:64,10"\n[rename]\nfc9 = "head"\n')
+    with pytest.raises(ConfigError, match=r"\[rename\] names layers \['fc9'\]"):
+        parse_arch(str(tmp_path / "arch.toml"))
