@@ -2,7 +2,7 @@
 
 Supported operators: ``Gemm`` (any alpha/beta/transB; transA = 0), ``MatMul`` with a constant right operand
 (followed optionally by ``Add`` of a constant bias), ``Conv`` (square kernel, equal strides and pads on all
-sides, dilation 1, group 1), ``BatchNormalization`` (inference mode; kept as a digital BatchNorm layer like
+sides or ``auto_pad`` SAME_* where that is symmetric, dilation 1, group 1), ``BatchNormalization`` (inference mode; kept as a digital BatchNorm layer like
 devicelab's own networks), ``Relu``, ``MaxPool``/``AveragePool`` (square kernel, stride = kernel, no padding,
 floor mode), ``GlobalAveragePool``, ``Flatten`` (axis 1), ``Reshape`` to (batch, features), and ``Add``: of a
 constant (a bias of the preceding Gemm/MatMul/Conv) or of two branches that leave one tensor and meet again
@@ -339,6 +339,13 @@ class _Converter:
         auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
         if auto_pad == "VALID":
             return 0
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            # Output size ceil(n / s): total padding (ceil(n/s) - 1) s + k - n, split evenly when it is even.
+            totals = {max((-(-n // s) - 1) * s + k - n, 0) for n in t.shape[1:]}
+            if len(totals) == 1 and totals.pop() % 2 == 0:
+                return (max((-(-t.shape[1] // s) - 1) * s + k - t.shape[1], 0)) // 2
+            raise self._fail(node, f"auto_pad {auto_pad!r} needs unequal padding for input {t.shape[1:]} "
+                                   f"(kernel {k}, stride {s}); only symmetric padding is supported")
         if auto_pad != "NOTSET":
             raise self._fail(node, f"auto_pad {auto_pad!r} is not supported; export with explicit pads")
         pads = list(a.get("pads", [0, 0, 0, 0]))

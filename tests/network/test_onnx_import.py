@@ -308,3 +308,21 @@ def test_imported_network_programs_the_same_tiles_as_the_original(exported, digi
         rng = np.random.default_rng(7)
         logits.append(AnalogNetwork(net, hardware, x, rng).read_at(86400.0, rng).forward(x))
     np.testing.assert_array_equal(logits[1], logits[0])
+
+
+def test_conv_auto_pad_same_with_symmetric_padding_matches_onnxruntime(tmp_path, rng):
+    node = helper.make_node("Conv", ["x", "W"], ["c"], name="conv", kernel_shape=[3, 3], auto_pad="SAME_UPPER")
+    nodes = [node, helper.make_node("GlobalAveragePool", ["c"], ["p"], name="gap"),
+             helper.make_node("Flatten", ["p"], ["y"], name="flat")]
+    path = make_model(nodes, {"W": rng.standard_normal((4, 2, 3, 3))}, [2, 8, 8], [4], tmp_path)
+    net = assert_matches_ort(path, rng, (2, 8, 8))
+    assert net.weight_layers()[0].padding == 1
+
+
+def test_conv_auto_pad_same_needing_uneven_padding_is_refused(tmp_path, rng):
+    # 8 px, kernel 3, stride 2: SAME pads 1 pixel in total, on one side only.
+    node = helper.make_node("Conv", ["x", "W"], ["y"], name="conv", kernel_shape=[3, 3], strides=[2, 2],
+                            auto_pad="SAME_UPPER")
+    path = make_model([node], {"W": rng.standard_normal((4, 2, 3, 3))}, [2, 8, 8], [4, 4, 4], tmp_path)
+    with pytest.raises(ModelFileError, match=r"'conv' \(Conv\): auto_pad 'SAME_UPPER' needs unequal padding"):
+        load_onnx(path)
