@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 ARCH_HELP = ("Architecture of a plain state dict (.npz/.safetensors/.pt): mlp:784,256,128,10, mlp, resnet, "
-             "resnet:16,32,64 or an arch .toml file.")
+             "resnet:16,32,64, a shipped network name or an arch .toml file.")
 
 
 def parse_input_shape(text: str | None) -> tuple[int, int, int] | None:

@@ -10,6 +10,7 @@ Architecture (:func:`parse_arch`), one of:
   entry may be an image shape ``1x28x28``; ``mlp`` alone reads the sizes from ``fc<i>.weight``;
 - ``resnet`` or ``resnet:16,32,64`` -- devicelab's small ResNet (:func:`~devicelab.network.model.resnet`) with
   these widths; input channels and classes come from the weights, the image size from ``input_shape``;
+- a shipped network's name (``resnet-fashion-mnist-hwa``): its exact architecture;
 - a ``.toml`` file: ``name``, ``input_shape = [C, H, W]``, optional ``classes``, and either ``arch = "mlp:..."``
   or ``[[layers]]`` tables holding devicelab layer specs (the JSON of a devicelab-network file, see
   :mod:`devicelab.network.model`), e.g. ``{type = "linear", name = "fc1", in = 784, out = 256, bias = true}``.
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.errors import ConfigError, DevicelabError, ModelFileError, require
-from devicelab.network.model import Network, resnet
+from devicelab.network.model import Network, resnet, resolve_network, shipped_networks
 
 STATE_DICT_SUFFIXES = (".npz", ".safetensors", ".pt", ".pth")
 _TORCH_BN = {"gamma": "weight", "beta": "bias", "mean": "running_mean", "var": "running_var"}
@@ -146,7 +147,8 @@ def parse_arch(arch: str, input_shape=None, arrays: dict[str, np.ndarray] | None
     Parameters
     ----------
     arch : str
-        ``mlp:784,256,128,10``, ``mlp``, ``resnet``, ``resnet:16,32,64`` or a ``.toml`` path (module docstring).
+        ``mlp:784,256,128,10``, ``mlp``, ``resnet``, ``resnet:16,32,64``, a shipped network name or a ``.toml``
+        path (module docstring).
     input_shape : tuple of int, optional
         (C, H, W) of the images; needed by ``resnet``, optional for ``mlp`` (default (F, 1, 1)).
     arrays : dict, optional
@@ -157,6 +159,10 @@ def parse_arch(arch: str, input_shape=None, arrays: dict[str, np.ndarray] | None
     arrays = arrays or {}
     if arch.endswith(".toml"):
         return _toml_spec(Path(arch), input_shape, arrays, where)
+    if arch in shipped_networks():  # the architecture of a shipped network, e.g. "resnet-digits-hwa"
+        spec = resolve_network(arch).spec()
+        spec.pop("meta", None)
+        return spec
     kind, _, args = arch.partition(":")
     if kind == "mlp":
         if not args:
@@ -191,8 +197,8 @@ def parse_arch(arch: str, input_shape=None, arrays: dict[str, np.ndarray] | None
             raise ModelFileError(f"{where}: stem.weight takes {channels} input channels, images have "
                                  f"{input_shape[0]}")
         return resnet(tuple(input_shape), classes, widths).spec()
-    raise ConfigError(f"unknown architecture {arch!r}; expected mlp:N0,N1,...,Nk, mlp, resnet[:W1,W2,...] "
-                      "or a .toml file")
+    raise ConfigError(f"unknown architecture {arch!r}; expected mlp:N0,N1,...,Nk, mlp, resnet[:W1,W2,...], "
+                      f"a shipped network ({', '.join(shipped_networks())}) or a .toml file")
 
 
 def _toml_spec(path: Path, input_shape, arrays, where) -> dict:

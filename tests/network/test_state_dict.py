@@ -187,3 +187,8 @@ def test_toml_rename_of_a_layer_the_architecture_lacks_is_refused(tmp_path):
     (tmp_path / "arch.toml").write_text('arch = "mlp:64,10"\n[rename]\nfc9 = "head"\n')
     with pytest.raises(ConfigError, match=r"\[rename\] names layers \['fc9'\]"):
         parse_arch(str(tmp_path / "arch.toml"))
+
+
+def test_shipped_network_name_gives_its_exact_architecture(tmp_path, resnet_digits, rng):
+    np.savez(tmp_path / "sd.npz", **resnet_digits.arrays())
+    same_logits(load_state_dict(tmp_path / "sd.npz", "resnet-digits-hwa"), resnet_digits, rng)
