@@ -81,8 +81,9 @@ class _Converter:
                 self.constants[node.output[0]] = self._constant_value(node)
             elif node.op_type == "Identity" and node.input[0] in self.constants:
                 self.constants[node.output[0]] = self.constants[node.input[0]]
-            elif node.op_type == "Shape" or (node.op_type in _SHAPE_OPS and all(
-                    i in self.constants or i in self.shape_nodes for i in node.input if i)):
+            elif node.op_type == "Shape" or (
+                    node.op_type in _SHAPE_OPS and any(i in self.shape_nodes for i in node.input)
+                    and all(i in self.constants or i in self.shape_nodes for i in node.input if i)):
                 self.shape_nodes.update({o: node for o in node.output})
             else:
                 self.nodes.append(node)
