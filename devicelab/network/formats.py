@@ -79,7 +79,9 @@ def read_network(source: str | os.PathLike | Network, arch: str | None = None, i
         path = Path(source)
         where = str(path)
         suffix = path.suffix.lower()
-        if suffix not in NETWORK_SUFFIXES or not path.exists():
+        if suffix in NETWORK_SUFFIXES and not path.exists():
+            raise ModelFileError(f"{path}: network file not found")
+        if suffix not in NETWORK_SUFFIXES:
             from devicelab.network.model import resolve_network
 
             if arch is not None:

@@ -87,3 +87,10 @@ def test_network_show_wrong_shape_names_the_tensor(network_files):
     result = CliRunner().invoke(cli, ["network", "show", str(files["plain-npz"][0]), "--arch", "mlp:64,32,10"])
     assert result.exit_code == 2
     assert "'fc1.weight' has shape (64, 64), expected (32, 64)" in result.output
+
+
+@pytest.mark.parametrize("name", ["missing.onnx", "missing.npz"])
+def test_missing_network_file_is_named(tmp_path, name):
+    result = CliRunner().invoke(cli, ["network", "show", str(tmp_path / name)])
+    assert result.exit_code == 2
+    assert f"{name}: network file not found" in result.output
