@@ -32,7 +32,8 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
                    "--arch) or shipped network: resnet-hwa, resnet-float, mlp-hwa, mlp-float (completed with "
                    "--dataset) or a full shipped name such as resnet-fashion-mnist-hwa.")
 @click.option("--arch", default=None,
-              help="Architecture of a plain state dict: mlp:784,256,128,10, mlp, resnet[:16,32,64] or arch .toml.")
+              help="Architecture of a plain state dict: mlp:784,256,128,10, mlp, resnet[:16,32,64], a shipped "
+                   "network name or an arch .toml file.")
 @click.option("--dataset", type=click.Choice(["digits", "fashion-mnist"]), required=True, help="Test data set.")
 @click.option("--hardware", "hardware_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Hardware description (TOML, from --save-hardware or AnalogHardware.save): device, tiles, "

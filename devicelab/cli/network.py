@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 ARCH_HELP = ("Architecture of a plain state dict (.npz/.safetensors/.pt): mlp:784,256,128,10, mlp, resnet, "
-             "resnet:16,32,64 or an arch .toml file.")
+             "resnet:16,32,64, a shipped network name or an arch .toml file.")
 
 
 def parse_input_shape(text: str | None) -> tuple[int, int, int] | None:
@@ -33,9 +35,13 @@ def network() -> None:
                                                   "inputs or for --arch resnet.")
 @click.option("--dataset", type=click.Choice(["digits", "fashion-mnist"]), default=None,
               help="Complete short shipped names and give the image shape.")
-def show(source, arch, input_shape, dataset):
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of a table.")
+def show(source, arch, input_shape, dataset, as_json):
     """Layers, output shapes, parameter counts and tile matrices of a network file or shipped network."""
-    from devicelab.network.formats import describe_network, read_network
+    from devicelab.network.formats import describe_network, network_summary, read_network
 
     net = read_network(source, arch=arch, input_shape=parse_input_shape(input_shape), dataset=dataset)
+    if as_json:
+        click.echo(json.dumps(network_summary(net), indent=1))
+        return
     click.echo(describe_network(net))

@@ -16,7 +16,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".model": ["Network", "build_network", "load_network", "mlp", "resnet", "resolve_network", "save_network", "shipped_networks"],
     ".torch_io": ["from_torch", "to_torch"],
     ".pretrain": ["PretrainConfig", "train"],
-    ".formats": ["adapt_input_shape", "describe_network", "read_network"],
+    ".formats": ["adapt_input_shape", "describe_network", "network_summary", "read_network"],
     ".onnx_import": ["load_onnx"],
     ".state_dict": ["load_state_dict", "network_from_state_dict", "parse_arch", "read_state_dict"],
 })

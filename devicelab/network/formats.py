@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ NETWORK_SUFFIXES = (".npz", ".h5", ".hdf5", ".onnx", ".safetensors", ".pt", ".pt
 
 
 def _is_devicelab_npz(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a .npz archive (a zip of .npy arrays)")
     try:
         with np.load(path, allow_pickle=False) as data:
             return "__format__" in data.files and str(data["__format__"]) == NETWORK_FORMAT
@@ -76,7 +79,9 @@ def read_network(source: str | os.PathLike | Network, arch: str | None = None, i
         path = Path(source)
         where = str(path)
         suffix = path.suffix.lower()
-        if suffix not in NETWORK_SUFFIXES or not path.exists():
+        if suffix in NETWORK_SUFFIXES and not path.exists():
+            raise ModelFileError(f"{path}: network file not found")
+        if suffix not in NETWORK_SUFFIXES:
             from devicelab.network.model import resolve_network
 
             if arch is not None:
@@ -111,53 +116,70 @@ def _read_file(path: Path, suffix: str, arch: str | None, input_shape) -> Networ
 
 
 # ---------------------------------------------------------------------- summary
-def _shape_text(x: np.ndarray) -> str:
-    if x.ndim == 4:  # NHWC inside devicelab; shown in PyTorch's (C, H, W)
-        return f"({x.shape[3]}, {x.shape[1]}, {x.shape[2]})"
-    return f"({x.shape[1]},)" if x.ndim == 2 else str(tuple(x.shape[1:]))
+def _shape(x: np.ndarray) -> tuple[int, ...]:
+    """Per-sample shape in PyTorch's order: (C, H, W) for NHWC activations, (F,) for flat ones."""
+    return (x.shape[3], x.shape[1], x.shape[2]) if x.ndim == 4 else tuple(x.shape[1:])
 
 
-def _describe(layer: Layer) -> str:
-    spec = layer.spec()
-    details = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in spec.items() if k not in ("type", "name", "body", "shortcut"))
-    return f"{layer.kind} {layer.name}".strip() + (f" ({details})" if details else "")
-
-
-def _trace(layers: list[Layer], x: np.ndarray, indent: str, rows: list[tuple[str, str, int, str]]):
+def _trace(layers: list[Layer], x: np.ndarray, depth: int, rows: list[dict]) -> np.ndarray:
     for layer in layers:
+        spec = {k: v for k, v in layer.spec().items() if k not in ("type", "name", "body", "shortcut")}
+        row = {"depth": depth, "kind": layer.kind, "name": layer.name, "spec": spec}
         if isinstance(layer, Residual):
-            rows.append((f"{indent}{_describe(layer)}", "", 0, ""))
-            for part, sub in (("body", layer.body), ("shortcut", layer.shortcut or None)):
-                if sub is None:
-                    rows.append((f"{indent}  shortcut: identity", "", 0, ""))
-                    continue
-                rows.append((f"{indent}  {part}:", "", 0, ""))
-                _trace(sub, x, indent + "    ", rows)
+            rows.append(row)
+            for part, sub in (("body", layer.body), ("shortcut", layer.shortcut)):
+                rows.append({"depth": depth + 1, "kind": part if sub else "identity shortcut", "name": ""})
+                _trace(sub, x, depth + 2, rows)
             x = layer.forward(x)
-            rows.append((f"{indent}  add + relu", _shape_text(x), 0, ""))
+            rows.append({"depth": depth + 1, "kind": "add + relu", "name": "", "output_shape": _shape(x)})
             continue
         x = layer.forward(x)
-        n = int(sum(a.size for a in layer.arrays().values()))
-        tiles = f"{layer.matrix.shape[0]}x{layer.matrix.shape[1]}" if isinstance(layer, WeightLayer) else ""
-        rows.append((f"{indent}{_describe(layer)}", _shape_text(x), n, tiles))
+        row.update(output_shape=_shape(x), parameters=int(sum(a.size for a in layer.arrays().values())))
+        if isinstance(layer, WeightLayer):
+            row["matrix"] = tuple(int(n) for n in layer.matrix.shape)
+        rows.append(row)
     return x
 
 
-def describe_network(network: Network) -> str:
-    """Text table of ``network``: each layer with its output shape (C, H, W) or (F,), its parameter count and,
-    for weight layers, the (rows x cols) matrix mapped onto crossbar tiles; then the totals."""
-    rows: list[tuple[str, str, int, str]] = []
-    x = np.zeros((1, *network.input_shape), np.float32).transpose(0, 2, 3, 1)
-    _trace(network.layers, np.ascontiguousarray(x), "", rows)
-    width = max(len(r[0]) for r in rows + [("layer", "", 0, "")])
-    lines = [f"network {network.name!r}: input {network.input_shape}, {network.classes} classes",
-             f"{'layer':<{width}}  {'output':>14}  {'params':>9}  tile matrix"]
-    for text, shape, n, tiles in rows:
-        lines.append(f"{text:<{width}}  {shape:>14}  {(str(n) if n else ''):>9}  {tiles}".rstrip())
+def network_summary(network: Network) -> dict:
+    """JSON-able summary of ``network``: name, input shape (C, H, W), classes, parameter counts (all, on tiles)
+    and one row per layer (depth in residual blocks, kind, name, settings, per-sample output shape,
+    parameters and, for weight layers, the (rows, cols) matrix mapped onto crossbar tiles)."""
+    rows: list[dict] = []
+    x = np.ascontiguousarray(np.zeros((1, *network.input_shape), np.float32).transpose(0, 2, 3, 1))
+    _trace(network.layers, x, 0, rows)
     weights = network.weight_layers()
-    analog = sum(l.matrix.size for l in weights)
-    lines.append(f"parameters: {network.n_parameters()} ({analog} in {len(weights)} weight layers on tiles, "
-                 f"{network.n_parameters() - analog} digital)")
-    if network.meta.get("source"):
-        lines.append(f"imported from: {network.meta.get('source')} {network.meta.get('source_file', '')}".rstrip())
+    return {"name": network.name, "input_shape": network.input_shape, "classes": network.classes,
+            "parameters": network.n_parameters(), "tile_parameters": int(sum(l.matrix.size for l in weights)),
+            "weight_layers": len(weights), "source": network.meta.get("source", "devicelab"),
+            "source_file": network.meta.get("source_file"), "layers": rows}
+
+
+def _row_text(row: dict) -> str:
+    if row["kind"] in ("body", "shortcut"):
+        return "  " * row["depth"] + f"{row['kind']}:"
+    details = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.get("spec", {}).items())
+    text = f"{row['kind']} {row['name']}".strip() + (f" ({details})" if details else "")
+    return "  " * row["depth"] + text
+
+
+def describe_network(network: Network) -> str:
+    """Text table of :func:`network_summary`: each layer with its output shape (C, H, W) or (F,), its parameter
+    count and, for weight layers, the (rows x cols) matrix mapped onto crossbar tiles; then the totals."""
+    summary = network_summary(network)
+    texts = [_row_text(r) for r in summary["layers"]]
+    width = max([len("layer")] + [len(t) for t in texts])
+    lines = [f"network {summary['name']!r}: input {summary['input_shape']}, {summary['classes']} classes",
+             f"{'layer':<{width}}  {'output':>14}  {'params':>9}  tile matrix"]
+    for text, row in zip(texts, summary["layers"]):
+        shape = row.get("output_shape")
+        shape_text = "" if shape is None else (f"({shape[0]},)" if len(shape) == 1 else str(tuple(shape)))
+        n = str(row["parameters"]) if row.get("parameters") else ""
+        matrix = "x".join(str(v) for v in row["matrix"]) if "matrix" in row else ""
+        lines.append(f"{text:<{width}}  {shape_text:>14}  {n:>9}  {matrix}".rstrip())
+    total, analog = summary["parameters"], summary["tile_parameters"]
+    lines.append(f"parameters: {total} ({analog} in {summary['weight_layers']} weight layers on tiles, "
+                 f"{total - analog} digital)")
+    if summary["source_file"]:
+        lines.append(f"imported from: {summary['source']} {summary['source_file']}")
     return "\n".join(lines)

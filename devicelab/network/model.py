@@ -248,9 +248,8 @@ def resolve_network(name_or_path: "str | os.PathLike | Network", dataset: str | 
     Files are read by :func:`devicelab.network.formats.read_network`: devicelab-network .npz/.h5, ONNX
     (.onnx) and plain state dicts (.npz, .safetensors, .pt/.pth) with ``arch`` (e.g. "mlp:784,256,10").
     A network that takes flat inputs is given ``dataset``'s image shape."""
-    if isinstance(name_or_path, Network) or (Path(name_or_path).suffix.lower() in
-                                             (".npz", ".h5", ".hdf5", ".onnx", ".safetensors", ".pt", ".pth")
-                                             and Path(name_or_path).exists()):
+    if isinstance(name_or_path, Network) or Path(name_or_path).suffix.lower() in (
+            ".npz", ".h5", ".hdf5", ".onnx", ".safetensors", ".pt", ".pth"):
         from devicelab.network.formats import read_network
 
         return read_network(name_or_path, arch, dataset=dataset)

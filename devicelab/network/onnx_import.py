@@ -2,16 +2,17 @@
 
 Supported operators: ``Gemm`` (any alpha/beta/transB; transA = 0), ``MatMul`` with a constant right operand
 (followed optionally by ``Add`` of a constant bias), ``Conv`` (square kernel, equal strides and pads on all
-sides, dilation 1, group 1), ``BatchNormalization`` (inference mode; kept as a digital BatchNorm layer like
-devicelab's own networks), ``Relu``, ``MaxPool``/``AveragePool`` (square kernel, stride = kernel, no padding,
-floor mode), ``GlobalAveragePool``, ``Flatten`` (axis 1), ``Reshape`` to (batch, features), and ``Add``: of a
-constant (a bias of the preceding Gemm/MatMul/Conv) or of two branches that leave one tensor and meet again
-followed by ``Relu`` (a residual block, ``relu(body(x) + shortcut(x))``). ``Constant`` nodes (and ``Identity``
-of constants, which the PyTorch exporter emits for shared initializers) are read as data; ``Identity`` of an
-activation is a no-op. Shape arithmetic feeding a Reshape (``Shape``/``Gather``/``Unsqueeze``/``Concat``, as
-``x.view(x.size(0), -1)`` exports with a dynamic batch) is evaluated from the known shapes.
-Anything else is refused by node name and op type, never approximated: a graph devicelab cannot represent
-exactly is an error, not a different network.
+sides or ``auto_pad`` SAME_* where that is symmetric, dilation 1, group 1), ``BatchNormalization``
+(inference mode; kept as a digital BatchNorm layer like devicelab's own networks), ``Relu``,
+``MaxPool``/``AveragePool`` (square kernel, stride = kernel, no padding, floor mode), ``GlobalAveragePool``
+(and ``ReduceMean`` over the two spatial axes), ``Flatten`` (axis 1), ``Reshape`` to (batch, features), and
+``Add``: of a constant (a bias of the preceding Gemm/MatMul/Conv) or of two branches that leave one tensor
+and meet again followed by ``Relu`` (a residual block, ``relu(body(x) + shortcut(x))``). ``Constant`` nodes
+(and ``Identity`` of constants, which the PyTorch exporter emits for shared initializers) are read as data;
+``Identity`` of an activation and inference ``Dropout`` are no-ops. Shape arithmetic feeding a Reshape
+(``Shape``/``Gather``/``Unsqueeze``/``Concat``, as ``x.view(x.size(0), -1)`` exports with a dynamic batch)
+is evaluated from the known shapes. Anything else is refused by node name and op type, never approximated:
+a graph devicelab cannot represent exactly is an error, not a different network.
 
 Every Gemm/MatMul/Conv weight becomes a Linear/Conv2d layer, so the analog engine maps all of them onto
 tiles. Weights must be initializers (or Constant nodes); the graph has one data input, (N, C, H, W) or
@@ -32,7 +33,7 @@ from devicelab.network.model import Network
 
 _SHAPE_OPS = ("Gather", "Unsqueeze", "Concat", "Squeeze", "Cast")
 SUPPORTED_OPS = ("Gemm", "MatMul", "Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool",
-                 "GlobalAveragePool", "Add", "Flatten", "Reshape", "Identity")
+                 "GlobalAveragePool", "ReduceMean", "Add", "Flatten", "Reshape", "Identity", "Dropout")
 
 
 def _onnx():
@@ -80,8 +81,9 @@ class _Converter:
                 self.constants[node.output[0]] = self._constant_value(node)
             elif node.op_type == "Identity" and node.input[0] in self.constants:
                 self.constants[node.output[0]] = self.constants[node.input[0]]
-            elif node.op_type == "Shape" or (node.op_type in _SHAPE_OPS and all(
-                    i in self.constants or i in self.shape_nodes for i in node.input if i)):
+            elif node.op_type == "Shape" or (
+                    node.op_type in _SHAPE_OPS and any(i in self.shape_nodes for i in node.input)
+                    and all(i in self.constants or i in self.shape_nodes for i in node.input if i)):
                 self.shape_nodes.update({o: node for o in node.output})
             else:
                 self.nodes.append(node)
@@ -339,6 +341,13 @@ class _Converter:
         auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
         if auto_pad == "VALID":
             return 0
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            # Output size ceil(n / s): total padding (ceil(n/s) - 1) s + k - n, split evenly when it is even.
+            totals = {max((-(-n // s) - 1) * s + k - n, 0) for n in t.shape[1:]}
+            if len(totals) == 1 and totals.pop() % 2 == 0:
+                return (max((-(-t.shape[1] // s) - 1) * s + k - t.shape[1], 0)) // 2
+            raise self._fail(node, f"auto_pad {auto_pad!r} needs unequal padding for input {t.shape[1:]} "
+                                   f"(kernel {k}, stride {s}); only symmetric padding is supported")
         if auto_pad != "NOTSET":
             raise self._fail(node, f"auto_pad {auto_pad!r} is not supported; export with explicit pads")
         pads = list(a.get("pads", [0, 0, 0, 0]))
@@ -391,6 +400,27 @@ class _Converter:
     def _op_GlobalAveragePool(self, node, a, t, previous):
         self._need_spatial(node, t)
         return [GlobalAvgPool()], _Tensor((t.shape[0], 1, 1), flat=True)
+
+    def _op_ReduceMean(self, node, a, t, previous):
+        """Mean over the two spatial axes (``x.mean((2, 3))``): a global average pool."""
+        self._need_spatial(node, t)
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            axes = self._const(node, 1, "axes").reshape(-1).tolist()
+        if axes is None or sorted(int(v) % 4 for v in axes) != [2, 3]:
+            raise self._fail(node, f"axes {axes} are not the two spatial axes (2, 3)")
+        flat_shape = (t.shape[0], 1, 1) if a.get("keepdims", 1) else (t.shape[0],)
+        return [GlobalAvgPool()], _Tensor(flat_shape, flat=True)
+
+    def _op_Dropout(self, node, a, t, previous):
+        """Inference dropout is the identity (a training_mode input must be absent or false)."""
+        if len(node.input) > 2 and node.input[2]:
+            mode = self._const(node, 2, "training_mode")
+            if bool(np.asarray(mode).reshape(-1)[0]):
+                raise self._fail(node, "training_mode = true is not an inference graph")
+        if len(node.output) > 1 and node.output[1]:
+            raise self._fail(node, "the mask output is not supported")
+        return [], t
 
     def _op_Flatten(self, node, a, t, previous):
         if a.get("axis", 1) != 1:

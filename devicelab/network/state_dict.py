@@ -10,26 +10,31 @@ Architecture (:func:`parse_arch`), one of:
   entry may be an image shape ``1x28x28``; ``mlp`` alone reads the sizes from ``fc<i>.weight``;
 - ``resnet`` or ``resnet:16,32,64`` -- devicelab's small ResNet (:func:`~devicelab.network.model.resnet`) with
   these widths; input channels and classes come from the weights, the image size from ``input_shape``;
+- a shipped network's name (``resnet-fashion-mnist-hwa``): its exact architecture;
 - a ``.toml`` file: ``name``, ``input_shape = [C, H, W]``, optional ``classes``, and either ``arch = "mlp:..."``
   or ``[[layers]]`` tables holding devicelab layer specs (the JSON of a devicelab-network file, see
   :mod:`devicelab.network.model`), e.g. ``{type = "linear", name = "fc1", in = 784, out = 256, bias = true}``.
 
-Parameter names are devicelab's (``fc1.weight``, ``block1_conv1.weight``, ``stem_bn.mean``) or those of the
+Parameter names are devicelab's (``fc1.weight``, ``block1_conv1.weight``, ``stem_bn.mean``), those of the
 PyTorch module :func:`~devicelab.network.torch_io.to_torch` builds for the same architecture (``1.weight``,
-``3.body.0.weight``, ``0.running_mean``). A missing or extra parameter, or a wrong shape, is an error naming
-the tensor and the expected shape.
+``3.body.0.weight``, ``0.running_mean``), or those of the same ``nn.Sequential`` without its leading Flatten
+(``0.weight``, ``2.weight``); any other names are mapped per layer with a ``[rename]`` table in the TOML
+(``fc1 = "encoder.0"``: ``encoder.0.weight`` and ``encoder.0.bias``). A missing or extra parameter, or a wrong
+shape, is an error naming the tensor and the expected shape.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import tomllib
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from devicelab.errors import ConfigError, ModelFileError, require
-from devicelab.network.model import Network, resnet
+from devicelab.errors import ConfigError, DevicelabError, ModelFileError, require
+from devicelab.network.model import Network, resnet, resolve_network, shipped_networks
 
 STATE_DICT_SUFFIXES = (".npz", ".safetensors", ".pt", ".pth")
 _TORCH_BN = {"gamma": "weight", "beta": "bias", "mean": "running_mean", "var": "running_var"}
@@ -51,6 +56,8 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
+            if not zipfile.is_zipfile(path):
+                raise ModelFileError(f"{path}: not a .npz archive (a zip of .npy arrays)")
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: np.asarray(data[k]) for k in data.files}
         elif suffix == ".safetensors":
@@ -60,10 +67,11 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
             arrays = _read_torch(path)
         else:
             raise ModelFileError(f"{path}: state dicts end in {', '.join(STATE_DICT_SUFFIXES)}")
-    except ModelFileError:
+    except DevicelabError:  # ours already say what is wrong (missing extra, wrong suffix, not a dict)
         raise
     except Exception as exc:  # numpy, safetensors and torch raise many types on corrupt files
-        raise ModelFileError(f"{path}: not a readable state dict ({type(exc).__name__}: {exc})") from exc
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelFileError(f"{path}: not a readable state dict ({type(exc).__name__}: {first_line})") from exc
     keys = list(arrays)
     if keys and all(k.startswith("module.") for k in keys):
         arrays = {k[len("module."):]: v for k, v in arrays.items()}
@@ -77,7 +85,12 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def _read_torch(path: Path) -> dict[str, np.ndarray]:
     torch = require("torch", "reading .pt state dicts", "torch")
-    obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ModelFileError(f"{path}: not a plain state dict of tensors (devicelab reads .pt files with "
+                             "torch.load(weights_only=True) and never unpickles other objects; save "
+                             "model.state_dict())") from exc
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict):
@@ -134,7 +147,8 @@ def parse_arch(arch: str, input_shape=None, arrays: dict[str, np.ndarray] | None
     Parameters
     ----------
     arch : str
-        ``mlp:784,256,128,10``, ``mlp``, ``resnet``, ``resnet:16,32,64`` or a ``.toml`` path (module docstring).
+        ``mlp:784,256,128,10``, ``mlp``, ``resnet``, ``resnet:16,32,64``, a shipped network name or a ``.toml``
+        path (module docstring).
     input_shape : tuple of int, optional
         (C, H, W) of the images; needed by ``resnet``, optional for ``mlp`` (default (F, 1, 1)).
     arrays : dict, optional
@@ -145,6 +159,10 @@ def parse_arch(arch: str, input_shape=None, arrays: dict[str, np.ndarray] | None
     arrays = arrays or {}
     if arch.endswith(".toml"):
         return _toml_spec(Path(arch), input_shape, arrays, where)
+    if arch in shipped_networks():  # the architecture of a shipped network, e.g. "resnet-digits-hwa"
+        spec = resolve_network(arch).spec()
+        spec.pop("meta", None)
+        return spec
     kind, _, args = arch.partition(":")
     if kind == "mlp":
         if not args:
@@ -179,8 +197,8 @@ def parse_arch(arch: str, input_shape=None, arrays: dict[str, np.ndarray] | None
             raise ModelFileError(f"{where}: stem.weight takes {channels} input channels, images have "
                                  f"{input_shape[0]}")
         return resnet(tuple(input_shape), classes, widths).spec()
-    raise ConfigError(f"unknown architecture {arch!r}; expected mlp:N0,N1,...,Nk, mlp, resnet[:W1,W2,...] "
-                      "or a .toml file")
+    raise ConfigError(f"unknown architecture {arch!r}; expected mlp:N0,N1,...,Nk, mlp, resnet[:W1,W2,...], "
+                      f"a shipped network ({', '.join(shipped_networks())}) or a .toml file")
 
 
 def _toml_spec(path: Path, input_shape, arrays, where) -> dict:
@@ -190,10 +208,14 @@ def _toml_spec(path: Path, input_shape, arrays, where) -> dict:
         doc = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    unknown = set(doc) - {"name", "input_shape", "classes", "arch", "layers"}
+    unknown = set(doc) - {"name", "input_shape", "classes", "arch", "layers", "rename"}
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)} (expected name, input_shape, classes, "
-                          "arch or [[layers]])")
+                          "arch or [[layers]], [rename])")
+    rename = doc.get("rename", {})
+    if not isinstance(rename, dict) or not all(isinstance(v, str) for v in rename.values()):
+        raise ConfigError(f"{path}: [rename] maps devicelab layer names to prefixes in the weights file, "
+                          "e.g. fc1 = \"encoder.0\"")
     shape = doc.get("input_shape", input_shape)
     if shape is not None and (len(shape) != 3 or not all(isinstance(s, int) and s > 0 for s in shape)):
         raise ConfigError(f"{path}: input_shape must be [C, H, W] positive integers, got {shape}")
@@ -209,6 +231,13 @@ def _toml_spec(path: Path, input_shape, arrays, where) -> dict:
     spec["name"] = doc.get("name", spec.get("name", path.stem))
     if "classes" in doc:
         spec["classes"] = int(doc["classes"])
+    if rename:
+        layer_names = {n.rsplit(".", 1)[0] for n in expected_parameters(spec)}
+        unknown_layers = sorted(set(rename) - layer_names)
+        if unknown_layers:
+            raise ConfigError(f"{path}: [rename] names layers {unknown_layers} that the architecture does not "
+                              f"have (its weight layers: {sorted(layer_names)})")
+        spec["rename"] = dict(rename)
     return spec
 
 
@@ -220,13 +249,17 @@ def _last_out(layers: list[dict], path) -> int:
 
 
 # ---------------------------------------------------------------------- matching names and shapes
-def expected_parameters(spec: dict) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """devicelab parameter name -> (PyTorch ``to_torch`` name, expected shape) for a network spec."""
+def expected_parameters(spec: dict, flatten_dropped: bool = False) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """devicelab parameter name -> (PyTorch ``to_torch`` name, expected shape) for a network spec.
+
+    ``flatten_dropped`` numbers the top-level modules as if a leading Flatten were not a module (an
+    ``nn.Sequential`` of Linear/ReLU fed flat inputs).
+    """
     out: dict[str, tuple[str, tuple[int, ...]]] = {}
 
-    def visit(layers: list[dict], prefix: str):
+    def visit(layers: list[dict], prefix: str, offset: int = 0):
         for i, s in enumerate(layers):
-            kind, name, torch_name = s.get("type"), s.get("name"), f"{prefix}{i}"
+            kind, name, torch_name = s.get("type"), s.get("name"), f"{prefix}{i - offset}"
             try:
                 if kind == "linear":
                     out[f"{name}.weight"] = (f"{torch_name}.weight", (s["out"], s["in"]))
@@ -243,39 +276,64 @@ def expected_parameters(spec: dict) -> dict[str, tuple[str, tuple[int, ...]]]:
             except KeyError as exc:
                 raise ConfigError(f"layer spec {s!r} lacks field {exc}") from exc
 
-    visit(spec.get("layers", []), "")
+    layers = spec.get("layers", [])
+    visit(layers, "", offset=int(flatten_dropped and bool(layers) and layers[0].get("type") == "flatten"))
     return out
 
 
-def match_parameters(spec: dict, arrays: dict[str, np.ndarray], where: str = "weights") -> dict[str, np.ndarray]:
+def naming_schemes(spec: dict, rename: dict[str, str] | None = None) -> dict[str, dict[str, tuple[str, tuple]]]:
+    """The parameter naming schemes a state dict may use: scheme -> {devicelab name: (name in file, shape)}.
+
+    Without ``rename``: devicelab's names, the names of :func:`~devicelab.network.torch_io.to_torch`'s module,
+    and those of the same ``nn.Sequential`` without a leading Flatten. With ``rename`` (devicelab layer name ->
+    prefix in the file, e.g. ``{"fc1": "encoder.0"}``): renamed layers use that prefix and PyTorch parameter
+    names (``weight``, ``bias``, ``running_mean``, ``running_var``), the others devicelab's names.
+    """
+    torch_names = expected_parameters(spec)
+    if rename:
+        scheme = {}
+        for name, (_, shape) in torch_names.items():
+            layer, param = name.rsplit(".", 1)
+            scheme[name] = (f"{rename[layer]}.{_TORCH_BN.get(param, param)}" if layer in rename else name, shape)
+        return {"rename": scheme}
+    schemes = {"devicelab": {n: (n, shape) for n, (_, shape) in torch_names.items()}, "PyTorch": torch_names}
+    shifted = expected_parameters(spec, flatten_dropped=True)
+    if shifted != torch_names:
+        schemes["PyTorch without the leading Flatten"] = shifted
+    return schemes
+
+
+def match_parameters(spec: dict, arrays: dict[str, np.ndarray], where: str = "weights",
+                     rename: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Arrays renamed to devicelab's parameter names, checked against ``spec``.
+
+    The naming scheme (:func:`naming_schemes`) is the one that finds the most parameters of the file; then
+    every parameter must be there with the expected shape and none may be left over.
 
     Raises
     ------
     ModelFileError
         A parameter missing (named with its expected shape), an unexpected one, or a wrong shape.
     """
-    expected = expected_parameters(spec)
     arrays = {k: v for k, v in arrays.items() if k.rsplit(".", 1)[-1] not in _IGNORED}
-    devicelab_hits = sum(k in arrays for k in expected)
-    torch_hits = sum(t in arrays for t, _ in expected.values())
-    use_torch = torch_hits > devicelab_hits
+    schemes = naming_schemes(spec, rename)
+    scheme_name = max(schemes, key=lambda n: sum(key in arrays for key, _ in schemes[n].values()))
+    scheme = schemes[scheme_name]
+    naming = "" if scheme_name == "devicelab" else f", {scheme_name} naming"
     out = {}
-    for name, (torch_name, shape) in expected.items():
-        key = torch_name if use_torch else name
+    for name, (key, shape) in scheme.items():
         if key not in arrays:
-            raise ModelFileError(f"{where}: parameter {key!r} is missing (expected shape {shape}"
-                                 f"{f', devicelab name {name!r}' if use_torch else ''}); the file has "
-                                 f"{_preview(arrays)}")
+            alias = f", devicelab name {name!r}" if key != name else ""
+            raise ModelFileError(f"{where}: parameter {key!r} is missing (expected shape {shape}{alias}{naming}); "
+                                 f"the file has {_preview(arrays)}")
         if tuple(arrays[key].shape) != tuple(shape):
             raise ModelFileError(f"{where}: parameter {key!r} has shape {tuple(arrays[key].shape)}, "
                                  f"expected {tuple(shape)}")
         out[name] = arrays[key]
-    used = {t if use_torch else n for n, (t, _) in expected.items()}
-    extra = sorted(set(arrays) - used)
+    extra = sorted(set(arrays) - {key for key, _ in scheme.values()})
     if extra:
         raise ModelFileError(f"{where}: parameters {extra[:5]}{' ...' if len(extra) > 5 else ''} are not used by "
-                             "the architecture; check --arch")
+                             f"the architecture{naming}; check --arch (or map names with [rename] in an arch TOML)")
     return out
 
 
@@ -302,7 +360,7 @@ def network_from_state_dict(arrays: dict[str, np.ndarray], arch: str | dict, inp
         Network name (default: the architecture's).
     """
     spec = dict(arch) if isinstance(arch, dict) else parse_arch(arch, input_shape, arrays, where)
-    params = match_parameters(spec, arrays, where)
+    params = match_parameters(spec, arrays, where, spec.pop("rename", None))
     if name:
         spec["name"] = name
     return Network.from_spec(spec, params, where)

@@ -87,3 +87,22 @@ def test_network_show_wrong_shape_names_the_tensor(network_files):
     result = CliRunner().invoke(cli, ["network", "show", str(files["plain-npz"][0]), "--arch", "mlp:64,32,10"])
     assert result.exit_code == 2
     assert "'fc1.weight' has shape (64, 64), expected (32, 64)" in result.output
+
+
+@pytest.mark.parametrize("name", ["missing.onnx", "missing.npz"])
+def test_missing_network_file_is_named(tmp_path, name):
+    result = CliRunner().invoke(cli, ["network", "show", str(tmp_path / name)])
+    assert result.exit_code == 2
+    assert f"{name}: network file not found" in result.output
+
+
+def test_network_show_json_counts_add_up():
+    result = CliRunner().invoke(cli, ["network", "show", "resnet-hwa", "--dataset", "digits", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    net = resolve_network("resnet-hwa", "digits")
+    assert summary["parameters"] == net.n_parameters() == sum(r.get("parameters", 0) for r in summary["layers"])
+    matrices = [r["matrix"] for r in summary["layers"] if "matrix" in r]
+    assert summary["tile_parameters"] == sum(rows * cols for rows, cols in matrices)
+    assert len(matrices) == summary["weight_layers"] == len(net.weight_layers())
+    assert summary["layers"][-1]["output_shape"] == [10]

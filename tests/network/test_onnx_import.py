@@ -61,8 +61,9 @@ def digits_test():
     return load_dataset("digits", "test")
 
 
-@pytest.mark.parametrize("name", ["resnet-digits-hwa", "resnet-fashion-mnist-float"])
-@pytest.mark.parametrize("fold", [True, False], ids=["bn-folded", "bn-kept"])
+@pytest.mark.parametrize("name, fold", [("resnet-digits-hwa", True), ("resnet-digits-hwa", False),
+                                        ("resnet-fashion-mnist-float", True)],
+                         ids=["digits-bn-folded", "digits-bn-kept", "fashion-mnist-bn-folded"])
 def test_exported_shipped_network_matches_onnxruntime(exported, rng, name, fold):
     path = exported(name, fold)
     imported = load_onnx(path)
@@ -307,3 +308,42 @@ def test_imported_network_programs_the_same_tiles_as_the_original(exported, digi
         rng = np.random.default_rng(7)
         logits.append(AnalogNetwork(net, hardware, x, rng).read_at(86400.0, rng).forward(x))
     np.testing.assert_array_equal(logits[1], logits[0])
+
+
+def test_conv_auto_pad_same_with_symmetric_padding_matches_onnxruntime(tmp_path, rng):
+    node = helper.make_node("Conv", ["x", "W"], ["c"], name="conv", kernel_shape=[3, 3], auto_pad="SAME_UPPER")
+    nodes = [node, helper.make_node("GlobalAveragePool", ["c"], ["p"], name="gap"),
+             helper.make_node("Flatten", ["p"], ["y"], name="flat")]
+    path = make_model(nodes, {"W": rng.standard_normal((4, 2, 3, 3))}, [2, 8, 8], [4], tmp_path)
+    net = assert_matches_ort(path, rng, (2, 8, 8))
+    assert net.weight_layers()[0].padding == 1
+
+
+def test_conv_auto_pad_same_needing_uneven_padding_is_refused(tmp_path, rng):
+    # 8 px, kernel 3, stride 2: SAME pads 1 pixel in total, on one side only.
+    node = helper.make_node("Conv", ["x", "W"], ["y"], name="conv", kernel_shape=[3, 3], strides=[2, 2],
+                            auto_pad="SAME_UPPER")
+    path = make_model([node], {"W": rng.standard_normal((4, 2, 3, 3))}, [2, 8, 8], [4, 4, 4], tmp_path)
+    with pytest.raises(ModelFileError, match=r"'conv' \(Conv\): auto_pad 'SAME_UPPER' needs unequal padding"):
+        load_onnx(path)
+
+
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_spatial_reduce_mean_and_inference_dropout_match_onnxruntime(tmp_path, rng, keepdims):
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv", kernel_shape=[3, 3]),
+             helper.make_node("Relu", ["c"], ["r"], name="act"),
+             helper.make_node("ReduceMean", ["r"], ["m"], name="mean", axes=[2, 3], keepdims=keepdims),
+             helper.make_node("Flatten", ["m"], ["f"], name="flat"),
+             helper.make_node("Dropout", ["f"], ["d"], name="drop"),
+             helper.make_node("Gemm", ["d", "Wf"], ["y"], name="fc", transB=1)]
+    path = make_model(nodes, {"W": rng.standard_normal((4, 2, 3, 3)), "Wf": rng.standard_normal((3, 4))},
+                      [2, 8, 8], [3], tmp_path)
+    net = assert_matches_ort(path, rng, (2, 8, 8))
+    assert [l.kind for l in net.layers] == ["conv2d", "relu", "global_avgpool", "flatten", "linear"]
+
+
+def test_reduce_mean_over_channels_is_refused(tmp_path, rng):
+    node = helper.make_node("ReduceMean", ["x"], ["y"], name="mean", axes=[1], keepdims=0)
+    path = make_model([node], {}, [2, 8, 8], [8, 8], tmp_path)
+    with pytest.raises(ModelFileError, match=r"'mean' \(ReduceMean\): axes \[1\] are not the two spatial axes"):
+        load_onnx(path)

@@ -67,8 +67,17 @@ def test_pt_file_holding_a_pickled_object_is_refused(tmp_path):
     from fractions import Fraction  # any class outside torch's weights_only allow-list
 
     torch.save({"fc1.weight": torch.zeros(2, 2), "lr": Fraction(1, 3)}, tmp_path / "w.pt")
-    with pytest.raises(ModelFileError, match="w.pt: not a readable state dict"):
+    with pytest.raises(ModelFileError, match=r"w.pt: not a plain state dict of tensors.*weights_only=True"):
         read_state_dict(tmp_path / "w.pt")
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors", ".pt"])
+def test_garbage_weights_file_is_one_clear_error(tmp_path, suffix):
+    path = tmp_path / f"w{suffix}"
+    path.write_bytes(b"garbage, not weights")
+    with pytest.raises(ModelFileError, match=rf"w\{suffix}: not a") as info:
+        read_network(path, arch="mlp:64,10")
+    assert "\n" not in str(info.value)
 
 
 def test_missing_parameter_is_named_with_its_expected_shape(tmp_path, mlp_fm):
@@ -138,3 +147,48 @@ def test_bad_toml_names_the_problem(tmp_path, text, message):
 def test_bad_arch_strings_are_config_errors(arch):
     with pytest.raises(ConfigError, match="architecture"):
         parse_arch(arch)
+
+
+def test_missing_optional_packages_name_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    from devicelab.errors import MissingDependencyError
+    from devicelab.network import load_onnx
+
+    (tmp_path / "m.onnx").write_bytes(b"")
+    (tmp_path / "w.safetensors").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    with pytest.raises(MissingDependencyError, match=r"devicelab\[onnx\]"):
+        load_onnx(tmp_path / "m.onnx")
+    with pytest.raises(MissingDependencyError, match=r"devicelab\[safetensors\]"):
+        read_state_dict(tmp_path / "w.safetensors")
+
+
+def test_sequential_without_flatten_names_are_recognized(mlp_fm, rng):
+    # nn.Sequential(Linear, ReLU, Linear, ReLU, Linear) fed flat inputs: 0.weight, 2.weight, 4.weight
+    arrays = {f"{2 * i}.{p}": mlp_fm.arrays()[f"fc{i + 1}.{p}"] for i in range(3) for p in ("weight", "bias")}
+    same_logits(network_from_state_dict(arrays, "mlp:1x28x28,256,128,10"), mlp_fm, rng)
+
+
+def test_toml_rename_maps_layers_to_other_prefixes(tmp_path, mlp_fm, rng):
+    names = {"fc1": "encoder.0", "fc2": "encoder.2", "fc3": "head"}
+    arrays = {f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in mlp_fm.arrays().items()}
+    (tmp_path / "arch.toml").write_text('arch = "mlp:1x28x28,256,128,10"\n[rename]\n'
+                                        + "".join(f'{k} = "{v}"\n' for k, v in names.items()))
+    same_logits(network_from_state_dict(arrays, str(tmp_path / "arch.toml")), mlp_fm, rng)
+    del arrays["head.bias"]
+    with pytest.raises(ModelFileError, match=r"'head.bias' is missing \(expected shape \(10,\), devicelab name "
+                                             r"'fc3.bias', rename naming\)"):
+        network_from_state_dict(arrays, str(tmp_path / "arch.toml"))
+
+
+def test_toml_rename_of_a_layer_the_architecture_lacks_is_refused(tmp_path):
+    (tmp_path / "arch.toml").write_text('arch = "mlp:64,10"\n[rename]\nfc9 = "head"\n')
+    with pytest.raises(ConfigError, match=r"\[rename\] names layers \['fc9'\]"):
+        parse_arch(str(tmp_path / "arch.toml"))
+
+
+def test_shipped_network_name_gives_its_exact_architecture(tmp_path, resnet_digits, rng):
+    np.savez(tmp_path / "sd.npz", **resnet_digits.arrays())
+    same_logits(load_state_dict(tmp_path / "sd.npz", "resnet-digits-hwa"), resnet_digits, rng)
