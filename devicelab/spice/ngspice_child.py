@@ -46,5 +46,5 @@ def run(netlist: str, sender) -> None:
     sender.close()
 
 
-if __name__ == "devicelab_ngspice_child":  # run by runpy.run_path in the child process
-    run(NETLIST, SENDER)  # noqa: F821 - globals given by the parent
+if __name__ == "devicelab_ngspice_child":  # run by runpy.run_path, which sets these two globals
+    run(globals()["NETLIST"], globals()["SENDER"])
