@@ -27,6 +27,7 @@ COMMANDS = {
     "sweep": "Run crossbar sweeps described in TOML and summarize sweep files.",
     "adc": "Characterize SAR and single-slope ADCs in ngspice and inspect behavioral ADC model files.",
     "behavioral": "Build, check and apply behavioral crossbar models (fast IR-drop/sneak-path models from sweeps).",
+    "network": "Network files: devicelab .npz/.h5, ONNX (.onnx) and plain state dicts with --arch.",
     "evaluate": "Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float "
                 "alongside).",
     "pretrain": "Train the reference MLP or ResNet on digits or Fashion-MNIST and save its weights.",

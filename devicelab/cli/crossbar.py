@@ -6,6 +6,8 @@ import functools
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 # devicelab.spice.crossbar.files.ENGINES, spelled out so that `--help` imports no stage code (a test checks
 # that the two agree).
 ENGINE_CHOICES = ("ngspice", "nodal")
@@ -63,10 +65,12 @@ def _circuit_options(command):
               help="I.npy: output currents (A), (n_vectors, cols).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also write an IR-drop heat map (PNG) of the first input vector.")
-def simulate(spec, conductances, inputs, engine, timeout, output, plot) -> None:
+@overwrite_option
+def simulate(spec, conductances, inputs, engine, timeout, output, plot, overwrite) -> None:
     """Simulate a crossbar: output column currents for every input vector."""
     from devicelab.spice.crossbar.files import simulate_files
 
+    check_outputs(overwrite, files=[output, plot])
     summary = simulate_files(spec, conductances, inputs, output, engine=engine, plot=plot, timeout=timeout)
     click.echo(f"{summary.engine}: {summary.n_vectors} vector(s) x {summary.cols} column(s) in "
                f"{summary.elapsed:.3g} s; max |I| = {summary.max_current:.4g} A; max deviation from ideal V.G = "
@@ -78,9 +82,11 @@ def simulate(spec, conductances, inputs, engine, timeout, output, plot) -> None:
 @_circuit_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="NETLIST.cir: ngspice input (run by hand with ngspice -b NETLIST.cir).")
-def netlist(spec, conductances, inputs, output) -> None:
+@overwrite_option
+def netlist(spec, conductances, inputs, output, overwrite) -> None:
     """Write the ngspice netlist of a crossbar (one DC sweep point per input vector)."""
     from devicelab.spice.crossbar.files import write_netlist_file
 
+    check_outputs(overwrite, files=[output])
     lines = write_netlist_file(spec, conductances, inputs, output)
     click.echo(f"wrote {output} ({lines} lines)")

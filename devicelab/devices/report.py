@@ -14,7 +14,7 @@ import numpy as np
 
 from devicelab.devices import plots
 from devicelab.devices.fitbase import PartFit
-from devicelab.files import atomic_output
+from devicelab.files import atomic_folder, atomic_output
 from devicelab.markdown import write_markdown_report
 
 
@@ -48,10 +48,15 @@ def write_markdown_html(folder: Path, title: str, lines: list[str]) -> Path:
     return write_markdown_report(folder / "report.md", "\n".join([f"# {title}", ""] + lines), title)
 
 
-def write_fit_report(result, folder, *, model_path=None) -> Path:
-    """Write plots (drift, sigma_prog, nu(G), read noise, PSD) and the summary of a PCM fit into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+def write_fit_report(result, folder, *, model_path=None, overwrite: bool = True) -> Path:
+    """Write plots (drift, sigma_prog, nu(G), read noise, PSD) and the summary of a PCM fit into ``folder``
+    (atomically, see :func:`devicelab.files.atomic_folder`); returns the path of ``report.md``."""
+    with atomic_folder(folder, overwrite=overwrite) as tmp:
+        _fit_report(result, tmp, model_path)
+    return Path(folder) / "report.md"
+
+
+def _fit_report(result, folder: Path, model_path) -> None:
     model, parts = result.model, result.parts
     images = []
     if result.drift_summary:
@@ -92,13 +97,18 @@ def write_fit_report(result, folder, *, model_path=None) -> Path:
     lines += ["## Plots", ""]
     for title, name in images:
         lines += [f"### {title}", "", f"![{title}]({name})", ""]
-    return write_markdown_html(folder, "PCM model fit report", lines)
+    write_markdown_html(folder, "PCM model fit report", lines)
 
 
-def write_relaxation_report(result, folder) -> Path:
-    """Write spread-growth and PSD plots and tables of a relaxation fit into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+def write_relaxation_report(result, folder, *, overwrite: bool = True) -> Path:
+    """Write spread-growth and PSD plots and tables of a relaxation fit into ``folder`` (atomically, see
+    :func:`devicelab.files.atomic_folder`); returns the path of ``report.md``."""
+    with atomic_folder(folder, overwrite=overwrite) as tmp:
+        _relaxation_report(result, tmp)
+    return Path(folder) / "report.md"
+
+
+def _relaxation_report(result, folder: Path) -> None:
     rows = result.rows()
     lines = ["## Sources", ""] + [f"- {s['source']} ({s['kind']}, {s['rows']} rows)" for s in result.sources] + [""]
     if result.spread:
@@ -122,7 +132,7 @@ def write_relaxation_report(result, folder) -> Path:
                   f"{_fmt(r['alpha'], r['alpha_err'])} | {r['S_abs_1Hz']:.3g} | {r['model']} |"
                   for r in rows["spectra"]]
         lines += ["", f"![PSD]({name})", ""]
-    return write_markdown_html(folder, "Relaxation and read-noise fit report", lines)
+    write_markdown_html(folder, "Relaxation and read-noise fit report", lines)
 
 
 def model_comparison(model, reference, g_levels) -> str:
