@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def _is_devicelab_npz(path: Path) -> bool:
 def adapt_input_shape(network: Network, input_shape) -> Network:
     """``network`` taking images of ``input_shape`` (C, H, W) instead, when that changes nothing: the network
     starts with a Flatten and the sizes agree. ConfigError otherwise."""
-    shape = tuple(int(s) for s in input_shape)
+    shape = cast("tuple[int, int, int]", tuple(int(s) for s in input_shape))  # (C, H, W)
     if network.input_shape == shape:
         return network
     flat_first = network.layers and isinstance(network.layers[0], Flatten)
