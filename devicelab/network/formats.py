@@ -120,7 +120,8 @@ def _shape_text(x: np.ndarray) -> str:
 
 def _describe(layer: Layer) -> str:
     spec = layer.spec()
-    details = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in spec.items() if k not in ("type", "name", "body", "shortcut"))
+    shown = {k: v for k, v in spec.items() if k not in ("type", "name", "body", "shortcut")}
+    details = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
     return f"{layer.kind} {layer.name}".strip() + (f" ({details})" if details else "")
 
 
