@@ -1,4 +1,4 @@
-"""Behavioral crossbar model: held-out error table and speed ratios (issue 4 targets), side by side.
+"""Behavioral crossbar model: held-out error table and speed ratios against its targets, side by side.
 
     python benchmarks/bench_behavioral.py            # full: arrays 32..512 (about 15-25 min on 2 busy cores)
     python benchmarks/bench_behavioral.py --quick    # arrays 32..128 and the 256 x 256 speed test
@@ -28,8 +28,8 @@ import numpy as np
 from devicelab.behavioral import build_crossbar_model, nrms_error
 from devicelab.errors import ValidityRangeWarning
 from devicelab.spice import CrossbarSpec, ideal_currents, simulate_ngspice, solve_nodal
-from devicelab.spice.sweep.run import run_sweep
 from devicelab.spice.sweep.data import weight_conductances
+from devicelab.spice.sweep.run import run_sweep
 
 G_MIN, G_MAX, V_READ, V0 = 0.25e-6, 25e-6, 0.2, 0.25
 
@@ -165,8 +165,9 @@ def ngspice_check(model, w, hidden, rng) -> list[str]:
         m = model.with_circuit(r_row=5.0, r_col=5.0, r_driver=0.0, r_sense=0.0, device=device, v0=spec.v0,
                                differential=False)
         i_model = m.bind(g).apply(v, dtype=np.float64)
+        err_ideal = nrms_error(ideal_currents(g, v), i_spice)
         lines.append(f"32x32 5 ohm {device}: nodal vs ngspice {nrms_error(i_nodal, i_spice):.1e}, model vs ngspice "
-                     f"{nrms_error(i_model, i_spice):.3%}, ideal vs ngspice {nrms_error(ideal_currents(g, v), i_spice):.2%}")
+                     f"{nrms_error(i_model, i_spice):.3%}, ideal vs ngspice {err_ideal:.2%}")
     return lines
 
 
@@ -206,15 +207,16 @@ def speed(model, rng, repeats: int) -> list[str]:
 
 
 def format_rows(rows: list[dict]) -> str:
-    header = f"{'size':>7} {'r/ohm':>5} {'device':<11} {'G':<8} {'inputs':<9} {'ideal':>8} {'model':>8} {'status':<6} note"
+    header = (f"{'size':>7} {'r/ohm':>5} {'device':<11} {'G':<8} {'inputs':<9} {'ideal':>8} {'model':>8} "
+              f"{'status':<6} note")
     out = [header]
     for r in rows:
         out.append(f"{r['n']:>3}x{r['n']:<3} {r['r']:>5g} {r['device']:<11} {r['g']:<8} {r['inputs']:<9} "
                    f"{100 * r['err_ideal']:7.2f}% {100 * r['err_model']:7.3f}% {r['status']:<6} "
                    f"{'extrap' if r['extrap'] else ''}")
     hard = [r for r in rows if r["err_ideal"] >= 0.10]
-    out.append(f"{len(rows)} cases: met {sum(r['status'] == 'met' for r in rows)}, missed "
-               f"{sum(r['status'] == 'MISSED' for r in rows)}, worse than ideal {sum(r['status'] == 'worse' for r in rows)}; "
+    count = {status: sum(r["status"] == status for r in rows) for status in ("met", "MISSED", "worse")}
+    out.append(f"{len(rows)} cases: met {count['met']}, missed {count['MISSED']}, worse than ideal {count['worse']}; "
                f"worst model error {100 * max(r['err_model'] for r in rows):.3f}% (where ideal >= 10 % off: "
                f"{100 * max((r['err_model'] for r in hard), default=float('nan')):.3f}%)")
     return "\n".join(out)

@@ -85,8 +85,8 @@ def stage_adc(out: Path, ctx: dict) -> list[tuple[str, str]]:
 def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 2c: a small checkpointed crossbar sweep (ngspice + nodal) stored in HDF5."""
     from devicelab.spice.sweep.executor import make_executor
-    from devicelab.spice.sweep.run import run_sweep
     from devicelab.spice.sweep.report import sweep_report
+    from devicelab.spice.sweep.run import run_sweep
 
     with make_executor(jobs=2) as executor:
         path = run_sweep(REPO / "netlists" / "sweeps" / "demo.toml", out / "sweep.h5", executor=executor,

@@ -10,7 +10,7 @@ Method (all steps O(rows x cols) per conductance matrix, see :mod:`devicelab.beh
 1. **Line attenuations** (first-order IR drop): alpha_ij from the row ladders with all column nodes at
    0 V and beta_ij from the column ladders with all row nodes at 0 V give A0_ji = G_ij alpha_ij beta_ij.
    It ignores the coupling of the two line families (column voltages lift the rows, rows lift the
-   columns: sneak paths), which is where its error comes from (5-40 % at 256 x 256 with 2-5 ohm wires).
+   columns: sneak paths), which is where its error comes from.
 2. **Two-sided probe correction**: the error E = A - A0 is smooth in both the input (row) and output
    (column) index, so its projection on k low-order cosines P (rows x k) and Z (cols x k) captures
    nearly all of it. The exact responses A P and A^T Z of the coupled circuit to these 2k smooth probe
@@ -24,26 +24,14 @@ Method (all steps O(rows x cols) per conductance matrix, see :mod:`devicelab.beh
    (even rows driven, odd rows driven). The excess current reaches the sense of its own column (weight
    A_ji / (G_ij p_ij)) and, drawn from its row, lowers the row voltage downstream (row-ladder solve of the
    V^3 part, weighted by G beta). Expanding (p V - q I)^3 gives three more matrix products per batch:
-   I += kappa3 [V^3 M0 + (V^2 M1) I + (V M2) I^2 + M3 I^3]; ``kappa3`` is fitted on sweep data. Measured
-   at 128 x 128 / 5 ohm, v0 = 0.25 V, inputs up to 0.2 V: dense/sparse/ReLU inputs 0.15/0.07/0.04 % (a
-   secant linearization at a reference input with a plain cubic term: 0.43/0.87/0.26 %); signed inputs
-   are the weak case (0.9 %).
+   I += kappa3 [V^3 M0 + (V^2 M1) I + (V M2) I^2 + M3 I^3]; ``kappa3`` is fitted on sweep data.
 4. **Differential pairs**: the physical array with interleaved G+/G- columns is modelled, and the logical
    A is the difference of the paired rows of the physical A.
 
-Why this method (numbers measured in scratch on 64 x 64 arrays with wires scaled to the 256 x 256/2 ohm
-and 512 x 512/5 ohm regimes, exact A from a sparse LU solve; normalized RMS error of the output for
-Gaussian inputs / sparse 10 % inputs): ideal V.G 106 % / 102 % and 625 % / 706 %; line attenuations
-alone (alpha beta) 9.8 % / 9.9 % and 28 % / 35 %; an effective conductance matrix from an exact solve
-at one reference input (RxNN-style G_eff) 4.9 % / 2.3 % and 15 % / 7.6 %; alpha beta plus a rank-1
-correction on the mean input 3.6 % / 1.7 % and 7.6 % / 3.5 %; the singular values of E decay slowly
-(no low-rank fix), but its projection on smooth probes does: with k = 4 (8) cosines on both sides the
-remaining error is 0.11 % (0.08 %) and 0.67 % (0.30 %). The relaxation that gives the probe responses
-needs 3-4 sweeps at 256 x 256/2 ohm and ~15 (over-relaxed) at 512 x 512/5 ohm. Held-out benchmark
-(BENCHMARKS.md): 156 cases, arrays 32..512, 0.5-5 ohm, linear/sinh/differential, random and real-MLP
-conductances, dense/sparse/real-activation inputs: worst error 0.61 % where the ideal model is 14-775 %
-off; set-up + apply 230x faster per vector than the nodal solver at 256 x 256 (batch 256), apply 1.2x a
-float32 matmul. Each model file also carries its own held-out error table.
+Why this method, and how it compares with simpler corrections and with the exact circuit:
+docs/design/crossbar_model.md (measured by ``benchmarks/design_crossbar_model.py``). Held-out accuracy and
+speed: BENCHMARKS.md (``benchmarks/bench_behavioral.py``); each model file also carries its own held-out
+error table.
 
 Units: conductances S, resistances ohm, voltages V, currents A.
 """

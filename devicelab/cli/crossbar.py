@@ -72,8 +72,9 @@ def simulate(spec, conductances, inputs, engine, timeout, output, plot, overwrit
 
     check_outputs(overwrite, files=[output, plot])
     summary = simulate_files(spec, conductances, inputs, output, engine=engine, plot=plot, timeout=timeout)
-    click.echo(f"{summary.engine}: {summary.n_vectors} vector(s) x {summary.cols} column(s) in {summary.elapsed:.3g} s; "
-               f"max |I| = {summary.max_current:.4g} A; max deviation from ideal V.G = {summary.ideal_deviation:.3g} "
+    click.echo(f"{summary.engine}: {summary.n_vectors} vector(s) x {summary.cols} column(s) in "
+               f"{summary.elapsed:.3g} s; max |I| = {summary.max_current:.4g} A; max deviation from ideal V.G = "
+               f"{summary.ideal_deviation:.3g} "
                f"(relative); wrote {output}" + (f" and {plot}" if plot else ""))
 
 

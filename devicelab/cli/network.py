@@ -20,7 +20,7 @@ def parse_input_shape(text: str | None) -> tuple[int, int, int] | None:
         shape = ()
     if len(shape) != 3 or min(shape) < 1:
         raise click.BadParameter(f"{text!r}: expected CxHxW, e.g. 1x28x28")
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 @click.group("network")

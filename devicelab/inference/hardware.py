@@ -407,13 +407,13 @@ def _tile_from_table(table: dict) -> AnalogConfig:
     unknown = set(table) - known
     if unknown:
         raise ConfigError(f"unknown tile settings {sorted(unknown)}; known: {sorted(known)}")
-    values = {k: (None if v == "none" else v) for k, v in table.items()}
+    values: dict[str, Any] = {k: (None if v == "none" else v) for k, v in table.items()}
     return AnalogConfig(**values)
 
 
 def _compensation_table(comp) -> dict:
     table = {"kind": comp.name}
-    if dataclasses.is_dataclass(comp):
+    if dataclasses.is_dataclass(comp) and not isinstance(comp, type):
         table.update(dataclasses.asdict(comp))
     return table
 

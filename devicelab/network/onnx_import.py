@@ -23,12 +23,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from devicelab.errors import ModelFileError, require
-from devicelab.network.layers import (AvgPool2d, BatchNorm, Conv2d, Flatten, GlobalAvgPool, Layer, Linear,
-                                      MaxPool2d, ReLU, Residual, WeightLayer)
+from devicelab.network.layers import (
+    AvgPool2d,
+    BatchNorm,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Residual,
+    WeightLayer,
+)
 from devicelab.network.model import Network
 
 _SHAPE_OPS = ("Gather", "Unsqueeze", "Concat", "Squeeze", "Cast")
@@ -74,7 +86,7 @@ class _Converter:
         self.constants: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
         self.nodes = []
         # Shape arithmetic (x.view(x.size(0), -1) exported with a dynamic batch) is evaluated, not converted.
-        self.shape_nodes: dict[str, object] = {}
+        self.shape_nodes: dict[str, Any] = {}  # ONNX NodeProto by output name
         self.shapes: dict[str, _Tensor] = {}
         for node in graph.node:
             if node.op_type == "Constant":
@@ -211,7 +223,7 @@ class _Converter:
                                  "are supported")
 
     def residual(self, x: str, t: _Tensor, consumers) -> tuple[Residual, str, _Tensor]:
-        branches = []
+        branches: list[tuple[list, str, _Tensor, Any]] = []  # (layers, tensor, shape, joining Add node)
         for node in consumers:
             if self._is_join(node):
                 branches.append(([], x, t, node))
@@ -482,7 +494,7 @@ def load_onnx(path: str | os.PathLike, name: str | None = None) -> Network:
     if len(shape) == 1:
         layers = [Flatten()] + layers
         shape = (shape[0], 1, 1)
-    network = Network(layers, shape, t.features, name or path.stem,
+    network = Network(layers, cast("tuple[int, int, int]", shape), t.features, name or path.stem,
                       meta={"source": "onnx", "source_file": path.name, "graph": model.graph.name,
                             "producer": f"{model.producer_name} {model.producer_version}".strip()})
     return network

@@ -30,6 +30,7 @@ import pickle
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -182,7 +183,7 @@ def parse_arch(arch: str, input_shape=None, arrays: dict[str, np.ndarray] | None
         shape = tuple(input_shape) if input_shape else (sizes[0], 1, 1)
         if int(np.prod(shape)) != sizes[0]:
             raise ConfigError(f"architecture {arch!r}: input size {sizes[0]} does not match images {shape}")
-        return _mlp_spec(sizes, shape)
+        return _mlp_spec(sizes, cast("tuple[int, int, int]", shape))
     if kind == "resnet":
         widths = tuple(_ints(args, arch)) if args else (16, 32, 64)
         if input_shape is None:

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from devicelab.devices import fit_pcm_model, preset, write_fit_report
-from devicelab.devices import plots
+from devicelab.devices import fit_pcm_model, plots, preset, write_fit_report
 from devicelab.devices import synthetic as syn
 
 

@@ -10,12 +10,12 @@ import numpy as np
 
 from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import atomic_output, load_numpy
-from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
-from devicelab.spice.crossbar.plots import plot_ir_drop
-from devicelab.spice.names import check_array
 from devicelab.spice.crossbar.netlist import crossbar_netlist
 from devicelab.spice.crossbar.nodal import solve_nodal
+from devicelab.spice.crossbar.plots import plot_ir_drop
 from devicelab.spice.crossbar.simulate import simulate_ngspice
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
+from devicelab.spice.names import check_array
 
 ENGINES = ("ngspice", "nodal")
 #: Largest plausible cell conductance (S): 100 ohm. Memory cells (PCM, RRAM, MRAM, 1T1R) stay well below
@@ -79,7 +79,7 @@ def _check_cell_current(spec: CrossbarSpec, g: np.ndarray, v: np.ndarray, inputs
     """Refuse inputs that would drive more than :data:`I_CELL_MAX` through a cell (full input across it)."""
     v_max = float(np.max(np.abs(v)))
     g_max = float(np.max(g))
-    if spec.device == "sinh":
+    if spec.device == "sinh" and spec.v0 is not None:  # CrossbarSpec requires v0 for sinh cells
         i_max = g_max * spec.v0 * np.sinh(min(v_max / spec.v0, 700.0))
         law = f"I = G v0 sinh(V/v0) with v0 = {spec.v0:g} V"
     else:

@@ -59,7 +59,7 @@ def point_cost(point: SweepPoint) -> tuple[int, float]:
     """(peak bytes, seconds) of one point: the dense G, V and current arrays plus each engine's solve."""
     cells = point.rows * point.cols * (2 if point.differential else 1)
     dense = 8 * (cells + point.n_vectors * (point.rows + 4 * point.cols) + 2 * cells * point.n_vectors)
-    peak = dense
+    peak: float = dense
     seconds = 0.0
     for engine in point.engines:
         per_cell = NGSPICE_BYTES_PER_CELL if engine == "ngspice" else NODAL_BYTES_PER_CELL
