@@ -46,7 +46,11 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--repeats", type=int, default=5, show_default=True, help="Independent programmings.")
 @click.option("--compensation", type=click.Choice(["none", "global", "column", "batchnorm"]), default="global",
               show_default=True, help="Drift compensation (batchnorm: re-estimate BatchNorm statistics per read).")
-@click.option("--attribution", is_flag=True, help="Also run each non-ideality alone to attribute the loss.")
+@click.option("--attribution", is_flag=True,
+              help="Also run each non-ideality alone and every pair of them, to attribute the loss (singles, "
+                   "pair interactions and the higher-order rest).")
+@click.option("--strict-validity", is_flag=True,
+              help="Fail instead of warning when a model (crossbar, device) is used outside its validity range.")
 @click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns.")
 @click.option("--scaling", type=click.Choice(["column", "tile"]), default="column", show_default=True,
               help="Weight-to-conductance scaling.")
@@ -65,7 +69,7 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @click.pass_context
 def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model, adc_model,
-             times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
+             times, repeats, compensation, attribution, strict_validity, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
              test_limit, seed, output_dir, as_json, progress):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
@@ -98,7 +102,7 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
         hardware.save(save_hardware)
     result, outputs = run_evaluation(network, dataset, parse_times(times), repeats, hardware,
                                      attribution=attribution, test_limit=test_limit, seed=seed,
-                                     output_dir=output_dir, progress=progress)
+                                     output_dir=output_dir, progress=progress, strict_validity=strict_validity)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, sort_keys=True))
         return

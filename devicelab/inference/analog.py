@@ -34,7 +34,7 @@ import numpy as np
 
 from typing import TYPE_CHECKING
 
-from devicelab.errors import ConfigError, ValidityRangeWarning
+from devicelab.errors import ConfigError, RangeExcess, ValidityRangeWarning
 from devicelab.inference.compensation import adapt_batchnorm
 from devicelab.inference.mapping import SCALINGS, DifferentialConverter, Tiling, map_matrix
 from devicelab.network.layers import WeightLayer
@@ -158,13 +158,12 @@ def bind_tiles(crossbar_model: "CrossbarModelLike", tiling: Tiling, g_plus: np.n
     for w in caught:
         if not issubclass(w.category, ValidityRangeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    outside = [str(w.message) for w in caught if issubclass(w.category, ValidityRangeWarning)]
+    outside = [w.message for w in caught if issubclass(w.category, ValidityRangeWarning)]
     if outside:
-        # One stable message per layer (the details vary per read and would flood the output).
-        log.debug("crossbar validity, layer %s: %s", layer_name, outside[0])
-        warnings.warn(f"crossbar model used outside its validity range on tiles of layer {layer_name!r} (e.g. "
-                      "programmed conductances above its G range); its stated error does not apply there",
-                      ValidityRangeWarning, stacklevel=2)
+        n_tiles = len(tiling.row_blocks) * len(tiling.col_blocks) * (1 if differential else 2)
+        excess, notes = merge_validity(outside)
+        warnings.warn(layer_validity_warning(layer_name, excess, notes, f"{len(outside)} of {n_tiles} tile binds"),
+                      stacklevel=2)
     if any(b.transfer is None for row in tiles for bound in row for b in bound[:2] if b is not None):
         return tiles, None
     a_eff = np.empty((tiling.rows, tiling.cols), dtype=np.float32)
@@ -172,6 +171,28 @@ def bind_tiles(crossbar_model: "CrossbarModelLike", tiling: Tiling, g_plus: np.n
         for plus, minus, cols in row_tiles:
             a_eff[rows, cols] = plus.transfer if minus is None else plus.transfer - minus.transfer
     return tiles, a_eff
+
+
+def merge_validity(warnings_seen) -> tuple[list, list[str]]:
+    """Merge the :class:`ValidityRangeWarning` instances ``warnings_seen``: one
+    :class:`~devicelab.errors.RangeExcess` per quantity (widest span) and the distinct notes; a warning
+    without structured content contributes its text as a note."""
+    excess: dict[str, RangeExcess] = {}
+    notes: list[str] = []
+    for w in warnings_seen:
+        for e in getattr(w, "excess", ()):
+            excess[e.quantity] = excess[e.quantity].merged(e) if e.quantity in excess else e
+        extra = list(getattr(w, "notes", ())) or ([] if getattr(w, "excess", ()) else [str(w)])
+        notes.extend(n for n in extra if n not in notes)
+    return list(excess.values()), notes
+
+
+def layer_validity_warning(layer_name: str, excess: list, notes: list[str], where: str) -> ValidityRangeWarning:
+    """The one warning of a layer run outside its crossbar model's range: what is outside and by how much."""
+    details = "; ".join([e.describe() for e in excess] + notes)
+    return ValidityRangeWarning(f"crossbar model used outside its validity range on layer {layer_name!r} "
+                                f"({where}): {details}; its stated error does not apply there (rebuild the model "
+                                "from a sweep covering these values)", excess=tuple(excess), notes=tuple(notes))
 
 
 def bound_currents(tiles, r: int, v: np.ndarray, cols: int) -> np.ndarray:
