@@ -21,7 +21,8 @@ def _bits(value: str, option: str) -> int | None:
 
 #: Options that describe the hardware; with --hardware they override the description only when given.
 _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",), "g_max": ("g_max",),
-                 "dac_bits": ("dac_bits",), "adc_bits": ("adc_bits",), "output_noise": ("output_noise",)}
+                 "dac_bits": ("dac_bits",), "adc_bits": ("adc_bits",), "output_noise": ("output_noise",),
+                 "calibration": ("calibration",), "calibration_refresh": ("calibration_refresh",)}
 
 
 @click.command("evaluate")
@@ -51,6 +52,11 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
                    "pair interactions and the higher-order rest).")
 @click.option("--strict-validity", is_flag=True,
               help="Fail instead of warning when a model (crossbar, device) is used outside its validity range.")
+@click.option("--calibration", type=click.Choice(["none", "column-affine"]), default="none", show_default=True,
+              help="Digital output calibration: column-affine fits a gain and offset per output column after "
+                   "programming, from calibration inputs sent through the whole analog path.")
+@click.option("--calibration-refresh/--no-calibration-refresh", default=False, show_default=True,
+              help="Refit the column-affine calibration at every read time.")
 @click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns.")
 @click.option("--scaling", type=click.Choice(["column", "tile"]), default="column", show_default=True,
               help="Weight-to-conductance scaling.")
@@ -69,8 +75,8 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @click.pass_context
 def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model, adc_model,
-             times, repeats, compensation, attribution, strict_validity, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
-             test_limit, seed, output_dir, as_json, progress):
+             times, repeats, compensation, attribution, strict_validity, calibration, calibration_refresh, tile_size,
+             scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed, output_dir, as_json, progress):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
     Describe the hardware with --hardware FILE, or give the device model as --device-model FILE or --preset
@@ -84,7 +90,8 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
         raise ConfigError(f"--test-limit must be >= 1 test image, got {test_limit}")
     tile_values = {"tile_size": tile_size, "scaling": scaling, "g_max": g_max,
                    "dac_bits": _bits(dac_bits, "--dac-bits"), "adc_bits": _bits(adc_bits, "--adc-bits"),
-                   "output_noise": output_noise}
+                   "output_noise": output_noise, "calibration": calibration,
+                   "calibration_refresh": calibration_refresh}
 
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE

@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Digital output calibrations (:attr:`AnalogConfig.calibration`).
+CALIBRATIONS = ("none", "column-affine")
+
 #: Switchable non-idealities, in signal-chain order.
 NONIDEALITIES = ("programming_noise", "drift", "read_noise", "dac", "ir_drop", "output_noise", "adc")
 
@@ -72,6 +75,15 @@ class AnalogConfig:
         ADC full-scale current = headroom x the largest |tile current| on calibration data at t = 0.
     output_noise : float
         Std of per-MVM additive output noise relative to the ADC full-scale current (0: none).
+    calibration : str
+        Digital output calibration: "none", or "column-affine" (a gain and an offset per output column,
+        fitted after programming by least squares from ``calibration_vectors`` real layer inputs of the
+        calibration images sent through the whole analog path: DAC, tiles, crossbar model, ADC, drift
+        compensation), as IBM's PCM chips calibrate each ADC column.
+    calibration_refresh : bool
+        Refit the column-affine calibration at every read time (else once, right after programming).
+    calibration_vectors : int
+        Layer input vectors used by the column-affine fit.
     programming_noise, drift, read_noise, dac, ir_drop, adc : bool
         Non-ideality switches (``ir_drop`` only acts when a crossbar model is given).
     """
@@ -86,6 +98,9 @@ class AnalogConfig:
     input_percentile: float = 99.99
     adc_headroom: float = 1.0
     output_noise: float = 0.0
+    calibration: str = "none"
+    calibration_refresh: bool = False
+    calibration_vectors: int = 256
     programming_noise: bool = True
     drift: bool = True
     read_noise: bool = True
@@ -94,6 +109,8 @@ class AnalogConfig:
     adc: bool = True
 
     def __post_init__(self):
+        if self.calibration is None:  # "none" in hardware TOML files reads back as None
+            object.__setattr__(self, "calibration", "none")
         checks = [
             (self.tile_rows >= 1 and self.tile_cols >= 1, "tile sizes must be >= 1"),
             (self.g_max is None or self.g_max > 0, f"g_max must be > 0 S or None, got {self.g_max}"),
@@ -104,6 +121,9 @@ class AnalogConfig:
             (0 < self.input_percentile <= 100, "input_percentile must be in (0, 100]"),
             (self.adc_headroom > 0, "adc_headroom must be > 0"),
             (self.output_noise >= 0, "output_noise must be >= 0"),
+            (self.calibration in CALIBRATIONS, f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}"),
+            (isinstance(self.calibration_vectors, int) and self.calibration_vectors >= 2,
+             f"calibration_vectors must be an integer >= 2, got {self.calibration_vectors!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -219,6 +239,8 @@ class _ProgrammedLayer:
         self.g_plus = self.g_minus = self.nu_plus = self.nu_minus = None
         self.reference = None  # drift-compensation readout right after programming
         self.calibration_scale = float(alpha)  # input scale of the compensation vectors
+        self.affine_x = self.affine_ideal = None  # column-affine calibration inputs and their ideal outputs
+        self.affine = None  # (gain, offset) per column fitted right after programming
 
 
 class AnalogNetwork:
@@ -270,8 +292,13 @@ class AnalogNetwork:
                 for c, cols_c in enumerate(tiling.col_blocks):
                     peak = float(currents[:, cols_c].max()) if currents.size else 0.0
                     i_fs_tiles[r, c] = cfg.adc_headroom * (peak if peak > 0 else cfg.v_read * self.converter.g_max)
-            self.layers[layer.name] = _ProgrammedLayer(layer, tiling, g_plus, g_minus, scale, alpha,
-                                                       tiling.per_tile_to_columns(i_fs_tiles))
+            pl = _ProgrammedLayer(layer, tiling, g_plus, g_minus, scale, alpha, tiling.per_tile_to_columns(i_fs_tiles))
+            if cfg.calibration == "column-affine":
+                # evenly spread rows of the real calibration inputs of this layer (deterministic)
+                pick = np.unique(np.linspace(0, len(x2d) - 1, min(cfg.calibration_vectors, len(x2d))).astype(int))
+                pl.affine_x = np.ascontiguousarray(x2d[pick], dtype=np.float32)
+                pl.affine_ideal = pl.affine_x @ layer.matrix
+            self.layers[layer.name] = pl
             return x2d @ layer.matrix
 
         self.network.forward(self.calibration_x, recorder)
@@ -285,14 +312,20 @@ class AnalogNetwork:
             nus = [model.drift_exponents(g, rng) if cfg.drift else np.zeros_like(g) for g in targets]
             pl.g_plus, pl.g_minus = progs
             pl.nu_plus, pl.nu_minus = nus
+        for pl in self.layers.values():
+            pl.affine = None
         compensation = self.hardware.compensation
-        if not compensation.measures:  # nothing to measure (none, or BatchNorm-based)
-            return
-        for pl in self.layers.values():
-            pl.calibration_scale = self._calibration_scale(pl)
-        reference_state = AnalogState(self, 0.0, rng, compensate=False)
-        for pl in self.layers.values():
-            pl.reference = compensation.readout(reference_state.calibration_read_fn(pl), pl.tiling.rows)
+        if compensation.measures:  # (none and BatchNorm-based compensations measure nothing)
+            for pl in self.layers.values():
+                pl.calibration_scale = self._calibration_scale(pl)
+            reference_state = AnalogState(self, 0.0, rng, compensate=False)
+            for pl in self.layers.values():
+                pl.reference = compensation.readout(reference_state.calibration_read_fn(pl), pl.tiling.rows)
+        if cfg.calibration == "column-affine":
+            # after programming: a read right away, drift compensation applied, calibration not yet
+            state = AnalogState(self, 0.0, rng, calibrate=False)
+            for pl in self.layers.values():
+                pl.affine = state.fit_affine(pl)
 
     def _calibration_scale(self, pl: _ProgrammedLayer) -> float:
         """Input scale (layer input units) of the +-1 compensation vectors: the DAC full scale, reduced so
@@ -324,7 +357,7 @@ class AnalogState:
     """
 
     def __init__(self, analog: AnalogNetwork, t: float, rng: np.random.Generator, temperature=None,
-                 compensate: bool = True):
+                 compensate: bool = True, calibrate: bool = True):
         self.analog = analog
         self.t = t
         self.rng = rng
@@ -332,6 +365,8 @@ class AnalogState:
         self._g_eff: dict[str, np.ndarray] = {}
         self._bound: dict[str, list] = {}
         self.factors: dict[str, np.ndarray] = {}
+        #: Column-affine calibration (gain, offset) per layer, applied to compensated outputs (None: off).
+        self.affine: dict[str, tuple | None] = {}
         use_crossbar = analog.hardware.ir_drop
         compensation = analog.hardware.compensation
         for name, pl in analog.layers.items():
@@ -352,10 +387,27 @@ class AnalogState:
                 self.factors[name] = compensation.factor(pl.reference, readout)
             else:
                 self.factors[name] = np.float32(1.0)
+            self.affine[name] = None
+        if calibrate and compensate and cfg.calibration == "column-affine":
+            for name, pl in analog.layers.items():
+                self.affine[name] = self.fit_affine(pl) if cfg.calibration_refresh else pl.affine
         #: The network run at this read (a copy with re-estimated BatchNorm statistics under BN compensation).
         self.network = analog.network
         if compensate and compensation.adapts_batchnorm:
             self.network = adapt_batchnorm(analog.network, analog.calibration_x, self)
+
+    def fit_affine(self, pl: _ProgrammedLayer) -> tuple[np.ndarray, np.ndarray]:
+        """Least-squares (gain, offset) per output column mapping this read's compensated layer outputs for
+        the calibration inputs onto their ideal values (x @ W): ideal ~= gain * analog + offset."""
+        analog = self.layer_output(pl, pl.affine_x, calibrated=False).astype(np.float64)
+        ideal = pl.affine_ideal.astype(np.float64)
+        a_mean, i_mean = analog.mean(axis=0), ideal.mean(axis=0)
+        da = analog - a_mean
+        var = (da * da).mean(axis=0)
+        cov = (da * (ideal - i_mean)).mean(axis=0)
+        gain = np.where(var > 0, cov / np.where(var > 0, var, 1.0), 1.0)
+        offset = i_mean - gain * a_mean
+        return gain.astype(np.float32), offset.astype(np.float32)
 
     def calibration_read_fn(self, pl: _ProgrammedLayer):
         """read_fn of the compensation objects: +-1 calibration inputs (fractions of the calibration scale)
@@ -432,9 +484,10 @@ class AnalogState:
         return bound_currents(self._bound[name], r, v, pl.tiling.cols)
 
     def layer_output(self, pl: _ProgrammedLayer, x2d: np.ndarray, compensated: bool = True,
-                     encoded: bool = False) -> np.ndarray:
+                     encoded: bool = False, calibrated: bool = True) -> np.ndarray:
         """Analog product of layer inputs ``x2d`` (batch, rows) with the layer's weights, without bias
-        (``encoded``: x2d is already in DAC level units, see :meth:`encode_input`)."""
+        (``encoded``: x2d is already in DAC level units, see :meth:`encode_input`). ``compensated``: drift
+        compensation applied; ``calibrated``: the column-affine calibration too (only when compensated)."""
         cfg = self.analog.config
         name = pl.layer.name
         x_q = x2d if encoded else self._dac(pl, x2d)
@@ -449,18 +502,24 @@ class AnalogState:
                 y = currents
             else:
                 y += currents
+        affine = self.affine.get(name) if compensated and calibrated else None
+        if affine is not None:
+            y *= affine[0]
+            y += affine[1]
         return y
 
     def effective_weights(self, layer_name: str) -> np.ndarray:
-        """Weights (rows, cols) the tiles of ``layer_name`` hold at this read, drift compensation and a linear
-        crossbar model's IR drop included (the DAC, ADC and output noise act on signals and are not)."""
+        """Weights (rows, cols) the tiles of ``layer_name`` hold at this read, drift compensation, the gain of a
+        column-affine calibration and a linear crossbar model's IR drop included (the DAC, ADC, output noise
+        and the calibration offset act on signals and are not)."""
         pl = self.analog.layers[layer_name]
         if layer_name not in self._g_eff:
             raise ConfigError("effective_weights is not defined for a nonlinear crossbar (IR drop) model")
         to_weights = np.empty_like(self._g_eff[layer_name])
         for r, rows in enumerate(pl.tiling.row_blocks):
             to_weights[rows] = pl.scale[r] * self._levels / self.analog.config.v_read
-        return self._g_eff[layer_name] * to_weights * self.factors[layer_name]
+        gain = self.affine.get(layer_name)[0] if self.affine.get(layer_name) is not None else np.float32(1.0)
+        return self._g_eff[layer_name] * to_weights * self.factors[layer_name] * gain
 
     def __call__(self, layer: WeightLayer, x2d: np.ndarray) -> np.ndarray:
         """The ``mvm`` callable for :meth:`Network.forward`: analog product of DAC-encoded ``x2d``."""
