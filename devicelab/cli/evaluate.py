@@ -22,7 +22,8 @@ def _bits(value: str, option: str) -> int | None:
 #: Options that describe the hardware; with --hardware they override the description only when given.
 _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",), "g_max": ("g_max",),
                  "dac_bits": ("dac_bits",), "adc_bits": ("adc_bits",), "output_noise": ("output_noise",),
-                 "calibration": ("calibration",), "calibration_refresh": ("calibration_refresh",)}
+                 "calibration": ("calibration",), "calibration_refresh": ("calibration_refresh",),
+                 "ir_programming": ("ir_programming_iterations",)}
 
 
 @click.command("evaluate")
@@ -57,6 +58,9 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
                    "programming, from calibration inputs sent through the whole analog path.")
 @click.option("--calibration-refresh/--no-calibration-refresh", default=False, show_default=True,
               help="Refit the column-affine calibration at every read time.")
+@click.option("--ir-programming", type=int, default=0, show_default=True,
+              help="IR-drop-aware programming: pre-distort the conductance targets with the crossbar model in "
+                   "this many iterations (0: off), clipped to the device range; the residual is logged.")
 @click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns.")
 @click.option("--scaling", type=click.Choice(["column", "tile"]), default="column", show_default=True,
               help="Weight-to-conductance scaling.")
@@ -75,7 +79,8 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @click.pass_context
 def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model, adc_model,
-             times, repeats, compensation, attribution, strict_validity, calibration, calibration_refresh, tile_size,
+             times, repeats, compensation, attribution, strict_validity, calibration, calibration_refresh, ir_programming,
+             tile_size,
              scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed, output_dir, as_json, progress):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
@@ -91,7 +96,7 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
     tile_values = {"tile_size": tile_size, "scaling": scaling, "g_max": g_max,
                    "dac_bits": _bits(dac_bits, "--dac-bits"), "adc_bits": _bits(adc_bits, "--adc-bits"),
                    "output_noise": output_noise, "calibration": calibration,
-                   "calibration_refresh": calibration_refresh}
+                   "calibration_refresh": calibration_refresh, "ir_programming": ir_programming}
 
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE

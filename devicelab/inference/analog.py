@@ -84,6 +84,11 @@ class AnalogConfig:
         Refit the column-affine calibration at every read time (else once, right after programming).
     calibration_vectors : int
         Layer input vectors used by the column-affine fit.
+    ir_programming_iterations : int
+        IR-drop-aware programming (0: off): the conductance targets are pre-distorted with the crossbar model
+        so that each tile's effective matrix (IR drop included) matches the mapped weights, by this many
+        fixed-point iterations G <- clip(G + (W_target - W_eff(G)), 0, g_max) (the residual is logged and
+        kept in :attr:`AnalogNetwork.ir_residuals`). Needs a linear crossbar model.
     programming_noise, drift, read_noise, dac, ir_drop, adc : bool
         Non-ideality switches (``ir_drop`` only acts when a crossbar model is given).
     """
@@ -101,6 +106,7 @@ class AnalogConfig:
     calibration: str = "none"
     calibration_refresh: bool = False
     calibration_vectors: int = 256
+    ir_programming_iterations: int = 0
     programming_noise: bool = True
     drift: bool = True
     read_noise: bool = True
@@ -124,6 +130,8 @@ class AnalogConfig:
             (self.calibration in CALIBRATIONS, f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}"),
             (isinstance(self.calibration_vectors, int) and self.calibration_vectors >= 2,
              f"calibration_vectors must be an integer >= 2, got {self.calibration_vectors!r}"),
+            (isinstance(self.ir_programming_iterations, int) and 0 <= self.ir_programming_iterations <= 100,
+             f"ir_programming_iterations must be an integer in 0..100, got {self.ir_programming_iterations!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -215,6 +223,36 @@ def layer_validity_warning(layer_name: str, excess: list, notes: list[str], wher
                                 "from a sweep covering these values)", excess=tuple(excess), notes=tuple(notes))
 
 
+def predistort(crossbar_model: "CrossbarModelLike", tiling: Tiling, g_plus: np.ndarray, g_minus: np.ndarray,
+               g_max: float, iterations: int, layer_name: str = "") -> tuple[np.ndarray, np.ndarray, tuple]:
+    """IR-drop-aware programming targets: conductances (S) whose effective matrix through the crossbar model
+    matches the mapped ``g_plus - g_minus``.
+
+    Fixed-point iteration on the effective difference matrix D(G) = transfer(G+) - transfer(G-): with the
+    error E = D_target - D(G), the device of each pair that carries the weight (G+ where the target is >= 0,
+    else G-) moves by +-E, and every conductance is clipped to [0, ``g_max``] (IR drop attenuates, so the
+    pre-distorted targets grow, and cells already at g_max cannot follow). Returns (g_plus, g_minus,
+    (residual before, residual after)) with residual = rms(E) / rms(D_target) over the layer.
+    """
+    target = (g_plus - g_minus).astype(np.float64)
+    scale = float(np.sqrt(np.mean(target**2))) or 1.0
+    positive = target >= 0
+    g_plus, g_minus = g_plus.astype(np.float64), g_minus.astype(np.float64)
+    residuals = []
+    for k in range(iterations + 1):
+        _, a_eff = bind_tiles(crossbar_model, tiling, g_plus, g_minus, layer_name)
+        if a_eff is None:
+            raise ConfigError("IR-drop-aware programming needs a linear crossbar model (its bound tiles must have "
+                              "a transfer matrix); this one is nonlinear")
+        error = target - a_eff
+        residuals.append(float(np.sqrt(np.mean(error**2))) / scale)
+        if k == iterations:
+            break
+        g_plus = np.clip(np.where(positive, g_plus + error, g_plus), 0.0, g_max)
+        g_minus = np.clip(np.where(positive, g_minus, g_minus - error), 0.0, g_max)
+    return g_plus, g_minus, (residuals[0], residuals[-1])
+
+
 def bound_currents(tiles, r: int, v: np.ndarray, cols: int) -> np.ndarray:
     """Column currents (A) of row block ``r`` of bound ``tiles`` (from :func:`bind_tiles`) for voltages
     ``v`` (batch, rows of the block) in V."""
@@ -267,6 +305,8 @@ class AnalogNetwork:
         self.converter = DifferentialConverter(hardware.g_max, hardware.tile.scaling)
         self.calibration_x = np.asarray(calibration_x, dtype=np.float32)
         self.layers: dict[str, _ProgrammedLayer] = {}
+        #: IR-drop-aware programming: layer -> (relative rms residual before, after pre-distortion).
+        self.ir_residuals: dict[str, tuple[float, float]] = {}
         self._map_and_calibrate()
         self.program(rng)
 
@@ -278,6 +318,13 @@ class AnalogNetwork:
             rows, cols = layer.matrix.shape
             tiling = Tiling(rows, cols, cfg.tile_rows, cfg.tile_cols)
             g_plus, g_minus, scale = map_matrix(layer.matrix, tiling, self.converter)
+            if self.hardware.ir_drop and cfg.ir_programming_iterations > 0:
+                g_plus, g_minus, residuals = predistort(self.hardware.crossbar, tiling, g_plus, g_minus,
+                                                        self.converter.g_max, cfg.ir_programming_iterations,
+                                                        layer.name)
+                self.ir_residuals[layer.name] = residuals
+                log.info("IR-drop-aware programming, layer %s: relative rms error of the effective matrix "
+                         "%.4f -> %.4f", layer.name, *residuals)
             alpha = float(np.percentile(np.abs(x2d), cfg.input_percentile)) or 1.0
             x_n = np.clip(x2d / np.float32(alpha), -1, 1)
             # Full scales from the currents the tiles really deliver: through the crossbar model if there
