@@ -3,12 +3,13 @@
 For each N: an N x N passive crossbar with linear cells, r_row = r_col = 2 ohm (``--r-wire``), ideal driver
 and sense (r_driver = r_sense = 0), G uniform in [0.25, 25] uS, ``--vectors`` input vectors uniform in
 [0, 0.2] V (seeded). Both methods of :func:`devicelab.spice.solve_nodal` solve the same batch in the same run
-(direct first, then iterative, best of ``--repeats`` each; matrix/ladder construction included). Printed:
-both wall times, their ratio, the CG iterations and the largest disagreement
-max|I_direct - I_iterative| / max|I_direct|.
+(direct first, then iterative with one thread, then iterative with its default threads (one block of
+vectors per CPU); best of ``--repeats`` each; matrix/ladder construction included). Printed: the wall
+times, the ratios direct / iterative, the CG iterations and the largest disagreement
+max|I_direct - I_iterative| / max|I_direct|. The direct solver (SuperLU) is single-threaded.
 
     python benchmarks/bench_nodal.py                          # N = 256 512 1024, 64 vectors
-    python benchmarks/bench_nodal.py --sizes 128 256 --repeats 1
+    python benchmarks/bench_nodal.py --sizes 128 256 --repeats 3
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def main(argv=None) -> int:
     print(f"# exact solvers: r_row = r_col = {args.r_wire:g} ohm, ideal driver/sense, G ~ U[0.25, 25] uS, "
           f"{args.vectors} vectors ~ U[0, 0.2] V; {platform.processor() or platform.machine()}, "
           f"load average {os.getloadavg()[0]:.1f} at start (shared CPU: compare the ratios)")
-    print("| N | direct (SuperLU) s | iterative (ladder CG) s | direct/iterative | CG iterations | max rel. disagreement |")
-    print("|---|---|---|---|---|---|")
+    print("| N | direct (SuperLU) s | iterative 1 thread s | iterative threads s | direct/iterative 1 thread | "
+          "direct/iterative threads | CG iterations | max rel. disagreement |")
+    print("|---|---|---|---|---|---|---|---|")
     for n in args.sizes:
         rng = np.random.default_rng(args.seed + n)
         spec = CrossbarSpec(n, n, r_row=args.r_wire, r_col=args.r_wire)
@@ -68,11 +70,12 @@ def main(argv=None) -> int:
         v = rng.uniform(0.0, 0.2, (args.vectors, n))
         t_direct, i_direct = best_time(lambda: solve_nodal(spec, g, v, method="direct"), args.repeats)
         counter[0] = 0
-        t_iter, i_iter = best_time(lambda: solve_nodal(spec, g, v, method="iterative"), args.repeats)
-        iterations = counter[0] // args.repeats
-        err = np.max(np.abs(i_direct - i_iter)) / np.max(np.abs(i_direct))
-        print(f"| {n} | {t_direct:.3g} | {t_iter:.3g} | {t_direct / t_iter:.1f}x | {iterations} | {err:.1e} |",
-              flush=True)
+        t_one, i_one = best_time(lambda: solve_nodal(spec, g, v, method="iterative", workers=1), args.repeats)
+        iterations = counter[0] // args.repeats - 1  # the first Schur product is the initial residual
+        t_threads, i_threads = best_time(lambda: solve_nodal(spec, g, v, method="iterative"), args.repeats)
+        err = max(np.max(np.abs(i_direct - i)) for i in (i_one, i_threads)) / np.max(np.abs(i_direct))
+        print(f"| {n} | {t_direct:.3g} | {t_one:.3g} | {t_threads:.3g} | {t_direct / t_one:.1f}x | "
+              f"{t_direct / t_threads:.1f}x | {iterations} | {err:.1e} |", flush=True)
     return 0
 
 

@@ -102,3 +102,17 @@ def test_iterative_agrees_with_ngspice_on_16x16(fields, rng):
     g = rng.uniform(0.25e-6, 25e-6, spec.g_shape)
     v = rng.uniform(-0.3, 0.3, (4, 16))
     assert relative_error(simulate_ngspice(spec, g, v), solve_nodal(spec, g, v, method="iterative")) < 1e-6
+
+
+def test_threads_over_vector_blocks_give_the_single_thread_answer(rng):
+    spec = CrossbarSpec(20, 15, r_row=2.0, r_col=2.0, r_driver=5.0)
+    g = rng.uniform(0.25e-6, 25e-6, spec.g_shape)
+    v = rng.uniform(0.0, 0.2, (7, 20))
+    one, nodes_one = solve_nodal(spec, g, v, True, method="iterative", workers=1)
+    three, nodes_three = solve_nodal(spec, g, v, True, method="iterative", workers=3)
+    # per-vector CG steps: a vector's answer does not depend on the block it is solved in (up to rounding
+    # of the block-wide sums, far below the 1e-10 stopping tolerance)
+    np.testing.assert_allclose(three, one, rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(nodes_three.col, nodes_one.col, rtol=0, atol=1e-13)
+    with pytest.raises(ConfigError, match="workers"):
+        solve_nodal(spec, g, v, method="iterative", workers=0)

@@ -23,6 +23,8 @@ gmin conductance (:data:`~devicelab.spice.crossbar.spec.GMIN`) across each bulk 
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,12 +179,14 @@ def _incidence(a: np.ndarray, b: np.ndarray, n_nodes: int) -> sp.csr_matrix:
 
 
 METHODS = ("auto", "direct", "iterative")
+#: Largest default number of threads of the iterative solver (one block of input vectors each).
+MAX_WORKERS = 4
 #: Cells (rows x physical columns) from which ``method="auto"`` picks the iterative solver when it applies.
 ITERATIVE_FROM_CELLS = 32 * 32
 
 
 def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *, method: str = "auto",
-                rtol: float = 1e-10, max_iter: int = 500):
+                rtol: float = 1e-10, max_iter: int = 500, workers: int | None = None):
     """Output currents (A), shape (n_vectors, cols), of ``spec`` with conductances ``g`` (S) and inputs ``v`` (V).
 
     Parameters
@@ -206,6 +210,9 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *,
         initial value (1e-10 keeps the currents within ~1e-9 relative of the direct solution).
     max_iter : int
         Iterative solver: iteration limit (SimulationError beyond it).
+    workers : int or None
+        Iterative solver: threads, each solving one block of the input vectors (None: the number of CPUs,
+        at most :data:`MAX_WORKERS`; 1: no threads). The direct solver is single-threaded.
 
     Returns
     -------
@@ -222,9 +229,7 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *,
     v = check_inputs(spec, v)
     if _pick_method(spec, method) == "iterative":
         check_number(rtol, "solve_nodal rtol", positive=True)
-        currents, u, w = solve_linear_passive(g_phys, v, spec.r_row, spec.r_col, spec.r_driver, spec.r_sense,
-                                              rtol=rtol, max_iter=int(max_iter),
-                                              node_voltages=return_node_voltages)
+        currents, u, w = _iterative_blocks(spec, g_phys, v, rtol, int(max_iter), return_node_voltages, workers)
         out = combine_outputs(spec, currents)
         if not return_node_voltages:
             return out
@@ -245,6 +250,29 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *,
     volts = x.T
     mid = volts[:, topo.mid] if topo.mid is not None else None
     return out, NodeVoltages(volts[:, topo.row], volts[:, topo.col], mid)
+
+
+def _iterative_blocks(spec, g_phys, v, rtol, max_iter, node_voltages, workers):
+    """:func:`solve_linear_passive` on blocks of the input vectors, one thread per block (numpy releases the
+    GIL in the vectorized sweeps); results concatenated in vector order."""
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ConfigError(f"solve_nodal workers: expected an integer >= 1 or None, got {workers!r}")
+    blocks = [b for b in np.array_split(np.arange(v.shape[0]), min(int(workers), v.shape[0])) if b.size]
+
+    def run(block):
+        return solve_linear_passive(g_phys, v[block], spec.r_row, spec.r_col, spec.r_driver, spec.r_sense,
+                                    rtol=rtol, max_iter=max_iter, node_voltages=node_voltages)
+
+    if len(blocks) == 1:
+        return run(blocks[0])
+    with ThreadPoolExecutor(len(blocks)) as pool:
+        parts = list(pool.map(run, blocks))
+    currents = np.concatenate([p[0] for p in parts])
+    if not node_voltages:
+        return currents, None, None
+    return currents, np.concatenate([p[1] for p in parts], axis=2), np.concatenate([p[2] for p in parts], axis=2)
 
 
 def iterative_applies(spec: CrossbarSpec) -> bool:
