@@ -249,7 +249,7 @@ def attribution_terms(result: "EvaluationResult") -> dict | None:
 def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: np.ndarray,
                               hardware: AnalogHardware, times, repeats: int, rng: np.random.Generator,
                               attribution: bool = False, progress: bool = False,
-                              strict_validity: bool = False) -> EvaluationResult:
+                              strict_validity: bool = False, attribution_pairs: bool = True) -> EvaluationResult:
     """Accuracy of ``network`` on ``test`` vs read time after programming on analog tiles.
 
     Parameters
@@ -260,7 +260,7 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
         ADC models, drift compensation).
     times : read times (s) after programming; repeats : independent programmings.
     attribution : also run one curve per non-ideality with only that one on and one per pair of them
-        (see :func:`attribution_terms` for the decomposition).
+        (see :func:`attribution_terms` for the decomposition); ``attribution_pairs=False`` runs the singles only.
     strict_validity : raise :class:`~devicelab.errors.ValidityRangeError` as soon as a model is used outside
         its validity range (default: one :class:`~devicelab.errors.ValidityRangeWarning` per layer, merged
         over every repeat and read, saying what is out of range and by how much).
@@ -277,7 +277,7 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
     start = time.perf_counter()
     variants = {"all": hardware}
     if attribution:
-        variants.update(attribution_hardware(hardware))
+        variants.update(attribution_hardware(hardware, pairs=attribution_pairs))
     total = len(variants) * repeats * len(times)
     float_accuracy = network.accuracy(test.x, test.y)
     result = EvaluationResult(network.name, test.name, getattr(hardware.device, "name", "custom"),
