@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from devicelab.behavioral.ladders import CrossbarLadders, LineCircuit, relax_lines
-from devicelab.errors import ConfigError, ValidityRangeWarning
+from devicelab.errors import ConfigError, RangeExcess, ValidityRangeWarning
 from devicelab.spice.crossbar.spec import CrossbarSpec, check_conductances, physical_conductances
 from devicelab.spice.names import check_number
 
@@ -126,27 +126,52 @@ class Validity:
     devices: tuple[str, ...] = ("linear",)
     differential: tuple[bool, ...] = (False,)
 
-    def circuit_problems(self, circuit: CrossbarCircuit) -> list[str]:
-        """Descriptions of where ``circuit`` leaves this range (empty when inside)."""
-        out = [f"{name} = {value:g} ohm outside [{lo:g}, {hi:g}] ohm"
-               for name, value, (lo, hi) in (("r_row", circuit.r_row, self.r_wire), ("r_col", circuit.r_col, self.r_wire),
-                                             ("r_driver", circuit.r_driver, self.r_driver),
-                                             ("r_sense", circuit.r_sense, self.r_sense))
-               if not lo * (1 - 1e-9) <= value <= hi * (1 + 1e-9)]
+    def circuit_excess(self, circuit: CrossbarCircuit) -> list[RangeExcess]:
+        """Resistances of ``circuit`` outside this range, with their sizes (empty when inside)."""
+        out = []
+        for name, value, (lo, hi) in (("r_row", circuit.r_row, self.r_wire), ("r_col", circuit.r_col, self.r_wire),
+                                      ("r_driver", circuit.r_driver, self.r_driver),
+                                      ("r_sense", circuit.r_sense, self.r_sense)):
+            if not lo * (1 - 1e-9) <= value <= hi * (1 + 1e-9):
+                out.append(RangeExcess(name, "ohm", float(value), float(value), float(lo), float(hi)))
+        return out
+
+    def circuit_notes(self, circuit: CrossbarCircuit) -> list[str]:
+        """Kinds of ``circuit`` (device, pair layout) the model was not built for."""
+        out = []
         if circuit.device not in self.devices:
             out.append(f"device '{circuit.device}' not among the built devices {self.devices}")
         if bool(circuit.differential) not in self.differential:
             out.append(f"differential={bool(circuit.differential)} not covered")
         return out
 
-    def array_problems(self, g: np.ndarray, rows: int, cols: int) -> list[str]:
-        """Descriptions of where a conductance array of logical size rows x cols leaves this range."""
-        out = [f"{name} = {value} outside [{lo}, {hi}]" for name, value, (lo, hi)
-               in (("rows", rows, self.rows), ("cols", cols, self.cols)) if not lo <= value <= hi]
+    def circuit_problems(self, circuit: CrossbarCircuit) -> list[str]:
+        """Descriptions of where ``circuit`` leaves this range (empty when inside)."""
+        return [f"{e.quantity} = {e.high:g} ohm outside [{e.lo:g}, {e.hi:g}] ohm"
+                for e in self.circuit_excess(circuit)] + self.circuit_notes(circuit)
+
+    def array_excess(self, g: np.ndarray, rows: int, cols: int) -> list[RangeExcess]:
+        """Size and conductances (S) of a rows x cols array outside this range, with their sizes."""
+        out = [RangeExcess(name, "", float(value), float(value), float(lo), float(hi))
+               for name, value, (lo, hi) in (("rows", rows, self.rows), ("cols", cols, self.cols))
+               if not lo <= value <= hi]
+        g = np.asarray(g)
         g_lo, g_hi = float(np.min(g)), float(np.max(g))
         lo, hi = self.g
         if g_lo < lo * (1 - 1e-6) or g_hi > hi * (1 + 1e-6):
-            out.append(f"conductances span [{g_lo:.3g}, {g_hi:.3g}] S, outside [{lo:.3g}, {hi:.3g}] S")
+            fraction = float(np.mean((g < lo * (1 - 1e-6)) | (g > hi * (1 + 1e-6))))
+            out.append(RangeExcess("conductances", "S", g_lo, g_hi, float(lo), float(hi), fraction))
+        return out
+
+    def array_problems(self, g: np.ndarray, rows: int, cols: int) -> list[str]:
+        """Descriptions of where a conductance array of logical size rows x cols leaves this range."""
+        out = []
+        for e in self.array_excess(g, rows, cols):
+            if e.unit == "S":
+                out.append(f"conductances span [{e.low:.3g}, {e.high:.3g}] S, outside [{e.lo:.3g}, {e.hi:.3g}] S "
+                           f"({100 * e.fraction:.3g} % of the cells)")
+            else:
+                out.append(f"{e.quantity} = {e.high:g} outside [{e.lo:g}, {e.hi:g}]")
         return out
 
 
@@ -159,11 +184,13 @@ BENCHMARK_VALIDITY = Validity(rows=(1, 512), cols=(1, 512), r_wire=(0.0, 5.0), r
                               differential=(False, True))
 
 
-def _warn(problems: list[str], what: str) -> None:
+def _warn(problems: list[str], what: str, excess: list | tuple = (), notes: list | tuple = ()) -> None:
+    """One :class:`ValidityRangeWarning` listing ``problems``, carrying the structured ``excess``/``notes``."""
     if problems:
-        warnings.warn(f"crossbar model used outside its validity range ({what}): {'; '.join(problems)}; "
-                      "its measured error does not apply (rebuild it from a sweep covering this case)",
-                      ValidityRangeWarning, stacklevel=3)
+        warnings.warn(ValidityRangeWarning(
+            f"crossbar model used outside its validity range ({what}): {'; '.join(problems)}; "
+            "its measured error does not apply (rebuild it from a sweep covering this case)",
+            excess=tuple(excess), notes=tuple(notes)), stacklevel=3)
 
 
 @dataclass(frozen=True)
@@ -208,8 +235,10 @@ class CrossbarModel:
             raise ConfigError(f"conductances g (S): expected a (rows, cols) or (2, rows, cols) array, got shape {shape}")
         spec = self.circuit.spec(int(shape[-2]), int(shape[-1]))
         g = check_conductances(spec, g)
-        _warn(self.validity.circuit_problems(self.circuit) + self.validity.array_problems(g, spec.rows, spec.cols),
-              "bind")
+        validity = self.validity
+        _warn(validity.circuit_problems(self.circuit) + validity.array_problems(g, spec.rows, spec.cols), "bind",
+              validity.circuit_excess(self.circuit) + validity.array_excess(g, spec.rows, spec.cols),
+              validity.circuit_notes(self.circuit))
         g_phys = physical_conductances(spec, g)
         if self.circuit.device == "linear":
             a_phys, info, _ = _linear_transfer(g_phys, self.circuit, self.settings)
@@ -280,7 +309,10 @@ class BoundCrossbar:
             raise ConfigError("input voltages v (V): expected finite numbers")
         v_abs = float(np.max(np.abs(v))) if v.size else 0.0
         if v_abs > self.model.validity.v_max * (1 + 1e-6):
-            _warn([f"|V| up to {v_abs:.3g} V > v_max {self.model.validity.v_max:.3g} V"], "apply")
+            v_max = self.model.validity.v_max
+            _warn([f"|V| up to {v_abs:.3g} V > v_max {v_max:.3g} V ({100 * (v_abs / v_max - 1):.3g} % above)"],
+                  "apply", [RangeExcess("|input voltage|", "V", 0.0, v_abs, 0.0, v_max,
+                                        float(np.mean(np.abs(v) > v_max * (1 + 1e-6))))])
         out = v @ self.a_t.astype(dtype, copy=False)
         if self.cubic:
             m0, m1, m2, m3 = (m.astype(dtype, copy=False) for m in self.cubic)

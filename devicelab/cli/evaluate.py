@@ -23,7 +23,9 @@ def _bits(value: str, option: str) -> int | None:
 
 #: Options that describe the hardware; with --hardware they override the description only when given.
 _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",), "g_max": ("g_max",),
-                 "dac_bits": ("dac_bits",), "adc_bits": ("adc_bits",), "output_noise": ("output_noise",)}
+                 "dac_bits": ("dac_bits",), "adc_bits": ("adc_bits",), "output_noise": ("output_noise",),
+                 "calibration": ("calibration",), "calibration_refresh": ("calibration_refresh",),
+                 "ir_programming": ("ir_programming_iterations",)}
 
 
 @click.command("evaluate")
@@ -52,7 +54,19 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--repeats", type=int, default=5, show_default=True, help="Independent programmings.")
 @click.option("--compensation", type=click.Choice(["none", "global", "column", "batchnorm"]), default="global",
               show_default=True, help="Drift compensation (batchnorm: re-estimate BatchNorm statistics per read).")
-@click.option("--attribution", is_flag=True, help="Also run each non-ideality alone to attribute the loss.")
+@click.option("--attribution", is_flag=True,
+              help="Also run each non-ideality alone and every pair of them, to attribute the loss (singles, "
+                   "pair interactions and the higher-order rest).")
+@click.option("--strict-validity", is_flag=True,
+              help="Fail instead of warning when a model (crossbar, device) is used outside its validity range.")
+@click.option("--calibration", type=click.Choice(["none", "column-affine"]), default="none", show_default=True,
+              help="Digital output calibration: column-affine fits a gain and offset per output column after "
+                   "programming, from calibration inputs sent through the whole analog path.")
+@click.option("--calibration-refresh/--no-calibration-refresh", default=False, show_default=True,
+              help="Refit the column-affine calibration at every read time.")
+@click.option("--ir-programming", type=int, default=0, show_default=True,
+              help="IR-drop-aware programming: pre-distort the conductance targets with the crossbar model in "
+                   "this many iterations (0: off), clipped to the device range; the residual is logged.")
 @click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns.")
 @click.option("--scaling", type=click.Choice(["column", "tile"]), default="column", show_default=True,
               help="Weight-to-conductance scaling.")
@@ -72,8 +86,9 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @overwrite_option
 @click.pass_context
 def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model,
-             adc_model, times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits,
-             output_noise, test_limit, seed, output_dir, as_json, progress, overwrite):
+             adc_model, times, repeats, compensation, attribution, strict_validity, calibration, calibration_refresh,
+             ir_programming, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed,
+             output_dir, as_json, progress, overwrite):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
     Describe the hardware with --hardware FILE, or give the device model as --device-model FILE or --preset
@@ -88,7 +103,8 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
 
     tile_values = {"tile_size": tile_size, "scaling": scaling, "g_max": g_max,
                    "dac_bits": _bits(dac_bits, "--dac-bits"), "adc_bits": _bits(adc_bits, "--adc-bits"),
-                   "output_noise": output_noise}
+                   "output_noise": output_noise, "calibration": calibration,
+                   "calibration_refresh": calibration_refresh, "ir_programming": ir_programming}
 
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
@@ -111,7 +127,7 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
         hardware.save(save_hardware)
     result, outputs = run_evaluation(net, dataset, parse_times(times), repeats, hardware,
                                      attribution=attribution, test_limit=test_limit, seed=seed,
-                                     output_dir=output_dir, progress=progress)
+                                     output_dir=output_dir, progress=progress, strict_validity=strict_validity)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, sort_keys=True))
         return

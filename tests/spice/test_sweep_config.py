@@ -141,7 +141,8 @@ def test_shipped_sweep_descriptions_are_valid():
 
     folder = Path(__file__).resolve().parents[2] / "netlists" / "sweeps"
     demo = load_description(folder / "demo.toml")
-    assert len(demo.points()) == 45 and max(demo.sizes) == (128, 128) and demo.ngspice_max_size == 32
+    # 6 sizes up to the demo network's 256x256 tiles x 3 wires x single-ended/differential x 3 input kinds
+    assert len(demo.points()) == 108 and max(demo.sizes) == (256, 256) and demo.ngspice_max_size == 32
     study = load_description(folder / "study.toml")
     assert len(study.points()) == 1920
 
