@@ -34,3 +34,7 @@ from devicelab.behavioral.plots import plot_column_errors, plot_error_vs_size, p
 # ADC behavioral model and DAC input quantization (helper "adc"; see devicelab.behavioral.adc)
 from devicelab.behavioral.adc import ADCModel, from_characterization, ideal_adc, load_adc_model, quantize_dac  # noqa: E402
 from devicelab.behavioral.adc import save_adc_model  # noqa: E402
+
+# Periphery energy, latency and area; energy-per-operation tables (helper "energy")
+from devicelab.behavioral.energy_table import EnergyTable, load_energy_table  # noqa: E402
+from devicelab.behavioral.periphery import EnergyBreakdown, PeripheryModel, adc_costs, tile_mvm_energy  # noqa: E402

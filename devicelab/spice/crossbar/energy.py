@@ -21,7 +21,7 @@ virtual grounds (0 V) and the word line (no gate current) deliver no power. The 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -50,7 +50,9 @@ class ArrayEnergy:
     ``source``: delivered by the row drivers, t_read sum_i V_i I_i; ``devices``: dissipated in the resistive
     devices; ``access_transistors``: in the 1T1R access transistors (channel and gmin junctions; 0 for passive
     cells); ``row_wires``, ``col_wires``: in the wire segments; ``drivers``, ``senses``: in the driver and sense
-    resistances; ``t_read``: read pulse length (s).
+    resistances; ``t_read``: read pulse length (s); ``row_currents`` (n_vectors, rows) the current each driver
+    delivers (A); ``column_currents`` (n_vectors, physical_cols) the current each column carries into its sense
+    node (A; the sum of its cell currents, 1T1R gmin leakage of ~1e-12 S x V neglected).
     """
 
     t_read: float
@@ -61,6 +63,8 @@ class ArrayEnergy:
     col_wires: np.ndarray
     drivers: np.ndarray
     senses: np.ndarray
+    row_currents: np.ndarray | None = None
+    column_currents: np.ndarray | None = None
 
     @property
     def cells(self) -> np.ndarray:
@@ -85,7 +89,7 @@ class ArrayEnergy:
 
     def to_dict(self) -> dict:
         """JSON-ready dict: units, t_read (s), per-vector lists and their means (J)."""
-        per_vector = {f.name: getattr(self, f.name).tolist() for f in fields(self) if f.name != "t_read"}
+        per_vector = {name: getattr(self, name).tolist() for name in ("source", *COMPONENTS)}
         per_vector.update(cells=self.cells.tolist(), wires=self.wires.tolist())
         return {"units": "J", "t_read_s": self.t_read, "n_vectors": int(self.source.size),
                 "mean": {name: float(np.mean(values)) for name, values in per_vector.items()},
@@ -135,7 +139,8 @@ def energy_from_nodes(spec: CrossbarSpec, g, v, nodes: NodeVoltages, t_read: flo
     col_wires = total(np.diff(col, axis=1) ** 2) / spec.r_col if spec.r_col > 0 else zero
     drivers = total((v - row[:, :, 0]) ** 2) / spec.r_driver if spec.r_driver > 0 else zero
     senses = total(col[:, -1, :] ** 2) / spec.r_sense if spec.r_sense > 0 else zero
-    return ArrayEnergy(t_read, source, devices, transistors, row_wires, col_wires, drivers, senses)
+    return ArrayEnergy(t_read, source, devices, transistors, row_wires, col_wires, drivers, senses,
+                       i_device.sum(axis=2), i_device.sum(axis=1))
 
 
 def array_energy(spec: CrossbarSpec, g, v, t_read: float, return_currents: bool = False):
