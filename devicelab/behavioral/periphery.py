@@ -10,8 +10,11 @@ Energy model of one MVM (every term in J; the array term comes from the circuit,
   passes the row current I_i from the rail, dissipating ``(v_supply - |V_i|) |I_i| t_read`` itself, and it
   draws a quiescent current ``driver_quiescent`` (A) from the rail while its row is active.
 - **Sense**: each used physical column has an integrator (virtual ground) whose amplifier draws a bias
-  current ``sense_bias`` (A) from ``v_dd`` for the read pulse and sinks the column current from ``v_dd``:
-  ``v_dd (sense_bias + |I_col|) t_read``. The column lines stay at virtual ground, so they are not charged.
+  current ``sense_bias`` (A) from ``v_dd`` for the read pulse, and whose output stage sinks the column
+  charge |I_col| t_read from the virtual-ground level into its lower rail, ``v_sink`` (V) below it (default
+  v_dd / 2: a single-supply integrator with a mid-rail virtual ground, whose row drivers are referenced to
+  that level): ``(v_dd sense_bias + v_sink |I_col|) t_read``. The column lines stay at virtual ground, so
+  they are not charged.
 - **ADC**: one conversion per used logical column and row tile, at the energy per conversion and the
   conversion time of the SPICE characterization (:class:`~devicelab.behavioral.ADCModel`); a converter
   without them (the ideal quantizer) falls back to NeuroSim V1.3's SAR ADC formula (stated in the result).
@@ -27,7 +30,8 @@ units (one per ADC, from the table).
 Defaults and their sources: ``c_wire`` 0.2 fF/um (NeuroSim V1.3 SubArray.cpp, capRow = lengthRow x
 0.2e-15/1e-6); ``t_read`` 10 ns (NeuroSim V1.3 readPulseWidth); ``feature_size`` 45 nm and ``v_dd`` 0.9 V
 (the process of the shipped digital table, Horowitz ISSCC 2014); ``driver_quiescent`` and ``sense_bias``
-1 uA (assumptions: a low-power class-AB buffer / integrator amplifier).
+1 uA and ``v_sink`` = v_dd / 2 (assumptions: low-power class-AB buffers and integrator amplifiers, mid-rail
+virtual ground).
 """
 
 from __future__ import annotations
@@ -69,6 +73,9 @@ class PeripheryModel:
         Supply of the integrators (V).
     sense_bias : float
         Bias current of one column integrator during the read pulse (A).
+    v_sink : float or None
+        Voltage (V) from the virtual ground down to the rail the integrators sink the column charge into;
+        None: v_dd / 2.
     adc_sharing : int
         Columns that share one ADC (converted one after another).
     """
@@ -82,6 +89,7 @@ class PeripheryModel:
     driver_quiescent: float = 1e-6
     v_dd: float = 0.9
     sense_bias: float = 1e-6
+    v_sink: float | None = None
     adc_sharing: int = 1
 
     def __post_init__(self):
@@ -89,6 +97,8 @@ class PeripheryModel:
             check_number(getattr(self, name), f"PeripheryModel.{name}", positive=True)
         if self.v_supply is not None:
             check_number(self.v_supply, "PeripheryModel.v_supply (V)", positive=True)
+        if self.v_sink is not None:
+            check_number(self.v_sink, "PeripheryModel.v_sink (V)", minimum=0.0)
         for name in ("driver_quiescent", "sense_bias"):
             check_number(getattr(self, name), f"PeripheryModel.{name} (A)", minimum=0.0)
         sharing = self.adc_sharing
@@ -191,9 +201,10 @@ def dac_energy(model: PeripheryModel, v_read: float, c_row_line: float, sum_abs_
 
 
 def sense_energy(model: PeripheryModel, n_column_reads, sum_abs_column_current):
-    """Integrator energy (J): ``n_column_reads`` column-integrations (columns x MVMs) and the summed column
-    currents |I_col| (A) they sink, both from ``v_dd`` during ``t_read``."""
-    return model.v_dd * model.t_read * (model.sense_bias * n_column_reads + sum_abs_column_current)
+    """Integrator energy (J): bias of ``n_column_reads`` column integrations (columns x MVMs) from ``v_dd`` and
+    the summed column currents |I_col| (A) sunk ``v_sink`` below the virtual ground, during ``t_read``."""
+    v_sink = 0.5 * model.v_dd if model.v_sink is None else model.v_sink
+    return model.t_read * (model.v_dd * model.sense_bias * n_column_reads + v_sink * sum_abs_column_current)
 
 
 def mvm_latency(model: PeripheryModel, adc: ADCCosts, columns: int, digital_ops_per_adc: float,

@@ -25,6 +25,7 @@ _COMMANDS = [
     ("adc", "adc"),
     ("behavioral", "behavioral"),
     ("evaluate", "evaluate"),
+    ("energy", "energy"),
     ("pretrain", "pretrain"),
     ("train", "train"),
 ]

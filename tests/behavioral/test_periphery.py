@@ -122,9 +122,11 @@ def test_driver_at_full_scale_loses_nothing_but_below_it_drops_the_rest_of_the_r
     assert half == pytest.approx(1e-8 * 0.1 * current, rel=1e-12)
 
 
-def test_sense_energy_counts_bias_and_column_charge():
+def test_sense_energy_counts_bias_and_column_charge_sunk_half_a_rail_down():
     model = PeripheryModel(t_read=1e-8, v_dd=1.0, sense_bias=2e-6)
-    assert sense_energy(model, 3, 1e-5) == pytest.approx(1e-8 * (3 * 2e-6 + 1e-5), rel=1e-12)
+    assert sense_energy(model, 3, 1e-5) == pytest.approx(1e-8 * (3 * 2e-6 + 0.5 * 1e-5), rel=1e-12)
+    split = PeripheryModel(t_read=1e-8, v_dd=1.0, sense_bias=0.0, v_sink=1.0)
+    assert sense_energy(split, 3, 1e-5) == pytest.approx(1e-8 * 1e-5, rel=1e-12)
 
 
 def test_spice_adc_costs_are_used_and_ideal_adcs_fall_back_to_neurosim():
