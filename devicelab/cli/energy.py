@@ -58,6 +58,8 @@ def _hardware_options(command):
         click.option("--crossbar-model", type=click.Path(exists=True, dir_okay=False), default=None,
                      help="Behavioral crossbar model (.h5): IR drop; the array energy is then calibrated against "
                           "the nodal solver of its circuit."),
+        click.option("--compensation", type=click.Choice(["none", "global", "column", "batchnorm"]), default="global",
+                     show_default=True, help="Drift compensation (as devicelab evaluate)."),
         click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns."),
         click.option("--dac-bits", type=int, default=8, show_default=True, help="Input DAC resolution."),
         click.option("--adc-bits", type=int, default=8, show_default=True, help="Ideal ADC resolution."),
@@ -90,15 +92,16 @@ def _hardware_options(command):
               help="SPICE-characterized ADC model (.h5): its conversion energy and time [default: ideal --adc-bits "
                    "ADC with NeuroSim's SAR formula].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def network_command(network, dataset, device_model, preset, crossbar_model, adc_model, read_time, test_limit, seed,
-                    output_dir, config, energy_model, as_json) -> None:
+def network_command(network, dataset, device_model, preset, crossbar_model, compensation, adc_model, read_time,
+                    test_limit, seed, output_dir, config, energy_model, as_json) -> None:
     """Energy per inference by layer and part, latency and TOPS/W of a network, with its accuracy."""
     from devicelab.inference.energy_experiment import run_network_energy
 
     result, paths = run_network_energy(network, dataset, config=config, energy_model=energy_model, t=read_time,
                                        seed=seed, test_limit=test_limit, output_dir=output_dir,
                                        device_model_path=device_model, preset=preset,
-                                       crossbar_model_path=crossbar_model, adc_model_path=adc_model)
+                                       crossbar_model_path=crossbar_model, adc_model_path=adc_model,
+                                       compensation=compensation)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, default=float))
         return
@@ -115,8 +118,8 @@ def network_command(network, dataset, device_model, preset, crossbar_model, adc_
                    "`devicelab adc characterize --bits B`.")
 @click.option("--tile-sizes", default="256", show_default=True, help="Comma-separated tile sizes.")
 @click.option("--v-reads", default="0.2", show_default=True, help="Comma-separated full-scale read voltages (V).")
-def tradeoff_command(network, dataset, device_model, preset, crossbar_model, read_time, test_limit, seed, output_dir,
-                     config, energy_model, adc_models, tile_sizes, v_reads) -> None:
+def tradeoff_command(network, dataset, device_model, preset, crossbar_model, compensation, read_time, test_limit, seed,
+                     output_dir, config, energy_model, adc_models, tile_sizes, v_reads) -> None:
     """Accuracy vs energy per inference over ADC resolution, tile size and v_read: table and Pareto plot."""
     from devicelab.inference.energy_experiment import run_tradeoff
 
@@ -128,7 +131,7 @@ def tradeoff_command(network, dataset, device_model, preset, crossbar_model, rea
     rows, paths = run_tradeoff(network, dataset, adc_model_paths=adc_models.split(","), tile_sizes=sizes,
                                v_reads=volts, config=config, energy_model=energy_model, t=read_time, seed=seed,
                                test_limit=test_limit, output_dir=output_dir, device_model_path=device_model,
-                               preset=preset, crossbar_model_path=crossbar_model)
+                               preset=preset, crossbar_model_path=crossbar_model, compensation=compensation)
     click.echo(f"{'ADC bits':>8} {'tile':>5} {'v_read':>7} {'accuracy %':>10} {'energy J':>11} {'TOPS/W':>8}")
     for r in rows:
         click.echo(f"{r['adc_bits']:>8} {r['tile_size']:>5} {r['v_read_V']:>7.3g} {100 * r['accuracy']:>10.2f} "

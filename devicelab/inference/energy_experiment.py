@@ -25,6 +25,7 @@ from devicelab.behavioral.periphery import (BREAKDOWN, EnergyBreakdown, NEUROSIM
 from devicelab.errors import ConfigError
 from devicelab.files import atomic_output
 from devicelab.inference.analog import AnalogConfig, AnalogNetwork
+from devicelab.inference.compensation import make_compensation
 from devicelab.inference.energy import OPS_PER_MAC, EnergyModel, NetworkEnergy, network_energy
 from devicelab.inference.experiment import N_CALIBRATION, load_adc, load_crossbar, load_device_model
 from devicelab.inference.plots import plot_energy_breakdown, plot_pareto
@@ -42,11 +43,14 @@ class Setup:
     device_model: object
     crossbar_model: object
     adc_model: object
+    compensation: str = "global"
 
 
 def resolve_setup(network: str, dataset: str, *, device_model_path=None, preset=None, crossbar_model_path=None,
-                  adc_model_path=None, test_limit: int | None = None, rng: np.random.Generator) -> Setup:
-    """Load the network, the test split (first ``test_limit`` images), calibration images and model files."""
+                  adc_model_path=None, compensation: str = "global", test_limit: int | None = None,
+                  rng: np.random.Generator) -> Setup:
+    """Load the network, the test split (first ``test_limit`` images), calibration images and model files;
+    ``compensation`` names the drift compensation (as ``devicelab evaluate --compensation``)."""
     net = resolve_network(network, dataset)
     test = load_dataset(dataset, "test").subset(test_limit)
     if net.input_shape != test.x.shape[1:]:
@@ -54,14 +58,15 @@ def resolve_setup(network: str, dataset: str, *, device_model_path=None, preset=
                           f"{test.x.shape[1:]}")
     calibration = load_dataset(dataset, "train").subset(N_CALIBRATION, rng)
     return Setup(net, test, calibration.x, load_device_model(device_model_path, preset),
-                 load_crossbar(crossbar_model_path), load_adc(adc_model_path))
+                 load_crossbar(crossbar_model_path), load_adc(adc_model_path), compensation)
 
 
 def measure(setup: Setup, config: AnalogConfig, energy_model: EnergyModel, t: float, rng: np.random.Generator,
             adc_model=None) -> NetworkEnergy:
     """Program ``setup.network`` on tiles with ``config`` and measure energy and accuracy at read time ``t`` (s)."""
     analog = AnalogNetwork(setup.network, setup.device_model, config, setup.calibration_x, rng,
-                           crossbar_model=setup.crossbar_model, adc_model=adc_model or setup.adc_model)
+                           crossbar_model=setup.crossbar_model, adc_model=adc_model or setup.adc_model,
+                           compensation=make_compensation(setup.compensation))
     return network_energy(analog, setup.test.x, t, rng, energy_model, y=setup.test.y)
 
 
@@ -89,7 +94,7 @@ def run_network_energy(network: str, dataset: str, *, config: AnalogConfig, ener
     out = Path(output_dir)
     stem = f"energy_{setup.network.name}"
     record = result.to_dict() | {"network": setup.network.name, "dataset": dataset, "seed": seed,
-                                 "files": {k: str(v) if v is not None else None for k, v in files.items()}}
+                                 "inputs": {k: str(v) if v is not None else None for k, v in files.items()}}
     paths = [_write_json(out / f"{stem}.json", record),
              _write_figure(out / f"{stem}.png", plot_energy_breakdown(result))]
     return result, paths
@@ -98,14 +103,14 @@ def run_network_energy(network: str, dataset: str, *, config: AnalogConfig, ener
 def run_tradeoff(network: str, dataset: str, *, adc_model_paths: list, tile_sizes: list[int], v_reads: list[float],
                  config: AnalogConfig, energy_model: EnergyModel, t: float = 1.0, seed: int = 0,
                  test_limit: int | None = None, output_dir: str | os.PathLike = ".", device_model_path=None,
-                 preset=None, crossbar_model_path=None) -> tuple[list[dict], list[Path]]:
+                 preset=None, crossbar_model_path=None, compensation: str = "global") -> tuple[list[dict], list[Path]]:
     """Accuracy and energy per inference for every (ADC model file, tile size, v_read); each point programs
     the network afresh with the same seed. Writes ``tradeoff_<network>.json``, ``.csv`` and the Pareto plot
     ``.png`` to ``output_dir``; returns the rows and the paths."""
     if not adc_model_paths or not tile_sizes or not v_reads:
         raise ConfigError("trade-off: give at least one ADC model, one tile size and one v_read")
     setup = resolve_setup(network, dataset, device_model_path=device_model_path, preset=preset,
-                          crossbar_model_path=crossbar_model_path, test_limit=test_limit,
+                          crossbar_model_path=crossbar_model_path, compensation=compensation, test_limit=test_limit,
                           rng=np.random.default_rng(seed))
     rows = []
     for adc_path in adc_model_paths:
@@ -185,3 +190,53 @@ def tile_efficiency(rows: int, cols: int, *, g_max: float, v_read: float, dac_bi
             "neurosim_style": {"array_J": neurosim_array, "adc_J": neurosim_adc, "digital_J": mean.digital,
                                "total_J": neurosim_total, "tops_per_watt": OPS_PER_MAC * macs / neurosim_total / 1e12},
             "periphery": periphery.to_dict(), "table": table.name}
+
+
+def demo_energy(out: str | os.PathLike, adc_models: dict, crossbar_model=None, device_model=None,
+                dataset: str = "fashion-mnist", test_limit: int = 500, seed: int = 0) -> list[tuple[str, str]]:
+    """The demo's energy section: the shipped HWA ResNet's energy per inference with its breakdown, and a small
+    accuracy-energy trade-off over the SPICE-characterized ``adc_models`` (bits -> model file or object),
+    tile sizes 128 and 256 and v_read 0.1 and 0.2 V, at t = 1 day with global drift compensation. Writes plots and tables into ``out``;
+    returns report sections (title, Markdown body)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    net = resolve_network("resnet-hwa", dataset)
+    test = load_dataset(dataset, "test").subset(test_limit)
+    calibration = load_dataset(dataset, "train").subset(N_CALIBRATION, rng).x
+    pcm = device_model if device_model is not None and not isinstance(device_model, (str, Path)) else \
+        load_device_model(device_model, None if device_model else "joshi2020")
+    xbar = load_crossbar(crossbar_model) if isinstance(crossbar_model, (str, Path)) else crossbar_model
+    setup = Setup(net, test, calibration, pcm, xbar, None)
+    energy_model = EnergyModel()
+    t = 86400.0
+    rows = []
+    base = None
+    for bits, adc in sorted(adc_models.items()):
+        adc = load_adc(adc) if isinstance(adc, (str, Path)) else adc
+        for size in (128, 256):
+            for v_read in (0.1, 0.2):
+                config = AnalogConfig(tile_rows=size, tile_cols=size, v_read=v_read, adc_bits=adc.bits)
+                result = measure(setup, config, energy_model, t, np.random.default_rng(seed), adc)
+                if base is None or (adc.bits, size, v_read) == (max(adc_models), 256, 0.2):
+                    base = result
+                rows.append({"label": f"{adc.bits}b/{size}/{v_read:g}V", "adc_bits": adc.bits, "tile_size": size,
+                             "v_read_V": v_read, "accuracy": result.accuracy, "energy": result.energy.total,
+                             "tops_per_watt": result.tops_per_watt})
+    _write_figure(out / "energy_breakdown.png", plot_energy_breakdown(base))
+    _write_figure(out / "energy_tradeoff.png", plot_pareto(rows, f"HWA ResNet, {len(test.x)} {dataset} test images, "
+                                                                 "t = 1 day (ADC bits / tile size / v_read)"))
+    _write_json(out / "energy_tradeoff.json", {"rows": rows, "read_time_s": t, "n_test": len(test.x)})
+    table = ["| ADC bits | tile | v_read (V) | accuracy (%) | energy per inference (J) | TOPS/W |", "|---|---|---|---|---|---|"]
+    table += [f"| {r['adc_bits']} | {r['tile_size']} | {r['v_read_V']:g} | {100 * r['accuracy']:.1f} | "
+              f"{r['energy']:.3g} | {r['tops_per_watt']:.3g} |" for r in rows]
+    breakdown = ", ".join(f"{k} {v:.3g} J" for k, v in base.energy.to_dict().items())
+    body = "\n".join([
+        f"Energy per inference of the HWA ResNet ({base.adc.bits}-bit SPICE SAR ADC, 256x256 tiles, v_read 0.2 V; "
+        f"2 operations per MAC): {breakdown}; latency {base.latency:.3g} s; {base.tops_per_watt:.3g} TOPS/W. "
+        "Array energy: " + ("ideal tile currents calibrated against the nodal solver of the crossbar model's "
+                            "circuit." if xbar is not None else "ideal tile currents (no crossbar model)."),
+        "", "![energy per layer](energy/energy_breakdown.png)", "",
+        "Trade-off (each ADC characterized in ngspice; each point programs the network afresh with the same seed):",
+        "", *table, "", "![accuracy vs energy](energy/energy_tradeoff.png)"])
+    return [("Energy per inference and the accuracy-energy trade-off", body)]

@@ -56,3 +56,15 @@ def test_table_with_unknown_units_is_an_error_naming_the_field(tmp_path):
     path.write_text('format = "devicelab.energy_table"\nformat_version = 1\n[units]\nenergy = "eV"\n')
     result = run(["energy", "tile", "--rows", "4", "--cols", "4", "--table", str(path)])
     assert result.exit_code == 2 and "units.energy" in result.output
+
+
+@pytest.mark.slow
+def test_demo_energy_section_has_breakdown_tradeoff_table_and_plots(tmp_path):
+    from devicelab.behavioral.adc import ideal_adc
+    from devicelab.inference.energy_experiment import demo_energy
+
+    sections = demo_energy(tmp_path, {4: ideal_adc(4, 0.0, 1.0)}, test_limit=20)
+    body = sections[0][1]
+    assert body.count("| 4 |") == 4  # 2 tile sizes x 2 read voltages
+    assert "TOPS/W" in body and "2 operations per MAC" in body
+    assert (tmp_path / "energy_tradeoff.png").exists() and (tmp_path / "energy_breakdown.png").exists()
