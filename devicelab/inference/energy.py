@@ -18,7 +18,8 @@ turns the sums into energy by part (J):
 - **dac**, **sense**, **adc**, **digital**: the periphery model (:mod:`devicelab.behavioral.periphery`); one
   conversion per used column and tile row; digital operations per MVM: ``scale`` (one per conversion),
   ``accumulate`` ((tile rows - 1) per output), ``bias`` (one per output: bias or BatchNorm shift) and
-  ``activation`` (one per output of every weight layer but the last).
+  ``activation`` (one per output of every weight layer but the last). The reads that drift compensation
+  sends through the tiles once per read time are not counted (amortized over the inferences).
 
 Latency: the tiles of a layer work in parallel; one MVM takes the read pulse, the conversions of one ADC's
 columns and the digital operations of one ADC's share, one per clock cycle; the MVMs of a layer (conv
@@ -83,8 +84,9 @@ class _LayerStats:
         self.sum_abs += np.abs(x2d).sum(axis=0, dtype=np.float64)
         self.n_active += np.count_nonzero(x2d, axis=0)
         have = sum(len(s) for s in self.samples)
-        if have < self.keep:
-            self.samples.append(np.array(x2d[:self.keep - have], dtype=np.float64))
+        if have < self.keep:  # spread over the batch: conv patches of one image corner are not typical
+            step = max(1, x2d.shape[0] // (self.keep - have))
+            self.samples.append(np.array(x2d[::step][:self.keep - have], dtype=np.float64))
 
 
 class EnergyMeter:
@@ -301,7 +303,7 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
             calibration["ideal_error"] = max(c["ideal_error"] for c in calibrated)
             calibration["calibrated_error"] = max(c["calibrated_error"] for c in calibrated)
     c_line = n_cb * 2 * tile.tile_cols * periphery.c_row_per_cell  # a row crosses G+ and G- of every column tile
-    n_active = float(stats.n_active.sum())
+    n_active = n_cb * float(stats.n_active.sum())  # one driver per row and column tile
     dac = dac_energy(periphery, tile.v_read, c_line, to_volts * float(stats.sum_abs.sum()), sum_abs_i, power,
                      n_active) + parts["driver"]
     sense = sense_energy(periphery, stats.n_mvm * n_rb * 2 * cols, sum_abs_i) + parts["sense"]
