@@ -110,12 +110,17 @@ def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 4: network accuracy vs time after programming with the fitted and behavioral models."""
+    from devicelab.inference import AnalogHardware
     from devicelab.inference.report import network_demo
 
     model = ctx.get("device_model")
     if model is not None and not Path(model).is_file():
         model = None
-    return network_demo(out / "network", model, ctx.get("crossbar_model"), ctx.get("adc_model"))
+    hardware = AnalogHardware.from_files(device_model=model, preset=None if model else "joshi2020",
+                                         crossbar_model=ctx.get("crossbar_model"), adc_model=ctx.get("adc_model"))
+    (out / "network").mkdir(parents=True, exist_ok=True)
+    hardware.save(out / "network" / "hardware.toml")
+    return network_demo(out / "network", hardware)
 
 
 def stage_energy(out: Path, ctx: dict) -> list[tuple[str, str]]:
