@@ -124,22 +124,25 @@ def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 
 def stage_energy(out: Path, ctx: dict) -> list[tuple[str, str]]:
-    """Stage 4b: energy per inference of the HWA ResNet and a small accuracy-energy trade-off (4-bit SAR
-    characterized here, the 6-bit SAR of stage 2b)."""
+    """Stage 4b: energy per inference of the HWA ResNet on the hardware description of stage 4, and a small
+    accuracy-energy trade-off (a 4-bit SAR characterized here, the 6-bit SAR of stage 2b)."""
     import numpy as np
 
     from devicelab.behavioral.adc_build import build_adc_model
+    from devicelab.inference import AnalogHardware
     from devicelab.inference.energy_experiment import demo_energy
     from devicelab.spice.adc.netlist import SARADCSpec
 
     folder = out / "energy"
+    described = out / "network" / "hardware.toml"
+    hardware = (AnalogHardware.load(described) if described.is_file()
+                else AnalogHardware.from_files(preset="joshi2020", crossbar_model=ctx.get("crossbar_model")))
     build = build_adc_model(SARADCSpec(bits=4), 8 * 2**4, rng=np.random.default_rng(4), output=folder / "adc_sar_4bit.h5",
                             checkpoint_dir=folder / "checkpoints")
     models = {4: build.model_path}
     if ctx.get("adc_model"):
         models[6] = ctx["adc_model"]
-    model = ctx.get("device_model")
-    return demo_energy(folder, models, ctx.get("crossbar_model"), model if model and Path(model).is_file() else None)
+    return demo_energy(folder, models, hardware)
 
 
 def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:

@@ -47,6 +47,9 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--compensation", type=click.Choice(["none", "global", "column", "batchnorm"]), default="global",
               show_default=True, help="Drift compensation (batchnorm: re-estimate BatchNorm statistics per read).")
 @click.option("--attribution", is_flag=True, help="Also run each non-ideality alone to attribute the loss.")
+@click.option("--energy", is_flag=True,
+              help="Also account the energy per inference (J, by layer and part), latency and TOPS/W (2 ops per "
+                   "MAC) of the first programming at every read time, with the description's [energy] tables.")
 @click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns.")
 @click.option("--scaling", type=click.Choice(["column", "tile"]), default="column", show_default=True,
               help="Weight-to-conductance scaling.")
@@ -65,8 +68,8 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @click.pass_context
 def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model, adc_model,
-             times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
-             test_limit, seed, output_dir, as_json, progress):
+             times, repeats, compensation, attribution, energy, tile_size, scaling, g_max, dac_bits, adc_bits,
+             output_noise, test_limit, seed, output_dir, as_json, progress):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
     Describe the hardware with --hardware FILE, or give the device model as --device-model FILE or --preset
@@ -98,7 +101,7 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
         hardware.save(save_hardware)
     result, outputs = run_evaluation(network, dataset, parse_times(times), repeats, hardware,
                                      attribution=attribution, test_limit=test_limit, seed=seed,
-                                     output_dir=output_dir, progress=progress)
+                                     output_dir=output_dir, progress=progress, energy=energy)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, sort_keys=True))
         return
@@ -106,7 +109,11 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
                f"{result.device_model}, compensation {result.compensation}; accuracy in %, mean +- std over "
                f"{repeats} repeats:")
     click.echo(result.table())
-    click.echo(f"wrote {outputs.json_path} and {outputs.plot_path} ({result.elapsed_s:.0f} s)")
+    for t, e in result.energy.items():
+        click.echo(e.report() if t == next(iter(result.energy)) else
+                   f"t = {t:g} s: {e.energy.total:.4g} J per inference, {e.tops_per_watt:.3g} TOPS/W")
+    plots = [outputs.plot_path] + ([outputs.energy_plot_path] if outputs.energy_plot_path else [])
+    click.echo(f"wrote {outputs.json_path} and {' and '.join(map(str, plots))} ({result.elapsed_s:.0f} s)")
 
 
 def _override(hardware, given, tile_values, device_model, preset, crossbar_model, adc_model, compensation):

@@ -30,15 +30,18 @@ multiply-accumulate** (MAC): TOPS/W = 2 x MACs / energy / 1e12.
 from __future__ import annotations
 
 import math
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 
-from devicelab.behavioral.energy_table import EnergyTable, load_energy_table
+from devicelab.behavioral.energy_table import DEFAULT_TABLE, EnergyTable, load_energy_table
 from devicelab.behavioral.periphery import (BREAKDOWN, ADCCosts, EnergyBreakdown, PeripheryModel, adc_costs,
                                             dac_energy, mvm_latency, sense_energy, tile_area)
-from devicelab.errors import ConfigError
+from devicelab.errors import ConfigError, InputFileError
+from devicelab.files import sha256_file
 
 OPS_PER_MAC = 2
 
@@ -65,6 +68,55 @@ class EnergyModel:
         n = self.calibration_vectors
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ConfigError(f"EnergyModel.calibration_vectors: expected an integer >= 0, got {n!r}")
+
+    def to_table(self, folder: Path) -> dict:
+        """The ``[energy]`` table of a hardware description written to ``folder``: periphery fields (SI units,
+        "none" for None), ``calibration_vectors``, and the table as ``table = "<shipped name>"`` or
+        ``table_file`` (relative to ``folder``) + ``table_sha256``."""
+        out = {k: ("none" if v is None else v) for k, v in self.periphery.to_dict().items()}
+        out["calibration_vectors"] = self.calibration_vectors
+        path = Path(self.table.path) if self.table.path else None
+        shipped = load_energy_table()
+        if path is None or (path.name == Path(shipped.path).name and sha256_file(path) == sha256_file(shipped.path)):
+            out["table"] = DEFAULT_TABLE
+        else:
+            try:
+                out["table_file"] = os.path.relpath(path.resolve(), Path(folder).resolve())
+            except ValueError:  # another drive (Windows)
+                out["table_file"] = str(path)
+            out["table_sha256"] = sha256_file(path)
+        return out
+
+    @classmethod
+    def from_table(cls, table: dict, path: str | os.PathLike, verify: bool = True) -> "EnergyModel":
+        """Inverse of :meth:`to_table` for the hardware description ``path`` (relative files are relative to its
+        folder); InputFileError naming the field on bad input."""
+        path = Path(path)
+        if not isinstance(table, dict):
+            raise InputFileError(path, "[energy] must be a table", field="energy")
+        values = {k: (None if v == "none" else v) for k, v in table.items()}
+        name, file, digest = values.pop("table", None), values.pop("table_file", None), values.pop("table_sha256", None)
+        calibration = values.pop("calibration_vectors", 4)
+        known = {f.name for f in fields(PeripheryModel)}
+        unknown = set(values) - known
+        if unknown:
+            raise InputFileError(path, f"unknown energy settings {sorted(unknown)}; known: {sorted(known)}",
+                                 field=f"energy.{sorted(unknown)[0]}")
+        if file is not None:
+            file = Path(file) if Path(file).is_absolute() else path.parent / file
+            if verify and digest is not None and sha256_file(file) != digest:
+                raise InputFileError(path, f"{file} has changed since the description was written (SHA-256 differs)",
+                                     field="energy.table_sha256")
+            energy_table = load_energy_table(file)
+        elif name in (None, DEFAULT_TABLE):
+            energy_table = load_energy_table()
+        else:
+            raise InputFileError(path, f"unknown shipped energy table {name!r}; expected {DEFAULT_TABLE!r} or "
+                                       "table_file = PATH", field="energy.table")
+        try:
+            return cls(PeripheryModel(**values), energy_table, calibration)
+        except (ConfigError, TypeError) as exc:
+            raise InputFileError(path, str(exc), field="energy") from None
 
 
 class _LayerStats:
@@ -227,10 +279,7 @@ class NetworkEnergy:
 
 def _dac_levels(tile) -> float:
     """DAC levels per polarity of the engine's input encoding (1 when the DAC is off or exact)."""
-    bits = getattr(tile, "dac_bits", None)
-    if not getattr(tile, "dac", True) or bits is None:
-        return 1.0
-    return float(max(2 ** (bits - 1) - 1, 1))
+    return float(max(2 ** (tile.dac_bits - 1) - 1, 1)) if tile.enabled("dac") else 1.0
 
 
 def _calibrate(crossbar_model, g_plus, g_minus, samples_v, t_read) -> dict:
@@ -238,7 +287,9 @@ def _calibrate(crossbar_model, g_plus, g_minus, samples_v, t_read) -> dict:
     from devicelab.spice.crossbar.energy import array_energy
 
     rows, cols = g_plus.shape
-    circuit = crossbar_model.circuit
+    circuit = getattr(crossbar_model, "circuit", None)  # optional: a CrossbarModelLike need not describe it
+    if circuit is None or not hasattr(circuit, "spec"):
+        return {"method": "ideal", "reason": "the crossbar model does not describe its circuit (no .circuit.spec)"}
     if circuit.differential:
         pairs = [(circuit.spec(rows, cols), np.stack([g_plus, g_minus]))]
     else:
@@ -329,21 +380,26 @@ def energy_from_meter(meter: EnergyMeter, analog, t: float, energy_model: Energy
     """:class:`NetworkEnergy` from a meter that ran images through a read state of ``analog`` at ``t`` (s)."""
     if meter.n_images < 1 or not meter.stats:
         raise ConfigError("energy: the meter has seen no images; run images through it first")
-    tile = analog.config
-    adc = adc_costs(analog.adc_model, tile.adc_bits, energy_model.table.clock_frequency)
+    hardware = analog.hardware
+    tile = hardware.tile
+    if hardware.adc is None and tile.adc_bits is None:
+        raise ConfigError("energy: an exact ADC (adc_bits none) has no conversion energy; give an ADC model "
+                          "(--adc-model) or a resolution (--adc-bits)")
+    adc = adc_costs(hardware.adc, tile.adc_bits, energy_model.table.clock_frequency)
+    device = hardware.require_device()
     weight_layers = [l for l in analog.network.weight_layers() if l.name in meter.stats]
     has_norm = bool(analog.network.batchnorm_layers())
     start = time.perf_counter()
     layers = []
     for index, layer in enumerate(weight_layers):
         pl = analog.layers[layer.name]
-        g_read = tuple(analog.device_model.drift(g, nu, t) for g, nu in ((pl.g_plus, pl.nu_plus),
+        g_read = tuple(device.drift(g, nu, t) for g, nu in ((pl.g_plus, pl.nu_plus),
                                                                            (pl.g_minus, pl.nu_minus)))
         layers.append(layer_energy(layer.name, meter.stats[layer.name], meter.n_images, pl, tile, g_read,
                                    energy_model, adc, last=index == len(weight_layers) - 1,
                                    has_bias_or_norm=layer.bias is not None or has_norm,
-                                   crossbar_model=analog.crossbar_model if tile.ir_drop else None))
-    circuit = getattr(getattr(analog, "crossbar_model", None), "circuit", None)
+                                   crossbar_model=hardware.crossbar if hardware.ir_drop else None))
+    circuit = getattr(hardware.crossbar, "circuit", None)
     settings = {"tile": {k: getattr(tile, k) for k in ("tile_rows", "tile_cols", "v_read", "dac_bits", "adc_bits")},
                 "periphery": energy_model.periphery.to_dict(),
                 "table": {"name": energy_model.table.name, "source": energy_model.table.source,
@@ -355,18 +411,24 @@ def energy_from_meter(meter: EnergyMeter, analog, t: float, energy_model: Energy
                          time.perf_counter() - start)
 
 
+def metered_run(analog, state, x: np.ndarray, y: np.ndarray | None, t: float, energy_model: EnergyModel,
+                batch_size: int = 500) -> tuple[float | None, NetworkEnergy]:
+    """Run images ``x`` through read ``state`` of ``analog`` (read at ``t`` s) with an :class:`EnergyMeter`;
+    returns (accuracy on labels ``y``, or None without labels; :class:`NetworkEnergy`)."""
+    meter = EnergyMeter(state, energy_model.calibration_vectors)
+    if y is not None:
+        accuracy = state.network.accuracy(x, y, meter, batch_size)
+    else:
+        state.network.predict(x, meter, batch_size)
+        accuracy = None
+    meter.n_images = len(x)
+    return accuracy, energy_from_meter(meter, analog, t, energy_model, accuracy)
+
+
 def network_energy(analog, x: np.ndarray, t: float, rng: np.random.Generator, energy_model: EnergyModel | None = None,
                    y: np.ndarray | None = None, batch_size: int = 500) -> NetworkEnergy:
     """Energy per inference of ``analog`` (an :class:`~devicelab.inference.AnalogNetwork`) read at ``t`` (s)
-    on images ``x`` (N, C, H, W); with labels ``y`` also the accuracy of the same run. ``rng`` draws the read."""
-    energy_model = energy_model or EnergyModel()
-    state = analog.read_at(t, rng)
-    meter = EnergyMeter(state, energy_model.calibration_vectors)
-    network = state.network
-    if y is not None:
-        accuracy = network.accuracy(x, y, meter, batch_size)
-    else:
-        network.predict(x, meter, batch_size)
-        accuracy = None
-    meter.n_images = len(x)
-    return energy_from_meter(meter, analog, t, energy_model, accuracy)
+    on images ``x`` (N, C, H, W); with labels ``y`` also the accuracy of the same run. ``rng`` draws the read.
+    ``energy_model`` defaults to the hardware's (``analog.hardware.energy``), else :class:`EnergyModel`()."""
+    energy_model = energy_model or analog.hardware.energy or EnergyModel()
+    return metered_run(analog, analog.read_at(t, rng), x, y, t, energy_model, batch_size)[1]

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import os
@@ -20,54 +19,43 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.behavioral.periphery import (BREAKDOWN, EnergyBreakdown, NEUROSIM_SAR_45NM_LP, PeripheryModel,
-                                            adc_costs, tile_mvm_energy)
+from devicelab.behavioral.periphery import BREAKDOWN, NEUROSIM_SAR_45NM_LP, EnergyBreakdown, adc_costs, tile_mvm_energy
 from devicelab.errors import ConfigError
 from devicelab.files import atomic_output
-from devicelab.inference.analog import AnalogConfig, AnalogNetwork
-from devicelab.inference.compensation import make_compensation
+from devicelab.inference.analog import AnalogNetwork
 from devicelab.inference.energy import OPS_PER_MAC, EnergyModel, NetworkEnergy, network_energy
-from devicelab.inference.experiment import N_CALIBRATION, load_adc, load_crossbar, load_device_model
+from devicelab.inference.experiment import N_CALIBRATION
+from devicelab.inference.hardware import AnalogHardware
 from devicelab.inference.plots import plot_energy_breakdown, plot_pareto
 from devicelab.network.data import load_dataset
 from devicelab.network.model import resolve_network
 
 
 @dataclass(frozen=True)
-class Setup:
-    """Network, data and hardware parts of an energy run (resolved from names and files)."""
+class Workload:
+    """Network, test images and calibration images of an energy run."""
 
     network: object
     test: object
     calibration_x: np.ndarray
-    device_model: object
-    crossbar_model: object
-    adc_model: object
-    compensation: str = "global"
 
 
-def resolve_setup(network: str, dataset: str, *, device_model_path=None, preset=None, crossbar_model_path=None,
-                  adc_model_path=None, compensation: str = "global", test_limit: int | None = None,
-                  rng: np.random.Generator) -> Setup:
-    """Load the network, the test split (first ``test_limit`` images), calibration images and model files;
-    ``compensation`` names the drift compensation (as ``devicelab evaluate --compensation``)."""
+def resolve_workload(network: str, dataset: str, *, test_limit: int | None = None,
+                     rng: np.random.Generator) -> Workload:
+    """Load the network, the test split (first ``test_limit`` images) and calibration images (training split)."""
     net = resolve_network(network, dataset)
     test = load_dataset(dataset, "test").subset(test_limit)
     if net.input_shape != test.x.shape[1:]:
         raise ConfigError(f"network {net.name!r} takes inputs {net.input_shape}, data set {dataset!r} has "
                           f"{test.x.shape[1:]}")
-    calibration = load_dataset(dataset, "train").subset(N_CALIBRATION, rng)
-    return Setup(net, test, calibration.x, load_device_model(device_model_path, preset),
-                 load_crossbar(crossbar_model_path), load_adc(adc_model_path), compensation)
+    return Workload(net, test, load_dataset(dataset, "train").subset(N_CALIBRATION, rng).x)
 
 
-def measure(setup: Setup, config: AnalogConfig, energy_model: EnergyModel, t: float, rng: np.random.Generator,
-            adc_model=None) -> NetworkEnergy:
-    """Program ``setup.network`` on tiles with ``config`` and measure energy and accuracy at read time ``t`` (s)."""
-    analog = AnalogNetwork(setup.network, setup.device_model, config, setup.calibration_x, rng,
-                           crossbar_model=setup.crossbar_model, adc_model=adc_model or setup.adc_model,
-                           compensation=make_compensation(setup.compensation))
-    return network_energy(analog, setup.test.x, t, rng, energy_model, y=setup.test.y)
+def measure(workload: Workload, hardware: AnalogHardware, t: float, rng: np.random.Generator) -> NetworkEnergy:
+    """Program ``workload.network`` on ``hardware`` and measure energy and accuracy at read time ``t`` (s), with
+    the hardware's energy model (defaults when it has none)."""
+    analog = AnalogNetwork(workload.network, hardware, workload.calibration_x, rng)
+    return network_energy(analog, workload.test.x, t, rng, y=workload.test.y)
 
 
 def _write_json(path: Path, record: dict) -> Path:
@@ -82,51 +70,46 @@ def _write_figure(path: Path, figure) -> Path:
     return path
 
 
-def run_network_energy(network: str, dataset: str, *, config: AnalogConfig, energy_model: EnergyModel,
-                       t: float = 1.0, seed: int = 0, test_limit: int | None = None,
-                       output_dir: str | os.PathLike = ".", **files) -> tuple[NetworkEnergy, list[Path]]:
-    """Energy per inference of ``network`` on ``dataset`` read at ``t`` (s); writes
-    ``energy_<network>.json`` and ``.png`` (stacked bars per layer) to ``output_dir``. ``files``: the
-    ``device_model_path``/``preset``/``crossbar_model_path``/``adc_model_path`` of :func:`resolve_setup`."""
+def run_network_energy(network: str, dataset: str, hardware: AnalogHardware, *, t: float = 1.0, seed: int = 0,
+                       test_limit: int | None = None, output_dir: str | os.PathLike = ".",
+                       ) -> tuple[NetworkEnergy, list[Path]]:
+    """Energy per inference of ``network`` on ``dataset`` on ``hardware`` read at ``t`` (s); writes
+    ``energy_<network>.json`` and ``.png`` (stacked bars per layer) to ``output_dir``."""
     rng = np.random.default_rng(seed)
-    setup = resolve_setup(network, dataset, test_limit=test_limit, rng=rng, **files)
-    result = measure(setup, config, energy_model, t, rng)
+    workload = resolve_workload(network, dataset, test_limit=test_limit, rng=rng)
+    result = measure(workload, hardware, t, rng)
     out = Path(output_dir)
-    stem = f"energy_{setup.network.name}"
-    record = result.to_dict() | {"network": setup.network.name, "dataset": dataset, "seed": seed,
-                                 "inputs": {k: str(v) if v is not None else None for k, v in files.items()}}
+    stem = f"energy_{workload.network.name}"
+    record = result.to_dict() | {"network": workload.network.name, "dataset": dataset, "seed": seed,
+                                 "hardware": hardware.describe()}
     paths = [_write_json(out / f"{stem}.json", record),
              _write_figure(out / f"{stem}.png", plot_energy_breakdown(result))]
     return result, paths
 
 
-def run_tradeoff(network: str, dataset: str, *, adc_model_paths: list, tile_sizes: list[int], v_reads: list[float],
-                 config: AnalogConfig, energy_model: EnergyModel, t: float = 1.0, seed: int = 0,
-                 test_limit: int | None = None, output_dir: str | os.PathLike = ".", device_model_path=None,
-                 preset=None, crossbar_model_path=None, compensation: str = "global") -> tuple[list[dict], list[Path]]:
-    """Accuracy and energy per inference for every (ADC model file, tile size, v_read); each point programs
-    the network afresh with the same seed. Writes ``tradeoff_<network>.json``, ``.csv`` and the Pareto plot
-    ``.png`` to ``output_dir``; returns the rows and the paths."""
+def run_tradeoff(network: str, dataset: str, hardware: AnalogHardware, *, adc_model_paths: list,
+                 tile_sizes: list[int], v_reads: list[float], t: float = 1.0, seed: int = 0,
+                 test_limit: int | None = None, output_dir: str | os.PathLike = ".") -> tuple[list[dict], list[Path]]:
+    """Accuracy and energy per inference of ``hardware`` with every (ADC model file, tile size, v_read) swapped
+    in; each point programs the network afresh with the same seed. Writes ``tradeoff_<network>.json``,
+    ``.csv`` and the Pareto plot ``.png`` to ``output_dir``; returns the rows and the paths."""
     if not adc_model_paths or not tile_sizes or not v_reads:
         raise ConfigError("trade-off: give at least one ADC model, one tile size and one v_read")
-    setup = resolve_setup(network, dataset, device_model_path=device_model_path, preset=preset,
-                          crossbar_model_path=crossbar_model_path, compensation=compensation, test_limit=test_limit,
-                          rng=np.random.default_rng(seed))
+    workload = resolve_workload(network, dataset, test_limit=test_limit, rng=np.random.default_rng(seed))
     rows = []
     for adc_path in adc_model_paths:
-        adc_model = load_adc(adc_path)
+        with_adc = hardware.with_files(adc_model=adc_path)
         for size in tile_sizes:
             for v_read in v_reads:
-                point = dataclasses.replace(config, tile_rows=size, tile_cols=size, v_read=v_read,
-                                            adc_bits=adc_model.bits)
-                result = measure(setup, point, energy_model, t, np.random.default_rng(seed), adc_model)
-                rows.append({"adc_bits": adc_model.bits, "adc_model": str(adc_path), "tile_size": size,
+                point = with_adc.with_tile(tile_rows=size, tile_cols=size, v_read=v_read, adc_bits=with_adc.adc.bits)
+                result = measure(workload, point, t, np.random.default_rng(seed))
+                rows.append({"adc_bits": with_adc.adc.bits, "adc_model": str(adc_path), "tile_size": size,
                              "v_read_V": v_read, "accuracy": result.accuracy,
                              "energy_J": result.energy.total, "tops_per_watt": result.tops_per_watt,
                              "latency_s": result.latency,
                              **{f"{part}_J": getattr(result.energy, part) for part in BREAKDOWN}})
     out = Path(output_dir)
-    stem = f"tradeoff_{setup.network.name}"
+    stem = f"tradeoff_{workload.network.name}"
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -135,11 +118,12 @@ def run_tradeoff(network: str, dataset: str, *, adc_model_paths: list, tile_size
         tmp.write_text(text.getvalue())
     points = [{"energy": r["energy_J"], "accuracy": r["accuracy"],
                "label": f"{r['adc_bits']}b/{r['tile_size']}/{r['v_read_V']:g}V"} for r in rows]
-    figure = plot_pareto(points, f"{setup.network.name}: accuracy vs energy per inference (t = {t:g} s; "
+    figure = plot_pareto(points, f"{workload.network.name}: accuracy vs energy per inference (t = {t:g} s; "
                                  "labels ADC bits / tile size / v_read)")
     paths = [_write_json(out / f"{stem}.json", {"format": "devicelab.energy_tradeoff", "format_version": 1,
-                                                "network": setup.network.name, "dataset": dataset, "read_time_s": t,
-                                                "seed": seed, "n_test": len(setup.test.x), "rows": rows}),
+                                                "network": workload.network.name, "dataset": dataset,
+                                                "read_time_s": t, "seed": seed, "n_test": len(workload.test.x),
+                                                "hardware": hardware.describe(), "rows": rows}),
              out / f"{stem}.csv", _write_figure(out / f"{stem}.png", figure)]
     return rows, paths
 
@@ -192,50 +176,48 @@ def tile_efficiency(rows: int, cols: int, *, g_max: float, v_read: float, dac_bi
             "periphery": periphery.to_dict(), "table": table.name}
 
 
-def demo_energy(out: str | os.PathLike, adc_models: dict, crossbar_model=None, device_model=None,
-                dataset: str = "fashion-mnist", test_limit: int = 500, seed: int = 0) -> list[tuple[str, str]]:
+def demo_energy(out: str | os.PathLike, adc_models: dict, hardware: AnalogHardware, dataset: str = "fashion-mnist",
+                test_limit: int = 500, seed: int = 0) -> list[tuple[str, str]]:
     """The demo's energy section: the shipped HWA ResNet's energy per inference with its breakdown, and a small
-    accuracy-energy trade-off over the SPICE-characterized ``adc_models`` (bits -> model file or object),
-    tile sizes 128 and 256 and v_read 0.1 and 0.2 V, at t = 1 day with global drift compensation. Writes plots and tables into ``out``;
-    returns report sections (title, Markdown body)."""
+    accuracy-energy trade-off on ``hardware`` with the SPICE-characterized ``adc_models`` (bits -> model file)
+    swapped in, tile sizes 128 and 256 and v_read 0.1 and 0.2 V, at t = 1 day. Writes plots and tables into
+    ``out``; returns report sections (title, Markdown body)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    net = resolve_network("resnet-hwa", dataset)
-    test = load_dataset(dataset, "test").subset(test_limit)
-    calibration = load_dataset(dataset, "train").subset(N_CALIBRATION, rng).x
-    pcm = device_model if device_model is not None and not isinstance(device_model, (str, Path)) else \
-        load_device_model(device_model, None if device_model else "joshi2020")
-    xbar = load_crossbar(crossbar_model) if isinstance(crossbar_model, (str, Path)) else crossbar_model
-    setup = Setup(net, test, calibration, pcm, xbar, None)
-    energy_model = EnergyModel()
+    workload = resolve_workload("resnet-hwa", dataset, test_limit=test_limit, rng=np.random.default_rng(seed))
     t = 86400.0
     rows = []
     base = None
-    for bits, adc in sorted(adc_models.items()):
-        adc = load_adc(adc) if isinstance(adc, (str, Path)) else adc
+    for bits, adc_path in sorted(adc_models.items()):
+        with_adc = hardware.with_files(adc_model=adc_path)
         for size in (128, 256):
             for v_read in (0.1, 0.2):
-                config = AnalogConfig(tile_rows=size, tile_cols=size, v_read=v_read, adc_bits=adc.bits)
-                result = measure(setup, config, energy_model, t, np.random.default_rng(seed), adc)
-                if base is None or (adc.bits, size, v_read) == (max(adc_models), 256, 0.2):
+                point = with_adc.with_tile(tile_rows=size, tile_cols=size, v_read=v_read, adc_bits=with_adc.adc.bits)
+                result = measure(workload, point, t, np.random.default_rng(seed))
+                if base is None or (bits, size, v_read) == (max(adc_models), 256, 0.2):
                     base = result
-                rows.append({"label": f"{adc.bits}b/{size}/{v_read:g}V", "adc_bits": adc.bits, "tile_size": size,
-                             "v_read_V": v_read, "accuracy": result.accuracy, "energy": result.energy.total,
-                             "tops_per_watt": result.tops_per_watt})
+                rows.append({"label": f"{with_adc.adc.bits}b/{size}/{v_read:g}V", "adc_bits": with_adc.adc.bits,
+                             "tile_size": size, "v_read_V": v_read, "accuracy": result.accuracy,
+                             "energy": result.energy.total, "tops_per_watt": result.tops_per_watt})
     _write_figure(out / "energy_breakdown.png", plot_energy_breakdown(base))
-    _write_figure(out / "energy_tradeoff.png", plot_pareto(rows, f"HWA ResNet, {len(test.x)} {dataset} test images, "
-                                                                 "t = 1 day (ADC bits / tile size / v_read)"))
-    _write_json(out / "energy_tradeoff.json", {"rows": rows, "read_time_s": t, "n_test": len(test.x)})
-    table = ["| ADC bits | tile | v_read (V) | accuracy (%) | energy per inference (J) | TOPS/W |", "|---|---|---|---|---|---|"]
+    _write_figure(out / "energy_tradeoff.png", plot_pareto(rows, f"HWA ResNet, {len(workload.test.x)} {dataset} test "
+                                                                 "images, t = 1 day (ADC bits / tile size / v_read)"))
+    _write_json(out / "energy_tradeoff.json", {"rows": rows, "read_time_s": t, "n_test": len(workload.test.x),
+                                               "hardware": hardware.describe()})
+    table = ["| ADC bits | tile | v_read (V) | accuracy (%) | energy per inference (J) | TOPS/W |",
+             "|---|---|---|---|---|---|"]
     table += [f"| {r['adc_bits']} | {r['tile_size']} | {r['v_read_V']:g} | {100 * r['accuracy']:.1f} | "
               f"{r['energy']:.3g} | {r['tops_per_watt']:.3g} |" for r in rows]
     breakdown = ", ".join(f"{k} {v:.3g} J" for k, v in base.energy.to_dict().items())
+    calibrated = [l.calibration for l in base.layers if l.calibration.get("method") == "nodal-calibrated"]
+    method = (f"ideal tile currents calibrated per layer and tile shape against the nodal solver of the crossbar "
+              f"model's circuit (error before calibration up to {max(c['ideal_error'] for c in calibrated):.2g}, "
+              f"after up to {max(c['calibrated_error'] for c in calibrated):.2g} per calibration vector)"
+              if calibrated else "ideal tile currents (no crossbar model)")
     body = "\n".join([
         f"Energy per inference of the HWA ResNet ({base.adc.bits}-bit SPICE SAR ADC, 256x256 tiles, v_read 0.2 V; "
         f"2 operations per MAC): {breakdown}; latency {base.latency:.3g} s; {base.tops_per_watt:.3g} TOPS/W. "
-        "Array energy: " + ("ideal tile currents calibrated against the nodal solver of the crossbar model's "
-                            "circuit." if xbar is not None else "ideal tile currents (no crossbar model)."),
+        f"Array energy: {method}; compensation: {hardware.compensation.name}.",
         "", "![energy per layer](energy/energy_breakdown.png)", "",
         "Trade-off (each ADC characterized in ngspice; each point programs the network afresh with the same seed):",
         "", *table, "", "![accuracy vs energy](energy/energy_tradeoff.png)"])

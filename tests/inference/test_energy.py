@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from devicelab.behavioral.crossbar_model import CrossbarCircuit
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
-from devicelab.inference import AnalogConfig, AnalogNetwork
+from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, NoCompensation
 from devicelab.inference.energy import OPS_PER_MAC, EnergyModel, network_energy
 from devicelab.inference.plots import pareto_front, plot_energy_breakdown, plot_pareto
 from devicelab.behavioral.periphery import PeripheryModel
@@ -29,6 +29,8 @@ class IdealCurrentsCrossbar:
     """Stand-in crossbar model of ``circuit`` whose bound tiles return the ideal V.G currents (the energy
     calibration reads only ``circuit``; the accuracy path is not under test here)."""
 
+    differential = False
+
     def __init__(self, circuit):
         self.circuit = circuit
 
@@ -36,10 +38,18 @@ class IdealCurrentsCrossbar:
         g = np.asarray(g, dtype=np.float32)
 
         class Bound:
+            transfer = None
+
             def apply(self, v):
                 return np.asarray(v, dtype=np.float32) @ g
 
         return Bound()
+
+
+def program(net, x, config, rng, crossbar=None, energy=None):
+    """Network programmed on tiles with ``config``, the joshi2020 devices and no drift compensation."""
+    hardware = AnalogHardware(MODEL, config, crossbar, None, NoCompensation(), energy=energy)
+    return AnalogNetwork(net, hardware, x, rng)
 
 
 def dac_voltages(analog, layer, x2d):
@@ -61,7 +71,7 @@ def small_inputs(rng):
 
 
 def test_ideal_tile_array_energy_is_t_read_v_squared_g(linear_net, linear_inputs, rng):
-    analog = AnalogNetwork(linear_net, MODEL, AnalogConfig(**EXACT_DEVICES), linear_inputs, rng)
+    analog = program(linear_net, linear_inputs, AnalogConfig(**EXACT_DEVICES), rng)
     result = network_energy(analog, linear_inputs, 0.0, rng)
     pl = analog.layers["fc"]
     v = dac_voltages(analog, "fc", linear_inputs.reshape(len(linear_inputs), -1))
@@ -75,7 +85,7 @@ def test_ideal_tile_array_energy_is_t_read_v_squared_g(linear_net, linear_inputs
 def test_calibrated_array_energy_matches_the_nodal_solver_on_every_tile(small_net, small_inputs, rng):
     circuit = CrossbarCircuit(r_row=20.0, r_col=20.0)
     config = AnalogConfig(tile_rows=16, tile_cols=16, **EXACT_DEVICES)
-    analog = AnalogNetwork(small_net, MODEL, config, small_inputs, rng, crossbar_model=IdealCurrentsCrossbar(circuit))
+    analog = program(small_net, small_inputs, config, rng, IdealCurrentsCrossbar(circuit))
     result = network_energy(analog, small_inputs, 0.0, rng, EnergyModel(calibration_vectors=4))
     pl = analog.layers["fc"]
     v = dac_voltages(analog, "fc", small_inputs.reshape(64, -1))
@@ -99,7 +109,7 @@ def test_calibrated_array_energy_matches_the_nodal_solver_on_every_tile(small_ne
 
 
 def test_tops_per_watt_counts_two_operations_per_mac(small_net, small_inputs, rng):
-    analog = AnalogNetwork(small_net, MODEL, AnalogConfig(**EXACT_DEVICES), small_inputs, rng)
+    analog = program(small_net, small_inputs, AnalogConfig(**EXACT_DEVICES), rng)
     result = network_energy(analog, small_inputs, 0.0, rng)
     assert OPS_PER_MAC == 2
     assert result.macs == 40 * 24
@@ -111,7 +121,7 @@ def test_conv_layer_counts_one_mvm_per_output_pixel(rng):
     net = Network([conv, ReLU(), Flatten(), Linear("fc", rng.standard_normal((3, 4 * 5 * 5)))],
                   (2, 5, 5), 3, "conv")
     x = rng.uniform(0, 1, (8, 2, 5, 5)).astype(np.float32)
-    analog = AnalogNetwork(net, MODEL, AnalogConfig(**EXACT_DEVICES), x, rng)
+    analog = program(net, x, AnalogConfig(**EXACT_DEVICES), rng)
     result = network_energy(analog, x, 0.0, rng)
     conv_energy, fc_energy = result.layers
     assert conv_energy.mvms == 25 and conv_energy.macs == 25 * 18 * 4
@@ -122,7 +132,7 @@ def test_conv_layer_counts_one_mvm_per_output_pixel(rng):
 
 
 def test_energy_grows_with_read_pulse_and_line_capacitance(small_net, small_inputs, rng):
-    analog = AnalogNetwork(small_net, MODEL, AnalogConfig(**EXACT_DEVICES), small_inputs, rng)
+    analog = program(small_net, small_inputs, AnalogConfig(**EXACT_DEVICES), rng)
     base = network_energy(analog, small_inputs, 0.0, rng).energy
     longer = network_energy(analog, small_inputs, 0.0, rng,
                             EnergyModel(PeripheryModel(t_read=20e-9))).energy
@@ -132,14 +142,14 @@ def test_energy_grows_with_read_pulse_and_line_capacitance(small_net, small_inpu
 
 
 def test_drift_lowers_the_array_energy(small_net, small_inputs, rng):
-    analog = AnalogNetwork(small_net, MODEL, AnalogConfig(), small_inputs, rng)
+    analog = program(small_net, small_inputs, AnalogConfig(), rng)
     early = network_energy(analog, small_inputs, 1.0, rng).energy.array
     late = network_energy(analog, small_inputs, 3.15e7, rng).energy.array
     assert late < early
 
 
 def test_accuracy_comes_from_the_same_run(small_net, small_inputs, rng):
-    analog = AnalogNetwork(small_net, MODEL, AnalogConfig(**EXACT_DEVICES), small_inputs, rng)
+    analog = program(small_net, small_inputs, AnalogConfig(**EXACT_DEVICES), rng)
     labels = small_net.forward(small_inputs).argmax(axis=1)
     result = network_energy(analog, small_inputs, 0.0, rng, y=labels)
     assert result.accuracy is not None and result.accuracy > 0.8
@@ -153,7 +163,7 @@ def test_energy_model_rejects_a_negative_calibration_count():
 
 
 def test_breakdown_plot_has_one_bar_per_layer_and_part(small_net, small_inputs, rng):
-    analog = AnalogNetwork(small_net, MODEL, AnalogConfig(**EXACT_DEVICES), small_inputs, rng)
+    analog = program(small_net, small_inputs, AnalogConfig(**EXACT_DEVICES), rng)
     figure = plot_energy_breakdown(network_energy(analog, small_inputs, 0.0, rng))
     assert isinstance(figure, Figure)
     assert len(figure.axes[0].patches) == 6  # one layer x six parts

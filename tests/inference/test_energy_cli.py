@@ -1,6 +1,7 @@
 """``devicelab energy``: network, trade-off and tile commands; bad input names the field."""
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -63,8 +64,48 @@ def test_demo_energy_section_has_breakdown_tradeoff_table_and_plots(tmp_path):
     from devicelab.behavioral.adc import ideal_adc
     from devicelab.inference.energy_experiment import demo_energy
 
-    sections = demo_energy(tmp_path, {4: ideal_adc(4, 0.0, 1.0)}, test_limit=20)
+    from devicelab.behavioral.adc import save_adc_model
+    from devicelab.inference import AnalogHardware
+
+    adc = save_adc_model(ideal_adc(4, 0.0, 1.0), tmp_path / "adc4.h5")
+    sections = demo_energy(tmp_path, {4: adc}, AnalogHardware.from_files(preset="joshi2020"), test_limit=20)
     body = sections[0][1]
     assert body.count("| 4 |") == 4  # 2 tile sizes x 2 read voltages
     assert "TOPS/W" in body and "2 operations per MAC" in body
     assert (tmp_path / "energy_tradeoff.png").exists() and (tmp_path / "energy_breakdown.png").exists()
+
+
+def test_evaluate_energy_accounts_every_read_time_of_the_first_programming(tmp_path):
+    result = run(["evaluate", "--network", "mlp-hwa", "--dataset", "digits", "--preset", "joshi2020", "--times",
+                  "1,86400", "--repeats", "2", "--test-limit", "40", "--energy", "--no-progress", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "accuracy_mlp-digits-hwa_global.json").read_text())
+    assert sorted(record["energy"]) == ["1", "86400"]
+    first = record["energy"]["1"]
+    # the energy run is the first programming's read: its accuracy is that curve entry
+    assert first["accuracy"] == record["curves"]["all"]["accuracy"][0][0]
+    assert first["ops_per_mac"] == 2
+    assert (tmp_path / "energy_mlp-digits-hwa.png").exists()
+    assert "TOPS/W" in result.output
+
+
+def test_hardware_description_keeps_its_energy_tables(tmp_path):
+    from devicelab.behavioral.energy_table import load_energy_table
+    from devicelab.behavioral.periphery import PeripheryModel
+    from devicelab.inference import AnalogHardware
+    from devicelab.inference.energy import EnergyModel
+
+    custom = tmp_path / "tables" / "mine.toml"
+    custom.parent.mkdir()
+    shipped = load_energy_table()
+    custom.write_text(Path(shipped.path).read_text().replace('name = "digital_45nm"', 'name = "mine"'))
+    energy = EnergyModel(PeripheryModel(t_read=20e-9, adc_sharing=4, v_sink=0.3), load_energy_table(custom), 2)
+    hardware = AnalogHardware.from_files(preset="joshi2020").replace(energy=energy)
+    path = hardware.save(tmp_path / "hw.toml")
+    loaded = AnalogHardware.load(path)
+    assert loaded.energy.periphery == energy.periphery
+    assert loaded.energy.table.name == "mine" and loaded.energy.calibration_vectors == 2
+    custom.write_text(custom.read_text() + "\n# edited\n")
+    result = run(["energy", "network", "--network", "mlp-hwa", "--dataset", "digits", "--hardware", str(path),
+                  "--test-limit", "5", "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "energy.table_sha256" in result.output
