@@ -187,16 +187,16 @@ class EnergyBreakdown:
 
 
 def dac_energy(model: PeripheryModel, v_read: float, c_row_line: float, sum_abs_v, sum_abs_i, source_power,
-               n_active_rows):
+               n_driver_reads):
     """Row line and driver energy (J) of a set of MVMs.
 
     ``c_row_line`` (F) per row line; sums over rows (and MVMs): ``sum_abs_v`` = sum |V_i| (V), ``sum_abs_i`` =
-    sum |I_i| (A), ``source_power`` = sum V_i I_i (W), ``n_active_rows`` = number of rows with V_i != 0.
+    sum |I_i| (A), ``source_power`` = sum V_i I_i (W); ``n_driver_reads`` = drivers x MVMs.
     """
     rail = model.rail(v_read)
     line = c_row_line * rail * sum_abs_v
     conduction = model.t_read * (rail * sum_abs_i - source_power)
-    quiescent = model.t_read * rail * model.driver_quiescent * n_active_rows
+    quiescent = model.t_read * rail * model.driver_quiescent * n_driver_reads
     return line + conduction + quiescent
 
 
@@ -251,7 +251,7 @@ def tile_mvm_energy(spec, g, v, v_read: float, model: PeripheryModel, table, adc
     v = np.atleast_2d(np.asarray(v, dtype=np.float64))
     c_row_line = spec.physical_cols * model.c_row_per_cell
     dac = dac_energy(model, v_read, c_row_line, np.abs(v).sum(axis=1), np.abs(circuit.row_currents).sum(axis=1),
-                     circuit.source / model.t_read, np.count_nonzero(v, axis=1)) + circuit.drivers
+                     circuit.source / model.t_read, spec.rows) + circuit.drivers
     sense = sense_energy(model, spec.physical_cols, np.abs(circuit.column_currents).sum(axis=1)) + circuit.senses
     if adc_model is None:
         raise ConfigError("tile_mvm_energy: adc_model is required (an ADCModel, or ideal_adc(bits, ...))")

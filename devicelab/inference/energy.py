@@ -42,6 +42,7 @@ from devicelab.behavioral.periphery import (BREAKDOWN, ADCCosts, EnergyBreakdown
                                             dac_energy, mvm_latency, sense_energy, tile_area)
 from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import sha256_file
+from devicelab.network.layers import Conv2d
 
 OPS_PER_MAC = 2
 
@@ -119,31 +120,62 @@ class EnergyModel:
             raise InputFileError(path, str(exc), field="energy") from None
 
 
+def _abs(x: np.ndarray) -> np.ndarray:
+    """|x| without a copy when x has no negative entry (activations after ReLU)."""
+    return x if x.size == 0 or x.min() >= 0 else np.abs(x)
+
+
 class _LayerStats:
-    """Running sums over the MVMs of one layer (DAC level units)."""
+    """Running sums over the MVMs of one layer, per tile row input (DAC level units): ``sum_sq`` = sum of x^2,
+    ``sum_abs`` = sum of |x|, ``n_mvm`` MVMs, and a few input vectors (``samples``) for calibration.
+
+    Conv layers are summed on the encoded activation before im2col (:meth:`add_conv`): every im2col row
+    entry (kh, kw, c) is one activation, so its sums over the output positions are window sums of the
+    per-pixel sums over the batch, at 1/(kh kw) of the cost of summing the patch matrix.
+    """
 
     def __init__(self, rows: int, keep: int):
         self.n_mvm = 0
         self.sum_sq = np.zeros(rows)
         self.sum_abs = np.zeros(rows)
-        self.n_active = np.zeros(rows)
         self.keep = keep
         self.samples: list[np.ndarray] = []
 
     def add(self, x2d: np.ndarray) -> None:
+        """Sums of the MVM inputs ``x2d`` (batch, rows)."""
+        self.sum_sq += np.einsum("ki,ki->i", x2d, x2d)
+        self.sum_abs += np.einsum("ki->i", _abs(x2d))
+        self.count(x2d)
+
+    def count(self, x2d: np.ndarray) -> None:
+        """Count the MVMs of ``x2d`` and keep calibration samples spread over the batch (corner patches of
+        one image are not typical)."""
         self.n_mvm += x2d.shape[0]
-        self.sum_sq += np.einsum("ki,ki->i", x2d, x2d, dtype=np.float64)
-        self.sum_abs += np.abs(x2d).sum(axis=0, dtype=np.float64)
-        self.n_active += np.count_nonzero(x2d, axis=0)
         have = sum(len(s) for s in self.samples)
-        if have < self.keep:  # spread over the batch: conv patches of one image corner are not typical
+        if have < self.keep:
             step = max(1, x2d.shape[0] // (self.keep - have))
             self.samples.append(np.array(x2d[::step][:self.keep - have], dtype=np.float64))
+
+    def add_conv(self, layer, x_q: np.ndarray) -> None:
+        """Sums of the im2col rows of conv ``layer`` for its encoded NHWC input ``x_q`` (without counting MVMs)."""
+        _, h, w, channels = x_q.shape
+        _, _, kh, kw = layer.weight.shape
+        pad, stride = layer.padding, layer.stride
+        ho, wo = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
+        for total, pixel in ((self.sum_sq, np.einsum("nhwc,nhwc->hwc", x_q, x_q)),
+                             (self.sum_abs, np.einsum("nhwc->hwc", _abs(x_q)))):
+            padded = np.pad(pixel.astype(np.float64), ((pad, pad), (pad, pad), (0, 0)))
+            for i in range(kh):
+                for j in range(kw):
+                    window = padded[i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride]
+                    start = (i * kw + j) * channels
+                    total[start:start + channels] += window.sum(axis=(0, 1))
 
 
 class EnergyMeter:
     """The ``mvm`` of :meth:`Network.forward` that records the DAC voltages of every weight layer and
-    delegates the product to ``state`` (an analog read state with ``encode_input`` and ``__call__``)."""
+    delegates the encoding and the product to ``state`` (an analog read state with ``encode_input`` and
+    ``__call__``)."""
 
     def __init__(self, state, calibration_vectors: int = 4):
         self.state = state
@@ -152,16 +184,28 @@ class EnergyMeter:
         self.n_images = 0
         self.elapsed = 0.0
 
+    def _stats(self, layer) -> _LayerStats:
+        stats = self.stats.get(layer.name)
+        if stats is None:
+            stats = self.stats[layer.name] = _LayerStats(layer.matrix.shape[0], self.calibration_vectors)
+        return stats
+
     def encode_input(self, layer, x):
-        """DAC encoding of the state (unchanged)."""
-        return self.state.encode_input(layer, x)
+        """DAC encoding of the state; conv inputs are summed here, before im2col."""
+        x_q = self.state.encode_input(layer, x)
+        if isinstance(layer, Conv2d):
+            start = time.perf_counter()
+            self._stats(layer).add_conv(layer, x_q)
+            self.elapsed += time.perf_counter() - start
+        return x_q
 
     def __call__(self, layer, x2d):
         start = time.perf_counter()
-        stats = self.stats.get(layer.name)
-        if stats is None:
-            stats = self.stats[layer.name] = _LayerStats(x2d.shape[1], self.calibration_vectors)
-        stats.add(x2d)
+        stats = self._stats(layer)
+        if isinstance(layer, Conv2d):
+            stats.count(x2d)
+        else:
+            stats.add(x2d)
         self.elapsed += time.perf_counter() - start
         return self.state(layer, x2d)
 
@@ -354,9 +398,9 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
             calibration["ideal_error"] = max(c["ideal_error"] for c in calibrated)
             calibration["calibrated_error"] = max(c["calibrated_error"] for c in calibrated)
     c_line = n_cb * 2 * tile.tile_cols * periphery.c_row_per_cell  # a row crosses G+ and G- of every column tile
-    n_active = n_cb * float(stats.n_active.sum())  # one driver per row and column tile
+    n_drivers = n_cb * rows * stats.n_mvm  # driver reads: one driver per row and column tile, biased every read
     dac = dac_energy(periphery, tile.v_read, c_line, to_volts * float(stats.sum_abs.sum()), sum_abs_i, power,
-                     n_active) + parts["driver"]
+                     n_drivers) + parts["driver"]
     sense = sense_energy(periphery, stats.n_mvm * n_rb * 2 * cols, sum_abs_i) + parts["sense"]
     conversions = stats.n_mvm * n_rb * cols
     ops = {"scale": n_rb * cols, "accumulate": (n_rb - 1) * cols, "bias": cols if has_bias_or_norm else 0,

@@ -175,3 +175,18 @@ def test_pareto_front_keeps_only_undominated_points():
     assert pareto_front(cost, value).tolist() == [4, 0, 1, 2]
     figure = plot_pareto([{"energy": c, "accuracy": v, "label": str(i)} for i, (c, v) in enumerate(zip(cost, value))])
     assert isinstance(figure, Figure)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (2, 1), (2, 0)])
+def test_conv_sums_before_im2col_equal_the_patch_matrix_sums(rng, stride, padding):
+    from devicelab.inference.energy import _LayerStats
+
+    conv = Conv2d("conv", rng.standard_normal((4, 3, 3, 3)).astype(np.float32), stride=stride, padding=padding)
+    x = np.rint(rng.uniform(-127, 127, (5, 7, 6, 3))).astype(np.float32)  # NHWC DAC levels, signed
+    patches, _ = conv.im2col(x)
+    direct, windowed = _LayerStats(27, 0), _LayerStats(27, 0)
+    direct.add(patches)
+    windowed.add_conv(conv, x)
+    # integer-valued float32 sums below 2^24 are exact
+    np.testing.assert_array_equal(windowed.sum_sq, direct.sum_sq)
+    np.testing.assert_array_equal(windowed.sum_abs, direct.sum_abs)
