@@ -387,8 +387,8 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
             ratio = cal.get("ratio", 1.0)
             power += tile_power * ratio
             sum_abs_i += to_volts * float(stats.sum_abs[rb] @ g_rows) * ratio
-            for name in parts:
-                parts[name] += t_read * tile_power * ratio * cal.get(f"{name}_fraction", 0.0)
+            for part in parts:
+                parts[part] += t_read * tile_power * ratio * cal.get(f"{part}_fraction", 0.0)
     source = t_read * power
     calibration = {"method": "ideal", "reason": "no crossbar model: tiles without wire resistance"}
     if shapes:

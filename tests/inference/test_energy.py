@@ -124,6 +124,7 @@ def test_conv_layer_counts_one_mvm_per_output_pixel(rng):
     analog = program(net, x, AnalogConfig(**EXACT_DEVICES), rng)
     result = network_energy(analog, x, 0.0, rng)
     conv_energy, fc_energy = result.layers
+    assert [layer.name for layer in result.layers] == ["conv", "fc"]
     assert conv_energy.mvms == 25 and conv_energy.macs == 25 * 18 * 4
     assert fc_energy.mvms == 1
     # the last layer skips the activation; the conv layer does one per output
