@@ -172,10 +172,10 @@ class EnergyBreakdown:
         """Sum of all categories (J)."""
         return sum(getattr(self, name) for name in BREAKDOWN)
 
-    def __add__(self, other: "EnergyBreakdown") -> "EnergyBreakdown":
+    def __add__(self, other: EnergyBreakdown) -> EnergyBreakdown:
         return EnergyBreakdown(*(getattr(self, n) + getattr(other, n) for n in BREAKDOWN))
 
-    def scaled(self, factor: float) -> "EnergyBreakdown":
+    def scaled(self, factor: float) -> EnergyBreakdown:
         """Every category times ``factor``."""
         return EnergyBreakdown(*(getattr(self, n) * factor for n in BREAKDOWN))
 

@@ -37,9 +37,22 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.behavioral.energy_table import DEFAULT_TABLE, EnergyTable, load_energy_table
-from devicelab.behavioral.periphery import (BREAKDOWN, ADCCosts, EnergyBreakdown, PeripheryModel, adc_costs,
-                                            dac_energy, mvm_latency, sense_energy, tile_area)
+from devicelab.behavioral.energy_table import (
+    DEFAULT_TABLE,
+    EnergyTable,
+    load_energy_table,
+)
+from devicelab.behavioral.periphery import (
+    BREAKDOWN,
+    ADCCosts,
+    EnergyBreakdown,
+    PeripheryModel,
+    adc_costs,
+    dac_energy,
+    mvm_latency,
+    sense_energy,
+    tile_area,
+)
 from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import sha256_file
 from devicelab.network.layers import Conv2d
@@ -89,7 +102,7 @@ class EnergyModel:
         return out
 
     @classmethod
-    def from_table(cls, table: dict, path: str | os.PathLike, verify: bool = True) -> "EnergyModel":
+    def from_table(cls, table: dict, path: str | os.PathLike, verify: bool = True) -> EnergyModel:
         """Inverse of :meth:`to_table` for the hardware description ``path`` (relative files are relative to its
         folder); InputFileError naming the field on bad input."""
         path = Path(path)
@@ -102,7 +115,7 @@ class EnergyModel:
         unknown = set(values) - known
         if unknown:
             raise InputFileError(path, f"unknown energy settings {sorted(unknown)}; known: {sorted(known)}",
-                                 field=f"energy.{sorted(unknown)[0]}")
+                                 field=f"energy.{min(unknown)}")
         if file is not None:
             file = Path(file) if Path(file).is_absolute() else path.parent / file
             if verify and digest is not None and sha256_file(file) != digest:
@@ -301,8 +314,9 @@ class NetworkEnergy:
     def report(self) -> str:
         """Plain-text table: energy per inference by layer and part, latency, TOPS/W."""
         head = f"{'layer':<14}" + "".join(f"{n:>11}" for n in BREAKDOWN) + f"{'total':>11}{'latency':>11}"
-        lines = [f"energy per inference (J) at t = {self.t:g} s over {self.n_images} images; "
-                 f"ADC: {self.adc.bits} bits, {self.adc.energy:.3g} J/conversion ({self.adc.source})", head]
+        title = (f"energy per inference (J) at t = {self.t:g} s over {self.n_images} images; "
+                 f"ADC: {self.adc.bits} bits, {self.adc.energy:.3g} J/conversion ({self.adc.source})")
+        lines = [title, head]
         for layer in self.layers + (None,):
             name, e, lat = ((layer.name, layer.energy, layer.latency) if layer is not None
                             else ("total", self.energy, self.latency))

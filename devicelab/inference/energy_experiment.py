@@ -19,11 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.behavioral.periphery import BREAKDOWN, NEUROSIM_SAR_45NM_LP, EnergyBreakdown, adc_costs, tile_mvm_energy
+from devicelab.behavioral.periphery import (
+    BREAKDOWN,
+    NEUROSIM_SAR_45NM_LP,
+    EnergyBreakdown,
+    adc_costs,
+    tile_mvm_energy,
+)
 from devicelab.errors import ConfigError
 from devicelab.files import atomic_output
 from devicelab.inference.analog import AnalogNetwork
-from devicelab.inference.energy import OPS_PER_MAC, EnergyModel, NetworkEnergy, network_energy
+from devicelab.inference.energy import (
+    OPS_PER_MAC,
+    EnergyModel,
+    NetworkEnergy,
+    network_energy,
+)
 from devicelab.inference.experiment import N_CALIBRATION
 from devicelab.inference.hardware import AnalogHardware
 from devicelab.inference.plots import plot_energy_breakdown, plot_pareto
@@ -135,9 +146,10 @@ def tile_efficiency(rows: int, cols: int, *, g_max: float, v_read: float, dac_bi
     weights (conductances in [0, g_max] S) and uniform random ``dac_bits`` inputs in [0, v_read] V.
 
     The array, wires and driver/sense energy come from the nodal circuit (``crossbar_spec`` with zero wire
-    resistance when None); a NeuroSim-style estimate of the same tile (NeuroSim V1.3's formulas: array
-    C_BL V_read^2 per column plus the cell energy, SAR ADC power formula at 45 nm LP, no driver model) is
-    returned alongside. Everything per MVM in J; TOPS/W with 2 operations per MAC.
+    resistance when None); a NeuroSim-style estimate of the same tile (NeuroSim V1.3's formulas: bit lines
+    charged to V_read and active row lines to v_dd, C V^2; its SAR ADC column-power fit at 45 nm LP, whose
+    column-current term stands for the cell energy; no driver or integrator model; the same digital
+    operations) is returned alongside. Everything per MVM in J; TOPS/W with 2 operations per MAC.
     """
     from devicelab.spice.crossbar.spec import CrossbarSpec
 
@@ -148,7 +160,7 @@ def tile_efficiency(rows: int, cols: int, *, g_max: float, v_read: float, dac_bi
     v = rng.integers(0, levels + 1, (n_vectors, rows)) * (v_read / levels)
     g = rng.uniform(0.0, g_max, spec.g_shape)
     periphery, table = energy_model.periphery, energy_model.table
-    breakdown, circuit = tile_mvm_energy(spec, g, v, v_read, periphery, table, adc_model)
+    breakdown, _ = tile_mvm_energy(spec, g, v, v_read, periphery, table, adc_model)
     mean = EnergyBreakdown(*(float(np.mean(getattr(breakdown, n))) for n in BREAKDOWN))
     macs = rows * cols
     adc = adc_costs(adc_model, adc_model.bits, table.clock_frequency)
@@ -214,10 +226,11 @@ def demo_energy(out: str | os.PathLike, adc_models: dict, hardware: AnalogHardwa
               f"model's circuit (error before calibration up to {max(c['ideal_error'] for c in calibrated):.2g}, "
               f"after up to {max(c['calibrated_error'] for c in calibrated):.2g} per calibration vector)"
               if calibrated else "ideal tile currents (no crossbar model)")
+    summary = (f"Energy per inference of the HWA ResNet ({base.adc.bits}-bit SPICE SAR ADC, 256x256 tiles, v_read "
+               f"0.2 V; 2 operations per MAC): {breakdown}; latency {base.latency:.3g} s; {base.tops_per_watt:.3g} "
+               f"TOPS/W. Array energy: {method}; compensation: {hardware.compensation.name}.")
     body = "\n".join([
-        f"Energy per inference of the HWA ResNet ({base.adc.bits}-bit SPICE SAR ADC, 256x256 tiles, v_read 0.2 V; "
-        f"2 operations per MAC): {breakdown}; latency {base.latency:.3g} s; {base.tops_per_watt:.3g} TOPS/W. "
-        f"Array energy: {method}; compensation: {hardware.compensation.name}.",
+        summary,
         "", "![energy per layer](energy/energy_breakdown.png)", "",
         "Trade-off (each ADC characterized in ngspice; each point programs the network afresh with the same seed):",
         "", *table, "", "![accuracy vs energy](energy/energy_tradeoff.png)"])

@@ -10,10 +10,22 @@ import numpy as np
 import pytest
 
 from devicelab.behavioral.adc import ideal_adc
-from devicelab.behavioral.energy_table import (REQUIRED_OPERATIONS, UNITS, load_energy_table,
-                                               parse_energy_table)
-from devicelab.behavioral.periphery import (EnergyBreakdown, PeripheryModel, adc_costs, dac_energy, mvm_latency,
-                                            sense_energy, tile_area, tile_mvm_energy)
+from devicelab.behavioral.energy_table import (
+    REQUIRED_OPERATIONS,
+    UNITS,
+    load_energy_table,
+    parse_energy_table,
+)
+from devicelab.behavioral.periphery import (
+    EnergyBreakdown,
+    PeripheryModel,
+    adc_costs,
+    dac_energy,
+    mvm_latency,
+    sense_energy,
+    tile_area,
+    tile_mvm_energy,
+)
 from devicelab.errors import ConfigError, InputFileError
 from devicelab.spice import CrossbarSpec
 

@@ -11,12 +11,17 @@ import pytest
 from matplotlib.figure import Figure
 
 from devicelab.behavioral.crossbar_model import CrossbarCircuit
+from devicelab.behavioral.periphery import PeripheryModel
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
-from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, NoCompensation
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    AnalogNetwork,
+    NoCompensation,
+)
 from devicelab.inference.energy import OPS_PER_MAC, EnergyModel, network_energy
 from devicelab.inference.plots import pareto_front, plot_energy_breakdown, plot_pareto
-from devicelab.behavioral.periphery import PeripheryModel
 from devicelab.network.layers import Conv2d, Flatten, Linear, ReLU
 from devicelab.network.model import Network
 from devicelab.spice.crossbar.energy import array_energy

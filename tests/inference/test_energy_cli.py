@@ -61,11 +61,9 @@ def test_table_with_unknown_units_is_an_error_naming_the_field(tmp_path):
 
 @pytest.mark.slow
 def test_demo_energy_section_has_breakdown_tradeoff_table_and_plots(tmp_path):
-    from devicelab.behavioral.adc import ideal_adc
-    from devicelab.inference.energy_experiment import demo_energy
-
-    from devicelab.behavioral.adc import save_adc_model
+    from devicelab.behavioral.adc import ideal_adc, save_adc_model
     from devicelab.inference import AnalogHardware
+    from devicelab.inference.energy_experiment import demo_energy
 
     adc = save_adc_model(ideal_adc(4, 0.0, 1.0), tmp_path / "adc4.h5")
     sections = demo_energy(tmp_path, {4: adc}, AnalogHardware.from_files(preset="joshi2020"), test_limit=20)

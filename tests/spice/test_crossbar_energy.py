@@ -14,7 +14,11 @@ from click.testing import CliRunner
 from devicelab.cli import cli
 from devicelab.errors import ConfigError
 from devicelab.spice import AccessTransistor, CrossbarSpec
-from devicelab.spice.crossbar.energy import COMPONENTS, array_energy, ngspice_source_energy
+from devicelab.spice.crossbar.energy import (
+    COMPONENTS,
+    array_energy,
+    ngspice_source_energy,
+)
 
 T_READ = 10e-9
 
