@@ -123,6 +123,28 @@ def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
     return network_demo(out / "network", hardware)
 
 
+def stage_energy(out: Path, ctx: dict) -> list[tuple[str, str]]:
+    """Stage 4b: energy per inference of the HWA ResNet on the hardware description of stage 4, and a small
+    accuracy-energy trade-off (a 4-bit SAR characterized here, the 6-bit SAR of stage 2b)."""
+    import numpy as np
+
+    from devicelab.behavioral.adc_build import build_adc_model
+    from devicelab.inference import AnalogHardware
+    from devicelab.inference.energy_experiment import demo_energy
+    from devicelab.spice.adc.netlist import SARADCSpec
+
+    folder = out / "energy"
+    described = out / "network" / "hardware.toml"
+    hardware = (AnalogHardware.load(described) if described.is_file()
+                else AnalogHardware.from_files(preset="joshi2020", crossbar_model=ctx.get("crossbar_model")))
+    build = build_adc_model(SARADCSpec(bits=4), 8 * 2**4, rng=np.random.default_rng(4), output=folder / "adc_sar_4bit.h5",
+                            checkpoint_dir=folder / "checkpoints")
+    models = {4: build.model_path}
+    if ctx.get("adc_model"):
+        models[6] = ctx["adc_model"]
+    return demo_energy(folder, models, hardware)
+
+
 def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 5: update-model fit of real pulse traces and a short mixed-precision training run."""
     import numpy as np
@@ -133,7 +155,8 @@ def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:
                                   np.random.default_rng(5), device_model_file=ctx.get("device_model"))
 
 
-STAGES = [stage_fit, stage_spice, stage_adc, stage_sweep, stage_behavioral, stage_network, stage_training]
+STAGES = [stage_fit, stage_spice, stage_adc, stage_sweep, stage_behavioral, stage_network, stage_energy,
+          stage_training]
 
 
 def write_report(out: Path, sections: list[tuple[str, str]], timings: dict[str, float]) -> Path:

@@ -24,5 +24,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".crossbar_model": ["BoundCrossbar", "CrossbarCircuit", "CrossbarModel", "ModelSettings", "Validity"],
     ".model_file": ["apply_model_files", "load_crossbar_model", "save_crossbar_model"],
     ".plots": ["plot_column_errors", "plot_error_vs_size", "plot_model_vs_reference"],
+    ".energy_table": ["EnergyTable", "load_energy_table"],
+    ".periphery": ["EnergyBreakdown", "PeripheryModel", "adc_costs", "tile_mvm_energy"],
     ".adc": ["ADCModel", "from_characterization", "ideal_adc", "load_adc_model", "quantize_dac", "save_adc_model"],
 })

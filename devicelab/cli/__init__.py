@@ -30,6 +30,7 @@ COMMANDS = {
     "network": "Network files: devicelab .npz/.h5, ONNX (.onnx) and plain state dicts with --arch.",
     "evaluate": "Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float "
                 "alongside).",
+    "energy": "Energy per inference on analog tiles (array from the circuit, periphery, digital), 2 ops per MAC.",
     "pretrain": "Train the reference MLP or ResNet on digits or Fashion-MNIST and save its weights.",
     "train": "Train an MLP in memory with pulsed device updates and print per-epoch test accuracy next to float.",
 }

@@ -65,17 +65,34 @@ def _circuit_options(command):
               help="I.npy: output currents (A), (n_vectors, cols).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also write an IR-drop heat map (PNG) of the first input vector.")
+@click.option("--energy", is_flag=True,
+              help="Also write the MVM energy of every input vector (J; devices/wires/drivers/senses) as JSON "
+                   "next to the output (I.npy -> I.energy.json); needs --t-read.")
+@click.option("--t-read", type=float, default=None, help="Read pulse length (s) for --energy.")
 @overwrite_option
-def simulate(spec, conductances, inputs, engine, timeout, output, plot, overwrite) -> None:
+def simulate(spec, conductances, inputs, engine, timeout, output, plot, energy, t_read, overwrite) -> None:
     """Simulate a crossbar: output column currents for every input vector."""
-    from devicelab.spice.crossbar.files import simulate_files
+    import numpy as np
 
-    check_outputs(overwrite, files=[output, plot])
-    summary = simulate_files(spec, conductances, inputs, output, engine=engine, plot=plot, timeout=timeout)
+    from devicelab.spice.crossbar.files import energy_path_for, simulate_files
+
+    if energy and t_read is None:
+        raise click.UsageError("--energy needs --t-read (s), the read pulse length")
+    if t_read is not None and not energy:
+        raise click.UsageError("--t-read is only used with --energy")
+    check_outputs(overwrite, files=[output, plot, energy_path_for(output) if energy else None])
+    summary = simulate_files(spec, conductances, inputs, output, engine=engine, plot=plot, timeout=timeout,
+                             t_read=t_read if energy else None)
     click.echo(f"{summary.engine}: {summary.n_vectors} vector(s) x {summary.cols} column(s) in "
                f"{summary.elapsed:.3g} s; max |I| = {summary.max_current:.4g} A; max deviation from ideal V.G = "
                f"{summary.ideal_deviation:.3g} "
                f"(relative); wrote {output}" + (f" and {plot}" if plot else ""))
+    if summary.energy is not None:
+        e = summary.energy
+        click.echo(f"energy per MVM (mean over {summary.n_vectors} vector(s), t_read = {e.t_read:.3g} s): "
+                   f"source {np.mean(e.source):.4g} J = devices {np.mean(e.devices):.4g} J + access transistors "
+                   f"{np.mean(e.access_transistors):.4g} J + wires {np.mean(e.wires):.4g} J + drivers/senses "
+                   f"{np.mean(e.drivers + e.senses):.4g} J; wrote {summary.energy_path}")
 
 
 @crossbar.command()

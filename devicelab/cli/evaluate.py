@@ -67,6 +67,9 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.option("--ir-programming", type=int, default=0, show_default=True,
               help="IR-drop-aware programming: pre-distort the conductance targets with the crossbar model in "
                    "this many iterations (0: off), clipped to the device range; the residual is logged.")
+@click.option("--energy", is_flag=True,
+              help="Also account the energy per inference (J, by layer and part), latency and TOPS/W (2 ops per "
+                   "MAC) of the first programming at every read time, with the description's [energy] tables.")
 @click.option("--tile-size", type=int, default=256, show_default=True, help="Tile rows and columns.")
 @click.option("--scaling", type=click.Choice(["column", "tile"]), default="column", show_default=True,
               help="Weight-to-conductance scaling.")
@@ -87,7 +90,7 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @click.pass_context
 def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model,
              adc_model, times, repeats, compensation, attribution, strict_validity, calibration, calibration_refresh,
-             ir_programming, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed,
+             ir_programming, energy, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed,
              output_dir, as_json, progress, overwrite):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
@@ -127,7 +130,8 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
         hardware.save(save_hardware)
     result, outputs = run_evaluation(net, dataset, parse_times(times), repeats, hardware,
                                      attribution=attribution, test_limit=test_limit, seed=seed,
-                                     output_dir=output_dir, progress=progress, strict_validity=strict_validity)
+                                     output_dir=output_dir, progress=progress, strict_validity=strict_validity,
+                                     energy=energy)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, sort_keys=True))
         return
@@ -135,7 +139,11 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
                f"{result.device_model}, compensation {result.compensation}; accuracy in %, mean +- std over "
                f"{repeats} repeats:")
     click.echo(result.table())
-    click.echo(f"wrote {outputs.json_path} and {outputs.plot_path} ({result.elapsed_s:.0f} s)")
+    for t, e in result.energy.items():
+        click.echo(e.report() if t == next(iter(result.energy)) else
+                   f"t = {t:g} s: {e.energy.total:.4g} J per inference, {e.tops_per_watt:.3g} TOPS/W")
+    plots = [outputs.plot_path] + ([outputs.energy_plot_path] if outputs.energy_plot_path else [])
+    click.echo(f"wrote {outputs.json_path} and {' and '.join(map(str, plots))} ({result.elapsed_s:.0f} s)")
 
 
 def _override(hardware, given, tile_values, device_model, preset, crossbar_model, adc_model, compensation):

@@ -8,7 +8,9 @@ Tile settings and non-ideality switches: :class:`AnalogConfig` (:data:`NONIDEALI
 ``Network.forward``). Mapping: :class:`DifferentialConverter`, :class:`Tiling`, :func:`map_matrix`. Drift
 compensation: :class:`NoCompensation`, :class:`GlobalDriftCompensation`, :class:`ColumnDriftCompensation`,
 :class:`BatchNormCompensation`. Experiments: :func:`evaluate_accuracy_vs_time` -> :class:`EvaluationResult`,
-:func:`run_evaluation` (files), :func:`plot_accuracy_vs_time`.
+:func:`run_evaluation` (files), :func:`plot_accuracy_vs_time`. Energy: :class:`EnergyModel` (periphery and
+digital tables of a hardware), :func:`network_energy` -> :class:`NetworkEnergy` (per layer and part, latency,
+TOPS/W), :class:`EnergyMeter`, :func:`plot_energy_breakdown`, :func:`plot_pareto`.
 """
 
 from devicelab._lazy import lazy_exports
@@ -22,5 +24,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".evaluate": ["AccuracyCurve", "EvaluationResult", "evaluate_accuracy_vs_time", "parse_times",
                    "acting_nonidealities", "attribution_hardware"],
     ".experiment": ["run_evaluation"],
-    ".plots": ["plot_accuracy_vs_time"],
+    ".energy": ["EnergyMeter", "EnergyModel", "LayerEnergy", "NetworkEnergy", "network_energy", "OPS_PER_MAC"],
+    ".plots": ["plot_accuracy_vs_time", "plot_energy_breakdown", "plot_pareto"],
 })

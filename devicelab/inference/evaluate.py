@@ -74,14 +74,20 @@ class EvaluationResult:
     curves: dict[str, AccuracyCurve] = field(default_factory=dict)
     elapsed_s: float = 0.0
     meta: dict = field(default_factory=dict)
+    #: Read time (s) -> :class:`~devicelab.inference.energy.NetworkEnergy` of the first programming
+    #: (``energy=True``).
+    energy: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-able form (times in s, accuracies as fractions)."""
-        return {"network": self.network, "dataset": self.dataset, "device_model": self.device_model,
-                "compensation": self.compensation, "config": self.config, "n_test": self.n_test,
-                "float_accuracy": self.float_accuracy, "elapsed_s": self.elapsed_s, "meta": self.meta,
-                "curves": {k: c.to_dict() for k, c in self.curves.items()},
-                "attribution": attribution_terms(self)}
+        """JSON-able form (times in s, accuracies as fractions, energies in J)."""
+        out = {"network": self.network, "dataset": self.dataset, "device_model": self.device_model,
+               "compensation": self.compensation, "config": self.config, "n_test": self.n_test,
+               "float_accuracy": self.float_accuracy, "elapsed_s": self.elapsed_s, "meta": self.meta,
+               "curves": {k: c.to_dict() for k, c in self.curves.items()},
+               "attribution": attribution_terms(self)}
+        if self.energy:
+            out["energy"] = {format(t, ".10g"): e.to_dict() for t, e in self.energy.items()}
+        return out
 
     def table(self) -> str:
         """Plain-text table: time, float baseline, mean +- std accuracy of every curve (in %)."""
@@ -171,12 +177,19 @@ def _validity_once_per_layer(strict: bool):
 
 
 def _curve(network, test, calibration_x, hardware: AnalogHardware, times, repeats, rng, label,
-           bar) -> AccuracyCurve:
+           bar, energies: dict | None = None) -> AccuracyCurve:
     accuracy = np.empty((repeats, len(times)))
     for k in range(repeats):
         analog = AnalogNetwork(network, hardware, calibration_x, rng)
         for i, t in enumerate(times):
-            accuracy[k, i] = analog.read_at(float(t), rng).accuracy(test.x, test.y)
+            state = analog.read_at(float(t), rng)
+            if energies is not None and k == 0:  # energy of the activations of the first programming
+                from devicelab.inference.energy import EnergyModel, metered_run
+
+                accuracy[k, i], energies[float(t)] = metered_run(analog, state, test.x, test.y, float(t),
+                                                                 hardware.energy or EnergyModel())
+            else:
+                accuracy[k, i] = state.accuracy(test.x, test.y)
             if bar is not None:
                 bar.update(1)
     log.info("%s: %s", label, np.round(accuracy.mean(axis=0), 4).tolist())
@@ -249,7 +262,8 @@ def attribution_terms(result: "EvaluationResult") -> dict | None:
 def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: np.ndarray,
                               hardware: AnalogHardware, times, repeats: int, rng: np.random.Generator,
                               attribution: bool = False, progress: bool = False,
-                              strict_validity: bool = False, attribution_pairs: bool = True) -> EvaluationResult:
+                              strict_validity: bool = False, attribution_pairs: bool = True,
+                              energy: bool = False) -> EvaluationResult:
     """Accuracy of ``network`` on ``test`` vs read time after programming on analog tiles.
 
     Parameters
@@ -264,6 +278,8 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
     strict_validity : raise :class:`~devicelab.errors.ValidityRangeError` as soon as a model is used outside
         its validity range (default: one :class:`~devicelab.errors.ValidityRangeWarning` per layer, merged
         over every repeat and read, saying what is out of range and by how much).
+    energy : also account the energy per inference of the "all" curve's first programming at every read time
+        (:mod:`devicelab.inference.energy`, with ``hardware.energy`` or the defaults) into ``result.energy``.
     """
     from tqdm.auto import tqdm
 
@@ -286,7 +302,8 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
     with tqdm(total=total, desc=f"evaluate {network.name}", unit="read", disable=not progress) as bar, \
             _validity_once_per_layer(strict_validity) as seen:
         for label, hw in variants.items():
-            result.curves[label] = _curve(network, test, calibration_x, hw, times, repeats, rng, label, bar)
+            energies = result.energy if energy and label == "all" else None
+            result.curves[label] = _curve(network, test, calibration_x, hw, times, repeats, rng, label, bar, energies)
     result.meta["validity"] = seen
     result.elapsed_s = time.perf_counter() - start
     result.meta["hardware"] = hardware.describe()

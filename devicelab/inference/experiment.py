@@ -26,17 +26,21 @@ class EvaluationOutputs:
 
     json_path: Path
     plot_path: Path
+    energy_plot_path: Path | None = None
 
 
 def run_evaluation(network: str, dataset: str, times, repeats: int, hardware: AnalogHardware, *,
                    attribution: bool = False, test_limit: int | None = None, seed: int = 0,
                    output_dir: str | os.PathLike = ".", progress: bool = False, strict_validity: bool = False,
+                   energy: bool = False,
                    ) -> tuple[EvaluationResult, EvaluationOutputs]:
     """Evaluate ``network`` (a weights file or shipped name) on ``dataset`` on ``hardware``; write JSON + plot.
 
     ``test_limit`` evaluates only the first N test images (None: the whole test split). Files go to
     ``output_dir`` as ``accuracy_<network>_<compensation>.json`` and ``.png``. ``strict_validity``: fail
-    (:class:`~devicelab.errors.ValidityRangeError`) instead of warning when a model leaves its range.
+    (:class:`~devicelab.errors.ValidityRangeError`) instead of warning when a model leaves its range. With
+    ``energy`` the JSON also holds the energy per inference at every read time and ``energy_<network>.png``
+    shows the first one's breakdown per layer.
     """
     net = resolve_network(network, dataset)
     test = load_dataset(dataset, "test").subset(test_limit)
@@ -47,7 +51,7 @@ def run_evaluation(network: str, dataset: str, times, repeats: int, hardware: An
     calibration = load_dataset(dataset, "train").subset(N_CALIBRATION, rng)
     result = evaluate_accuracy_vs_time(net, test, calibration.x, hardware, times, repeats, rng,
                                        attribution=attribution, progress=progress,
-                                       strict_validity=strict_validity)
+                                       strict_validity=strict_validity, energy=energy)
     result.meta["seed"] = seed
     out = Path(output_dir)
     stem = f"accuracy_{net.name}_{hardware.compensation.name}"
@@ -56,4 +60,11 @@ def run_evaluation(network: str, dataset: str, times, repeats: int, hardware: An
     fig = plot_accuracy_vs_time(result)
     with atomic_output(plot_path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    return result, EvaluationOutputs(json_path, plot_path)
+    energy_plot = None
+    if result.energy:
+        from devicelab.inference.plots import plot_energy_breakdown
+
+        energy_plot = out / f"energy_{net.name}.png"
+        with atomic_output(energy_plot, suffix=".png") as tmp:
+            plot_energy_breakdown(next(iter(result.energy.values()))).savefig(tmp, format="png", dpi=110)
+    return result, EvaluationOutputs(json_path, plot_path, energy_plot)

@@ -163,6 +163,9 @@ class AnalogHardware:
         Drift compensation (default: global, Joshi et al. 2020).
     update : object or None
         Pulse-update device model for in-memory training (:class:`~devicelab.devices.UpdateModel`).
+    energy : EnergyModel or None
+        Periphery and digital energy tables (:class:`~devicelab.inference.energy.EnergyModel`); None: the
+        defaults when energy is asked for. Saved as the ``[energy]`` table.
     sources : dict
         Part name -> :class:`PartSource`, for saving and provenance; filled by :meth:`from_files`/:meth:`load`.
     """
@@ -173,6 +176,7 @@ class AnalogHardware:
     adc: ADCModelLike | None = None
     compensation: DriftCompensation = field(default_factory=GlobalDriftCompensation)
     update: Any = None
+    energy: Any = None
     sources: dict[str, PartSource] = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -186,6 +190,11 @@ class AnalogHardware:
                 missing = [m for m in _members(protocol) if not hasattr(value, m)]
                 raise ConfigError(f"AnalogHardware: {part} {type(value).__name__} is not a {protocol.__name__} "
                                   f"(missing: {', '.join(sorted(missing))})")
+        if self.energy is not None:
+            from devicelab.inference.energy import EnergyModel
+
+            if not isinstance(self.energy, EnergyModel):
+                raise ConfigError(f"AnalogHardware: energy must be an EnergyModel, got {type(self.energy).__name__}")
         unknown = set(self.sources) - {"device", "crossbar", "adc", "update"}
         if unknown:
             raise ConfigError(f"AnalogHardware: sources for unknown parts {sorted(unknown)}")
@@ -280,6 +289,8 @@ class AnalogHardware:
         tile = {k: ("none" if v is None else v) for k, v in dataclasses.asdict(self.tile).items()}
         lines += _toml_table("tile", tile)
         lines += _toml_table("compensation", _compensation_table(self.compensation))
+        if self.energy is not None:
+            lines += _toml_table("energy", self.energy.to_table(path.parent))
         with atomic_output(path, suffix=".toml") as tmp:
             tmp.write_text("\n".join(lines))
         return path
@@ -302,7 +313,7 @@ class AnalogHardware:
             raise InputFileError(path, f"unsupported format_version {data.get('format_version')!r}; this "
                                        f"devicelab reads version {FORMAT_VERSION}", field="format_version")
         unknown = set(data) - {"format", "format_version", "device", "tile", "crossbar", "adc", "compensation",
-                               "update"}
+                               "update", "energy"}
         if unknown:
             raise InputFileError(path, f"unknown tables/keys {sorted(unknown)}", field=sorted(unknown)[0])
 
@@ -336,9 +347,14 @@ class AnalogHardware:
             comp = _compensation_from_table(data.get("compensation", {"kind": "global"}))
         except (ConfigError, TypeError) as exc:
             raise InputFileError(path, str(exc), field="tile/compensation") from None
-        return cls.from_files(device_model=device_file, preset=device_preset, crossbar_model=crossbar_file,
-                              adc_model=adc_file, compensation=comp, tile=tile, update_model=update_file,
-                              update_preset=update_preset)
+        hardware = cls.from_files(device_model=device_file, preset=device_preset, crossbar_model=crossbar_file,
+                                  adc_model=adc_file, compensation=comp, tile=tile, update_model=update_file,
+                                  update_preset=update_preset)
+        if "energy" in data:
+            from devicelab.inference.energy import EnergyModel
+
+            hardware = dataclasses.replace(hardware, energy=EnergyModel.from_table(data["energy"], path, verify))
+        return hardware
 
 
 # ---------------------------------------------------------------------- helpers

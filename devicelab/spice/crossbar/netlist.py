@@ -5,7 +5,8 @@ row driver is a B-source ``V = pwl(V(idx), 0, V_i(0), 1, V_i(1), ...)``, equal t
 so ngspice orders the matrix once for the K vectors (ngspice 39 without KLU spends most of a crossbar run
 reordering). The waveform is linear between the integer points (no plateaus): Newton's predictor at the
 previous point then lands exactly on the next vector, so each sweep point costs two iterations, not three. Output currents are the branch
-currents of the 0 V sense sources ``vsns<p>`` (only those are saved).
+currents of the 0 V sense sources ``vsns<p>`` (only those are saved, unless ``save_drivers=True`` also saves
+the branch currents of the row drivers ``bdrv<i>``, from which the source power is read).
 """
 
 from __future__ import annotations
@@ -34,11 +35,18 @@ def sense_vector_names(spec: CrossbarSpec) -> list[str]:
     return [f"vsns{p}#branch" for p in range(spec.physical_cols)]
 
 
-def crossbar_netlist(spec: CrossbarSpec, g, v) -> str:
+def driver_vector_names(spec: CrossbarSpec) -> list[str]:
+    """ngspice vector names of the row-driver branch currents (A, positive into the driver's + node), in row order."""
+    return [f"bdrv{i}#branch" for i in range(spec.rows)]
+
+
+def crossbar_netlist(spec: CrossbarSpec, g, v, save_drivers: bool = False) -> str:
     """Netlist text of ``spec`` with conductances ``g`` (S; (rows, cols), or (2, rows, cols) differential)
     and input vectors ``v`` (V; (n_vectors, rows)); one DC sweep point per input vector.
 
-    The text is deterministic (same inputs -> same bytes) and every name and number in it is validated.
+    ``save_drivers=True`` also saves the row-driver branch currents (:func:`driver_vector_names`), for the
+    source power. The text is deterministic (same inputs -> same bytes) and every name and number in it is
+    validated.
     """
     g_phys = physical_conductances(spec, check_conductances(spec, g))
     v = check_inputs(spec, v)
@@ -79,7 +87,8 @@ def crossbar_netlist(spec: CrossbarSpec, g, v) -> str:
         out += [f"rsns{j} {names[topo.col[n - 1, j]]} {names[topo.sense[j]]} {r}" for j in range(p)]
     out += [f"vsns{j} {names[topo.sense[j]]} 0 0" for j in range(p)]
     out += _cells(spec, names, topo, g_phys)
-    out.append(".save " + " ".join(f"i(vsns{j})" for j in range(p)))
+    saved = [f"i(bdrv{i})" for i in range(n)] if save_drivers else []
+    out.append(".save " + " ".join(saved + [f"i(vsns{j})" for j in range(p)]))
     out.append(f".dc vidx 0 {k - 1} 1")
     out.append(".end")
     return "\n".join(out) + "\n"
