@@ -81,3 +81,50 @@ def nodal_sweep(tmp_path_factory) -> Path:
 def spice_sweep(tmp_path_factory) -> Path:
     """A small sweep with every point run through ngspice (16 points)."""
     return _run(tmp_path_factory, "spice_sweep", _SPICE_TOML)
+
+
+# 1T1R cells behind the default and a weak access transistor (4.2 kohm on-resistance, 10 % of the 40 kohm ON
+# device), linear and sinh devices; ngspice runs every point. 100 ohm wires make 16 x 16 arrays about as
+# non-ideal as 128 x 128 with 2 ohm (the ideal model is 15-40 % off). 16 points.
+_SPICE_1T1R_TOML = """
+name = "behavioral_1t1r"
+n_vectors = 6
+repeats = 2
+seed = 13
+engines = ["nodal", "ngspice"]
+ngspice_max_size = 16
+
+[array]
+sizes = [[16, 16]]
+r_wire = [30.0, 100.0]
+cell = "1t1r"
+
+[[transistors]]
+v_gate = 1.8
+
+[[transistors]]
+v_gate = 0.9
+w = 0.3e-6
+
+[[devices]]
+kind = "linear"
+
+[[devices]]
+kind = "sinh"
+v0 = 0.25
+
+[[conductances]]
+kind = "uniform"
+g_min = 0.25e-6
+g_max = 25e-6
+
+[[inputs]]
+kind = "dnn"
+v_read = 0.2
+"""
+
+
+@pytest.fixture(scope="session")
+def spice_sweep_1t1r(tmp_path_factory) -> Path:
+    """A small 1T1R sweep with every point run through ngspice (16 points)."""
+    return _run(tmp_path_factory, "spice_sweep_1t1r", _SPICE_1T1R_TOML)
