@@ -64,7 +64,14 @@ import numpy as np
 
 from devicelab.behavioral.ladders import CrossbarLadders, LineCircuit, relax_lines
 from devicelab.errors import ConfigError, ValidityRangeWarning
-from devicelab.spice.crossbar.spec import AccessTransistor, CrossbarSpec, check_conductances, physical_conductances
+from devicelab.spice.crossbar.spec import (
+    AccessTransistor,
+    CrossbarSpec,
+    check_conductances,
+    check_unit_cell,
+    output_matrix,
+    physical_conductances,
+)
 from devicelab.spice.names import check_number
 
 @dataclass(frozen=True)
@@ -76,6 +83,9 @@ class CrossbarCircuit:
     output I+ - I- (conductances then have shape (2, rows, cols)). ``cell`` "passive" or "1t1r": a 1T1R
     cell puts the NMOS access ``transistor`` (default :class:`~devicelab.spice.crossbar.spec.AccessTransistor`)
     in series with the device; its gate must be above threshold (else the cell never conducts).
+    ``devices_per_polarity`` (N >= 1) and ``significance`` (N factors > 0, default all 1): multi-device unit
+    cells on adjacent physical columns, output sum_k f_k I_k / sum_k f_k (see
+    :mod:`devicelab.spice.crossbar.spec`); conductances then have shape (2, N, rows, cols) or (N, rows, cols).
     """
 
     r_row: float
@@ -87,8 +97,12 @@ class CrossbarCircuit:
     differential: bool = False
     cell: str = "passive"
     transistor: AccessTransistor | None = None
+    devices_per_polarity: int = 1
+    significance: tuple[float, ...] | None = None
 
     def __post_init__(self):
+        object.__setattr__(self, "significance", check_unit_cell(self.devices_per_polarity, self.significance,
+                                                                 "CrossbarCircuit"))
         if self.cell == "1t1r" and self.transistor is None:
             object.__setattr__(self, "transistor", AccessTransistor())
         if self.cell != "1t1r" and self.transistor is not None:
@@ -106,7 +120,8 @@ class CrossbarCircuit:
         extra = {"transistor": self.transistor} if self.transistor is not None else {}
         return CrossbarSpec(rows=rows, cols=cols, r_row=self.r_row, r_col=self.r_col, r_driver=self.r_driver,
                             r_sense=self.r_sense, device=self.device, v0=self.v0, cell=self.cell,
-                            differential=bool(self.differential), **extra)
+                            differential=bool(self.differential), devices_per_polarity=self.devices_per_polarity,
+                            significance=self.significance, **extra)
 
     def lines(self) -> LineCircuit:
         """Resistances as the ladder solvers take them."""
@@ -252,10 +267,12 @@ class CrossbarModel:
     def from_params(cls, r_row: float, r_col: float, r_driver: float = 0.0, r_sense: float = 0.0, *,
                     device: str = "linear", v0: float | None = None, differential: bool = False,
                     cell: str = "passive", transistor: AccessTransistor | None = None,
+                    devices_per_polarity: int = 1, significance: tuple[float, ...] | None = None,
                     settings: ModelSettings | None = None, validity: Validity | None = None) -> "CrossbarModel":
         """A model from circuit parameters (ohm, V) without a sweep; validity defaults to the range of the
         held-out benchmark (:data:`BENCHMARK_VALIDITY`), the error table is empty."""
-        circuit = CrossbarCircuit(r_row, r_col, r_driver, r_sense, device, v0, differential, cell, transistor)
+        circuit = CrossbarCircuit(r_row, r_col, r_driver, r_sense, device, v0, differential, cell, transistor,
+                                  devices_per_polarity, significance)
         return cls(circuit, settings or ModelSettings(), validity or BENCHMARK_VALIDITY, (),
                    {"source": "from_params"})
 
@@ -270,12 +287,17 @@ class CrossbarModel:
         """Per-matrix set-up for conductances ``g`` (S): (rows, cols), or (2, rows, cols) = (G+, G-) for
         differential pairs. Warns (:class:`ValidityRangeWarning`) outside :attr:`validity`."""
         shape = np.shape(g)
-        if len(shape) not in (2, 3):
-            raise ConfigError(f"conductances g (S): expected a (rows, cols) or (2, rows, cols) array, got shape {shape}")
+        if len(shape) not in (2, 3, 4):
+            raise ConfigError(f"conductances g (S): expected a (rows, cols), (2, rows, cols), (N, rows, cols) or "
+                              f"(2, N, rows, cols) array, got shape {shape}")
         spec = self.circuit.spec(int(shape[-2]), int(shape[-1]))
         g = check_conductances(spec, g)
-        _warn(self.validity.circuit_problems(self.circuit) + self.validity.array_problems(g, spec.rows, spec.cols),
-              "bind")
+        problems = self.validity.circuit_problems(self.circuit) + self.validity.array_problems(g, spec.rows, spec.cols)
+        widest = self.validity.cols[1] * (2 if True in self.validity.differential else 1)
+        if spec.physical_cols > widest:
+            problems.append(f"{spec.physical_cols} physical columns ({spec.devices_per_polarity} devices per "
+                            f"polarity) beyond the widest covered array ({widest})")
+        _warn(problems, "bind")
         g_phys, fraction = self.circuit.cell_conductances(physical_conductances(spec, g))
         a_phys, info, ladders = _linear_transfer(g_phys, self.circuit, self.settings)
         cubic = quadratic = ()
@@ -295,13 +317,8 @@ class CrossbarModel:
 
 def output_combination(spec: CrossbarSpec) -> np.ndarray | None:
     """(physical cols, logical cols) matrix that turns physical column currents into the logical outputs
-    (+1/-1 for G+/G- pairs), or None when they are the same."""
-    if not spec.differential:
-        return None
-    combine = np.zeros((spec.physical_cols, spec.cols))
-    combine[0::2, :] = np.eye(spec.cols)
-    combine[1::2, :] = -np.eye(spec.cols)
-    return combine
+    (:func:`~devicelab.spice.crossbar.spec.output_matrix`), or None when they are the same."""
+    return None if spec.physical_cols == spec.cols else output_matrix(spec)
 
 
 class BoundCrossbar:

@@ -9,7 +9,8 @@ calibration/held-out point indices, calibration trials, target). Every dataset h
 - ``/settings/``: ``n_probes`` (int, "1"), ``tol`` ("1"), ``max_iter`` (int, "1"), ``kappa3`` ("1"): the calibrated method parameters (see :mod:`devicelab.behavioral.crossbar_model`).
 - ``/validity/``: ``rows``, ``cols`` (2,) int "1"; ``r_wire``, ``r_driver``, ``r_sense`` (2,) ohm;
   ``g`` (2,) S; ``v_max`` V; ``devices`` (strings, "1"); ``differential`` (bools, "1").
-- format_version 2 adds ``/circuit/cell`` (string, "1") and, for 1T1R cells, ``/circuit/transistor/``
+- format_version 2 adds ``/circuit/cell`` (string, "1"), ``/circuit/devices_per_polarity`` (int, "1"),
+  ``/circuit/significance`` (N,) "1" (multi-device unit cells, see :mod:`devicelab.spice.crossbar.spec`) and, for 1T1R cells, ``/circuit/transistor/``
   ``v_gate``, ``vt0`` (V), ``kp`` (A/V^2), ``w``, ``l`` (m), ``lambda_`` (1/V); ``/validity/cells``
   (strings, "1") and, when 1T1R cells are covered, ``/validity/v_gate``, ``vt0`` (2,) V and ``r_on`` (2,)
   ohm; error-table columns ``cell``, ``v_gate``, ``vt0`` (V) and ``r_on`` (ohm). Version 1 files (no such
@@ -57,6 +58,8 @@ def save_crossbar_model(model: CrossbarModel, path) -> Path:
             write_dataset(c, "v0", math.nan if model.circuit.v0 is None else float(model.circuit.v0), "V")
             write_dataset(c, "differential", bool(model.circuit.differential), "1")
             _write_str(c, "cell", model.circuit.cell)
+            write_dataset(c, "devices_per_polarity", int(model.circuit.devices_per_polarity), "1")
+            write_dataset(c, "significance", np.asarray(model.circuit.significance, dtype=float), "1")
             if model.circuit.transistor is not None:
                 tr = c.create_group("transistor")
                 for name, unit in _TRANSISTOR_UNITS.items():
@@ -131,7 +134,9 @@ def load_crossbar_model(path) -> CrossbarModel:
                           if cell == "1t1r" else None)
             circuit = CrossbarCircuit(float(c["r_row"][()]), float(c["r_col"][()]), float(c["r_driver"][()]),
                                       float(c["r_sense"][()]), _read_str(c["device"]),
-                                      None if math.isnan(v0) else v0, bool(c["differential"][()]), cell, transistor)
+                                      None if math.isnan(v0) else v0, bool(c["differential"][()]), cell, transistor,
+                                      int(c["devices_per_polarity"][()]) if "devices_per_polarity" in c else 1,
+                                      tuple(float(x) for x in c["significance"][()]) if "significance" in c else None)
             access = {name: tuple(float(x) for x in v[name][()]) for name in ("v_gate", "vt0", "r_on") if name in v}
             settings = ModelSettings(int(s["n_probes"][()]), float(s["tol"][()]), int(s["max_iter"][()]),
                                      float(s["kappa3"][()]))
