@@ -1,0 +1,93 @@
+"""Unit cells with N devices per polarity: description, programming schemes and the noise of the stored
+weight (statistical checks at stated confidence against the 1/sqrt(N) law of independent devices)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from devicelab.devices import preset
+from devicelab.errors import ConfigError
+from devicelab.inference.mapping import UnitCell
+from devicelab.spice.crossbar.spec import AccessTransistor
+
+M = 20000  # unit cells per sample: the variance ratio is then known to ~2 % (F distribution, below)
+
+
+def _variance_ratio_interval(ratio_expected: float, confidence: float = 0.999) -> tuple[float, float]:
+    """Interval holding the ratio of two sample variances of M normal draws each (true ratio given) with
+    the stated confidence: the ratio / expected follows F(M - 1, M - 1)."""
+    lo, hi = stats.f.ppf([(1 - confidence) / 2, (1 + confidence) / 2], M - 1, M - 1)
+    return ratio_expected * lo, ratio_expected * hi
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_programming_noise_of_the_stored_weight_falls_as_one_over_sqrt_n(n):
+    model = preset("joshi2020")
+    rng = np.random.default_rng(10 + n)
+    g = np.full(M, 0.5 * model.g_max)  # mid-range: the [0, g_clip] clip never acts (> 10 sigma away)
+    single = UnitCell().program(g, lambda t: model.program(t, rng), model.g_max)
+    multi = UnitCell(devices_per_polarity=n).program(g, lambda t: model.program(t, rng), model.g_max)
+    stored_1 = UnitCell().combine(single)
+    stored_n = UnitCell(devices_per_polarity=n).combine(multi)
+    ratio = np.var(stored_n - g) / np.var(stored_1 - g)
+    lo, hi = _variance_ratio_interval(1.0 / n)
+    assert lo <= ratio <= hi, f"variance ratio {ratio:.4f}, expected 1/{n} within [{lo:.4f}, {hi:.4f}] (99.9 %)"
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_read_noise_of_the_stored_weight_falls_as_one_over_sqrt_n(n):
+    model = preset("joshi2020")
+    rng = np.random.default_rng(20 + n)
+    g = np.full(M, 0.5 * model.g_max)
+    t = 3600.0  # s; drift off (nu = 0) so only the 1/f read noise moves the devices
+    cells = [UnitCell(), UnitCell(devices_per_polarity=n)]
+    noise = []
+    for cell in cells:
+        prog = cell.program(g, lambda x: model.program(x, rng), model.g_max)
+        read = model.read(prog, np.zeros_like(prog), t, rng)
+        noise.append(np.var(cell.combine(read) - cell.combine(prog)))
+    lo, hi = _variance_ratio_interval(1.0 / n)
+    assert lo <= noise[1] / noise[0] <= hi
+
+
+def test_significance_weights_the_noise_as_the_root_sum_of_squares():
+    cell = UnitCell(devices_per_polarity=2, significance=(3.0, 1.0))
+    assert cell.noise_factor == pytest.approx(np.sqrt(0.75**2 + 0.25**2), rel=1e-12)
+    assert UnitCell(devices_per_polarity=4).noise_factor == pytest.approx(0.5, rel=1e-12)
+
+
+def test_residual_programming_lets_the_less_significant_pair_absorb_the_error():
+    # (3, 1) pair of pairs: the stored error is the LSP's own programming error / 4, i.e. std about 1/4 of a
+    # single device's (vs 0.79 when both are programmed in parallel); 0.4 leaves a wide margin (M draws).
+    model = preset("joshi2020")
+    rng = np.random.default_rng(7)
+    g = np.full(M, 0.5 * model.g_max)
+    residual = UnitCell(devices_per_polarity=2, significance=(3.0, 1.0), scheme="residual")
+    stored = residual.combine(residual.program(g, lambda x: model.program(x, rng), model.g_max))
+    single = model.program(g, rng)
+    assert np.std(stored - g) < 0.4 * np.std(single - g)
+
+
+def test_parallel_programming_gives_every_device_the_same_target():
+    targets = []
+    UnitCell(devices_per_polarity=4).program(np.array([1e-6, 2e-6]), lambda t: targets.append(t) or t, 25e-6)
+    np.testing.assert_array_equal(targets[0], [[1e-6, 2e-6]] * 4)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"devices_per_polarity": 0}, r"UnitCell\.devices_per_polarity: expected an integer in \[1, 64\]"),
+    ({"devices_per_polarity": 2, "significance": (1.0, 0.0)}, r"UnitCell\.significance: every factor"),
+    ({"devices_per_polarity": 2, "significance": (2.0, 1.0, 1.0)}, r"UnitCell\.significance: expected 2 factors"),
+    ({"cell": "2t2r"}, r"UnitCell\.cell: expected one of"),
+    ({"scheme": "serial"}, r"UnitCell\.scheme: expected one of"),
+    ({"cell": "1t1r", "transistor": AccessTransistor(v_gate=0.4)}, r"UnitCell\.transistor\.v_gate: .*never conducts"),
+    ({"transistor": AccessTransistor()}, r"UnitCell\.transistor: only 1T1R cells"),
+])
+def test_bad_unit_cells_are_errors_naming_the_option(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        UnitCell(**kwargs)
+
+
+def test_unit_cell_round_trips_through_a_dict():
+    cell = UnitCell("1t1r", 2, (2.0, 1.0), "residual", AccessTransistor(v_gate=1.2))
+    assert UnitCell.from_dict(cell.to_dict()) == cell
