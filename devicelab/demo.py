@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from devicelab.files import atomic_output
+from devicelab.markdown import write_markdown_report
 
 log = logging.getLogger("devicelab.demo")
 REPO = Path(__file__).resolve().parent.parent
@@ -119,12 +119,17 @@ def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
 
 def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 4: network accuracy vs time after programming with the fitted and behavioral models."""
+    from devicelab.inference import AnalogHardware
     from devicelab.inference.report import network_demo
 
     model = ctx.get("device_model")
     if model is not None and not Path(model).is_file():
         model = None
-    return network_demo(out / "network", model, ctx.get("crossbar_model"), ctx.get("adc_model"))
+    hardware = AnalogHardware.from_files(device_model=model, preset=None if model else "joshi2020",
+                                         crossbar_model=ctx.get("crossbar_model"), adc_model=ctx.get("adc_model"))
+    (out / "network").mkdir(parents=True, exist_ok=True)
+    hardware.save(out / "network" / "hardware.toml")
+    return network_demo(out / "network", hardware)
 
 
 def stage_training(out: Path, ctx: dict) -> list[tuple[str, str]]:
@@ -141,49 +146,12 @@ STAGES = [stage_fit, stage_spice, stage_adc, stage_sweep, stage_behavioral, stag
 
 
 def write_report(out: Path, sections: list[tuple[str, str]], timings: dict[str, float]) -> Path:
-    """Write report.md and a plain report.html from the stage sections; return the Markdown path."""
+    """Write report.md and its rendering report.html from the stage sections; return the Markdown path."""
     lines = ["# devicelab demo report", ""]
     lines += ["| stage | time (s) |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in timings.items()] + [""]
     for title, body in sections:
         lines += [f"## {title}", "", body.strip(), ""]
-    text = "\n".join(lines)
-    md = out / "report.md"
-    with atomic_output(md) as tmp:
-        tmp.write_text(text)
-    html = out / "report.html"
-    with atomic_output(html) as tmp:
-        tmp.write_text(_markdown_to_html(text))
-    return md
-
-
-def _markdown_to_html(text: str) -> str:
-    """Minimal Markdown -> HTML (headings, images, tables as preformatted blocks, paragraphs)."""
-    import html
-    import re
-
-    parts = ["<html><head><meta charset='utf-8'><title>devicelab demo report</title></head><body>"]
-    block: list[str] = []
-
-    def flush():
-        if block:
-            parts.append("<pre>" + html.escape("\n".join(block)) + "</pre>")
-            block.clear()
-
-    for line in text.splitlines():
-        if m := re.match(r"^(#+) (.*)", line):
-            flush()
-            level = len(m.group(1))
-            parts.append(f"<h{level}>{html.escape(m.group(2))}</h{level}>")
-        elif m := re.match(r"^!\[(.*)\]\((.*)\)$", line.strip()):
-            flush()
-            parts.append(f"<p><img src='{html.escape(m.group(2))}' alt='{html.escape(m.group(1))}' width='640'></p>")
-        elif line.strip():
-            block.append(line)
-        else:
-            flush()
-    flush()
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return write_markdown_report(out / "report.md", "\n".join(lines), "devicelab demo report")
 
 
 def main(argv=None) -> int:

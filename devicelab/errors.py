@@ -47,6 +47,10 @@ class ConfigError(DevicelabError):
     """A configuration value, name or sweep description is invalid."""
 
 
+class OutputError(DevicelabError):
+    """An output file or folder cannot be written, or writing it would replace something without --overwrite."""
+
+
 class SimulationError(DevicelabError):
     """A circuit simulation failed (did not converge, crashed or timed out).
 

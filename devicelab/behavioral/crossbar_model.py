@@ -283,6 +283,11 @@ class CrossbarModel:
             changes.setdefault("transistor", None)
         return dataclasses.replace(self, circuit=dataclasses.replace(self.circuit, **changes))
 
+    @property
+    def differential(self) -> bool:
+        """True when :meth:`bind` takes (2, rows, cols) G+/G- pairs (differential column pairs)."""
+        return bool(self.circuit.differential)
+
     def bind(self, g) -> "BoundCrossbar":
         """Per-matrix set-up for conductances ``g`` (S): (rows, cols), or (2, rows, cols) = (G+, G-) for
         differential pairs. Warns (:class:`ValidityRangeWarning`) outside :attr:`validity`."""
@@ -347,6 +352,11 @@ class BoundCrossbar:
         """True when I = V a_t exactly (linear passive cells): ``a_t`` (rows, logical cols) can be folded into
         a larger matrix by the caller."""
         return not self.cubic and not self.quadratic and self.combine is None
+
+    @property
+    def transfer(self) -> np.ndarray | None:
+        """(rows, cols) matrix in S with I = V @ transfer when :attr:`linear`, else None."""
+        return self.a_t if self.linear else None
 
     @property
     def a3_t(self) -> np.ndarray | None:

@@ -169,10 +169,11 @@ def _load_npy(path, what: str) -> np.ndarray:
     """A numeric array from a .npy file (never unpickled); InputFileError naming the file otherwise."""
     from devicelab.errors import InputFileError
 
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(path, f"cannot read {what} as a .npy array ({exc})") from exc
+    from devicelab.files import load_numpy
+
+    array = load_numpy(path, what)
+    if np.iscomplexobj(array):
+        raise InputFileError(path, f"{what}: expected real numbers, got a complex array (dtype {array.dtype})")
     if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
         raise InputFileError(path, f"expected a numeric array of {what}, got dtype {getattr(array, 'dtype', None)}")
     if not np.all(np.isfinite(array)):

@@ -6,12 +6,36 @@ import json
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
+
+def _bits(value: str, option: str) -> int | None:
+    """Parse a --dac-bits/--adc-bits value: an integer, or "none" for exact (no quantization)."""
+    from devicelab.errors import ConfigError
+
+    if value.strip().lower() == "none":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{option}: expected an integer number of bits or 'none', got {value!r}") from None
+
+
+#: Options that describe the hardware; with --hardware they override the description only when given.
+_TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",), "g_max": ("g_max",),
+                 "dac_bits": ("dac_bits",), "adc_bits": ("adc_bits",), "output_noise": ("output_noise",)}
+
 
 @click.command("evaluate")
 @click.option("--network", required=True,
               help="Weights file (.npz/.h5) or shipped network: resnet-hwa, resnet-float, mlp-hwa, mlp-float "
                    "(completed with --dataset) or a full shipped name such as resnet-fashion-mnist-hwa.")
 @click.option("--dataset", type=click.Choice(["digits", "fashion-mnist"]), required=True, help="Test data set.")
+@click.option("--hardware", "hardware_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Hardware description (TOML, from --save-hardware or AnalogHardware.save): device, tiles, "
+                   "crossbar and ADC models, compensation. Options given on the command line override it.")
+@click.option("--save-hardware", type=click.Path(dir_okay=False), default=None,
+              help="Write the hardware description of this run (TOML) for later --hardware runs.")
 @click.option("--device-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="PCM device model file from `devicelab fit` (.h5).")
 @click.option("--preset", default=None, help="Built-in PCM model instead of a file (e.g. joshi2020).")
@@ -30,32 +54,59 @@ import click
               help="Weight-to-conductance scaling.")
 @click.option("--g-max", type=float, default=None,
               help="Conductance (S) the largest |weight| per column/tile maps to [default: the device model's g_max].")
-@click.option("--dac-bits", type=int, default=8, show_default=True, help="Input DAC resolution.")
-@click.option("--adc-bits", type=int, default=8, show_default=True, help="Ideal ADC resolution.")
+@click.option("--dac-bits", default="8", show_default=True, help="Input DAC resolution in bits, or 'none' (exact).")
+@click.option("--adc-bits", default="8", show_default=True,
+              help="Ideal ADC resolution in bits, or 'none' (exact); an --adc-model replaces it.")
 @click.option("--output-noise", type=float, default=0.0, show_default=True,
               help="Per-MVM output noise std relative to ADC full scale.")
-@click.option("--test-limit", type=int, default=None, help="Evaluate only the first N test images.")
+@click.option("--test-limit", type=click.IntRange(min=1), default=None, help="Evaluate only the first N test images.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Folder for the JSON result and the plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def evaluate(network, dataset, device_model, preset, crossbar_model, adc_model, times, repeats, compensation,
-             attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed, output_dir,
-             as_json, progress):
+@overwrite_option
+@click.pass_context
+def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model, adc_model,
+             times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
+             test_limit, seed, output_dir, as_json, progress, overwrite):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
-    Give the device model as --device-model FILE or --preset joshi2020. Writes
-    accuracy_<network>_<compensation>.json and .png to --output-dir.
+    Describe the hardware with --hardware FILE, or give the device model as --device-model FILE or --preset
+    joshi2020 (plus optional crossbar and ADC models). Writes accuracy_<network>_<compensation>.json and .png
+    to --output-dir.
     """
-    from devicelab.inference import AnalogConfig, parse_times, run_evaluation
+    from pathlib import Path
 
-    config = AnalogConfig(tile_rows=tile_size, tile_cols=tile_size, g_max=g_max, scaling=scaling, dac_bits=dac_bits,
-                          adc_bits=adc_bits, output_noise=output_noise)
-    result, outputs = run_evaluation(
-        network, dataset, parse_times(times), repeats, device_model_path=device_model, preset=preset,
-        crossbar_model_path=crossbar_model, adc_model_path=adc_model, compensation=compensation, config=config,
-        attribution=attribution, test_limit=test_limit, seed=seed, output_dir=output_dir, progress=progress)
+    from devicelab.errors import ConfigError
+    from devicelab.inference import AnalogConfig, AnalogHardware, parse_times, run_evaluation
+    from devicelab.network.model import resolve_network
+
+    tile_values = {"tile_size": tile_size, "scaling": scaling, "g_max": g_max,
+                   "dac_bits": _bits(dac_bits, "--dac-bits"), "adc_bits": _bits(adc_bits, "--adc-bits"),
+                   "output_noise": output_noise}
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+    if hardware_file is None:
+        if device_model is None and preset is None:
+            raise ConfigError("give the device model: --device-model FILE, --preset NAME or --hardware FILE")
+        tile = AnalogConfig(**{field: tile_values[opt] for opt, fields in _TILE_OPTIONS.items() for field in fields})
+        hardware = AnalogHardware.from_files(device_model=device_model, preset=preset, crossbar_model=crossbar_model,
+                                             adc_model=adc_model, compensation=compensation, tile=tile)
+    else:
+        hardware = _override(AnalogHardware.load(hardware_file), given, tile_values, device_model, preset,
+                             crossbar_model, adc_model, compensation if given("compensation") else None)
+    # The result files are named after the network: check them (and the folder) before the evaluation runs.
+    stem = Path(output_dir) / f"accuracy_{resolve_network(network, dataset).name}_{hardware.compensation.name}"
+    check_outputs(overwrite, files=[f"{stem}.json", f"{stem}.png"] + ([save_hardware] if save_hardware else []),
+                  updated_folders=[output_dir])
+    if save_hardware is not None:
+        hardware.save(save_hardware)
+    result, outputs = run_evaluation(network, dataset, parse_times(times), repeats, hardware,
+                                     attribution=attribution, test_limit=test_limit, seed=seed,
+                                     output_dir=output_dir, progress=progress)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, sort_keys=True))
         return
@@ -64,3 +115,15 @@ def evaluate(network, dataset, device_model, preset, crossbar_model, adc_model, 
                f"{repeats} repeats:")
     click.echo(result.table())
     click.echo(f"wrote {outputs.json_path} and {outputs.plot_path} ({result.elapsed_s:.0f} s)")
+
+
+def _override(hardware, given, tile_values, device_model, preset, crossbar_model, adc_model, compensation):
+    """``hardware`` (from --hardware) with the parts and tile settings given on the command line replaced."""
+    from devicelab.inference import make_compensation
+
+    hardware = hardware.with_files(device_model=device_model, preset=preset, crossbar_model=crossbar_model,
+                                   adc_model=adc_model)
+    if compensation is not None:
+        hardware = hardware.replace(compensation=make_compensation(compensation))
+    tile_changes = {field: tile_values[opt] for opt, fields in _TILE_OPTIONS.items() if given(opt) for field in fields}
+    return hardware.with_tile(**tile_changes) if tile_changes else hardware

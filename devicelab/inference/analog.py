@@ -32,11 +32,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from devicelab.errors import ConfigError, ValidityRangeWarning
-from devicelab.inference.compensation import NoCompensation, adapt_batchnorm
-from devicelab.network.layers import WeightLayer
+from devicelab.inference.compensation import adapt_batchnorm
 from devicelab.inference.mapping import SCALINGS, DifferentialConverter, Tiling, map_matrix
+from devicelab.network.layers import WeightLayer
 from devicelab.network.model import Network
+
+if TYPE_CHECKING:
+    from devicelab.inference.hardware import AnalogHardware, CrossbarModelLike
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +63,9 @@ class AnalogConfig:
         "column" or "tile" weight scaling (see :class:`~devicelab.inference.mapping.DifferentialConverter`).
     v_read : float
         Read voltage (V) of a full-scale input.
-    dac_bits, adc_bits : int
-        Resolution of the input DAC and of the ideal output ADC (an ADC model object overrides adc_bits).
+    dac_bits, adc_bits : int or None
+        Resolution of the input DAC and of the ideal output ADC (an ADC model overrides adc_bits); None:
+        exact (no quantization), as aihwkit's ideal IO.
     input_percentile : float
         Percentile of |x| on calibration data that sets each layer's input range (values above clip).
     adc_headroom : float
@@ -75,8 +81,8 @@ class AnalogConfig:
     g_max: float | None = None
     scaling: str = "column"
     v_read: float = 0.2
-    dac_bits: int = 8
-    adc_bits: int = 8
+    dac_bits: int | None = 8
+    adc_bits: int | None = 8
     input_percentile: float = 99.99
     adc_headroom: float = 1.0
     output_noise: float = 0.0
@@ -93,7 +99,8 @@ class AnalogConfig:
             (self.g_max is None or self.g_max > 0, f"g_max must be > 0 S or None, got {self.g_max}"),
             (self.scaling in SCALINGS, f"scaling must be one of {SCALINGS}, got {self.scaling!r}"),
             (self.v_read > 0, f"v_read must be > 0 V, got {self.v_read}"),
-            (1 <= self.dac_bits <= 24 and 2 <= self.adc_bits <= 24, "dac_bits must be in 1..24, adc_bits in 2..24"),
+            ((self.dac_bits is None or 1 <= self.dac_bits <= 24) and (self.adc_bits is None or 2 <= self.adc_bits <= 24),
+             f"dac_bits must be in 1..24 or None, adc_bits in 2..24 or None, got {self.dac_bits}, {self.adc_bits}"),
             (0 < self.input_percentile <= 100, "input_percentile must be in (0, 100]"),
             (self.adc_headroom > 0, "adc_headroom must be > 0"),
             (self.output_noise >= 0, "output_noise must be >= 0"),
@@ -106,6 +113,8 @@ class AnalogConfig:
         """Whether non-ideality ``name`` (one of :data:`NONIDEALITIES`) is on."""
         if name == "output_noise":
             return self.output_noise > 0
+        if name == "dac":
+            return self.dac and self.dac_bits is not None
         return bool(getattr(self, name))
 
     def ideal(self) -> "AnalogConfig":
@@ -122,16 +131,17 @@ class AnalogConfig:
         return dataclasses.replace(base, **{name: True})
 
 
-def bind_tiles(crossbar_model, tiling: Tiling, g_plus: np.ndarray, g_minus: np.ndarray, layer_name: str = ""):
+def bind_tiles(crossbar_model: "CrossbarModelLike", tiling: Tiling, g_plus: np.ndarray, g_minus: np.ndarray,
+               layer_name: str = ""):
     """Bind a behavioral crossbar model to every tile of a layer with conductances ``g_plus``/``g_minus`` (S).
 
     Differential circuits bind one (2, rows, cols) pair per tile, others G+ and G- separately. Returns
     (tiles, a_eff): ``tiles[r]`` lists (bound_plus, bound_minus or None, column slice) of row block r;
     ``a_eff`` (rows, cols) float32 in S is the folded transfer matrix when every bound state is linear
-    (``a_t`` without cubic term ``a3_t``), else None. Validity warnings of the binds become one stable
+    (its ``transfer`` is not None), else None. Validity warnings of the binds become one stable
     :class:`ValidityRangeWarning` per layer.
     """
-    differential = bool(getattr(getattr(crossbar_model, "circuit", None), "differential", False))
+    differential = bool(crossbar_model.differential)
     tiles = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValidityRangeWarning)
@@ -155,14 +165,12 @@ def bind_tiles(crossbar_model, tiling: Tiling, g_plus: np.ndarray, g_minus: np.n
         warnings.warn(f"crossbar model used outside its validity range on tiles of layer {layer_name!r} (e.g. "
                       "programmed conductances above its G range); its stated error does not apply there",
                       ValidityRangeWarning, stacklevel=2)
-    linear = all(getattr(b, "a_t", None) is not None and getattr(b, "a3_t", 1) is None
-                 for row in tiles for bound in row for b in bound[:2] if b is not None)
-    if not linear:
+    if any(b.transfer is None for row in tiles for bound in row for b in bound[:2] if b is not None):
         return tiles, None
     a_eff = np.empty((tiling.rows, tiling.cols), dtype=np.float32)
     for rows, row_tiles in zip(tiling.row_blocks, tiles):
         for plus, minus, cols in row_tiles:
-            a_eff[rows, cols] = plus.a_t if minus is None else plus.a_t - minus.a_t
+            a_eff[rows, cols] = plus.transfer if minus is None else plus.transfer - minus.transfer
     return tiles, a_eff
 
 
@@ -193,37 +201,27 @@ class _ProgrammedLayer:
 
 
 class AnalogNetwork:
-    """A network whose weight layers are mapped onto PCM tiles and programmed once.
+    """A network whose weight layers are mapped onto analog tiles and programmed once.
 
     Parameters
     ----------
     network : Network
         The trained float network.
-    device_model : PCMModel
-        Device statistics (programming noise, drift, read noise), e.g. ``devices.preset("joshi2020")``.
-    config : AnalogConfig
-        Tile settings and non-ideality switches.
+    hardware : AnalogHardware
+        Device model, tile settings, crossbar and ADC models and drift compensation
+        (:class:`~devicelab.inference.hardware.AnalogHardware`).
     calibration_x : ndarray (N, C, H, W)
         Calibration images (from the training split) that set input ranges and ADC full scales.
     rng : numpy.random.Generator
         Draws programming noise and drift exponents (and the reference compensation read).
-    crossbar_model : optional
-        Behavioral crossbar model with ``bind(g (rows, cols) S) -> obj.apply(v (batch, rows) V) -> (batch, cols) A``.
-    adc_model : optional
-        ADC model with ``v_min``, ``v_max`` (V), ``convert(v, rng) -> codes`` and ``reconstruct(codes) -> V``.
-    compensation : optional
-        Drift compensation object (:mod:`devicelab.inference.compensation`); default none.
     """
 
-    def __init__(self, network: Network, device_model, config: AnalogConfig, calibration_x: np.ndarray,
-                 rng: np.random.Generator, crossbar_model=None, adc_model=None, compensation=None):
+    def __init__(self, network: Network, hardware: "AnalogHardware", calibration_x: np.ndarray,
+                 rng: np.random.Generator):
         self.network = network
-        self.device_model = device_model
-        self.config = config
-        self.crossbar_model = crossbar_model
-        self.adc_model = adc_model
-        self.compensation = compensation or NoCompensation()
-        self.converter = DifferentialConverter(config.g_max or device_model.g_max, config.scaling)
+        self.hardware = hardware
+        self.config = hardware.tile
+        self.converter = DifferentialConverter(hardware.g_max, hardware.tile.scaling)
         self.calibration_x = np.asarray(calibration_x, dtype=np.float32)
         self.layers: dict[str, _ProgrammedLayer] = {}
         self._map_and_calibrate()
@@ -242,8 +240,8 @@ class AnalogNetwork:
             # Full scales from the currents the tiles really deliver: through the crossbar model if there
             # is one (IR drop lowers them), else ideal V.G.
             tiles, a_eff = None, (g_plus - g_minus).astype(np.float32)
-            if cfg.ir_drop and self.crossbar_model is not None:
-                tiles, a_eff = bind_tiles(self.crossbar_model, tiling, g_plus, g_minus, layer.name)
+            if self.hardware.ir_drop:
+                tiles, a_eff = bind_tiles(self.hardware.crossbar, tiling, g_plus, g_minus, layer.name)
             i_fs_tiles = np.empty((len(tiling.row_blocks), len(tiling.col_blocks)))
             for r, rows_r in enumerate(tiling.row_blocks):
                 v = x_n[:, rows_r] * np.float32(cfg.v_read)
@@ -259,29 +257,27 @@ class AnalogNetwork:
 
     def program(self, rng: np.random.Generator) -> None:
         """(Re)program every device: draw programming noise and drift exponents, take compensation references."""
-        model, cfg = self.device_model, self.config
+        model, cfg = self.hardware.require_device(), self.config
         for pl in self.layers.values():
             targets = (pl.g_plus_target, pl.g_minus_target)
             progs = [model.program(g, rng) if cfg.programming_noise else g for g in targets]
             nus = [model.drift_exponents(g, rng) if cfg.drift else np.zeros_like(g) for g in targets]
             pl.g_plus, pl.g_minus = progs
             pl.nu_plus, pl.nu_minus = nus
-        if isinstance(self.compensation, NoCompensation):  # nothing to measure (none, or BatchNorm-based)
+        compensation = self.hardware.compensation
+        if not compensation.measures:  # nothing to measure (none, or BatchNorm-based)
             return
         for pl in self.layers.values():
             pl.calibration_scale = self._calibration_scale(pl)
         reference_state = AnalogState(self, 0.0, rng, compensate=False)
         for pl in self.layers.values():
-            pl.reference = self.compensation.readout(reference_state.calibration_read_fn(pl), pl.tiling.rows)
+            pl.reference = compensation.readout(reference_state.calibration_read_fn(pl), pl.tiling.rows)
 
     def _calibration_scale(self, pl: _ProgrammedLayer) -> float:
         """Input scale (layer input units) of the +-1 compensation vectors: the DAC full scale, reduced so
         that their currents stay within half the ADC full scale at t = 0 (a saturated reference readout
         would under-compensate drift)."""
-        make_inputs = getattr(self.compensation, "calibration_inputs", None)
-        if make_inputs is None:
-            return float(pl.alpha)
-        u = make_inputs(pl.tiling.rows)
+        u = self.hardware.compensation.calibration_inputs(pl.tiling.rows)
         g = (pl.g_plus_target - pl.g_minus_target) * self.config.v_read
         ratio = np.inf
         for r, rows in enumerate(pl.tiling.row_blocks):
@@ -311,11 +307,12 @@ class AnalogState:
         self.analog = analog
         self.t = t
         self.rng = rng
-        cfg, model = analog.config, analog.device_model
+        cfg, model = analog.config, analog.hardware.require_device()
         self._g_eff: dict[str, np.ndarray] = {}
         self._bound: dict[str, list] = {}
         self.factors: dict[str, np.ndarray] = {}
-        use_crossbar = cfg.ir_drop and analog.crossbar_model is not None
+        use_crossbar = analog.hardware.ir_drop
+        compensation = analog.hardware.compensation
         for name, pl in analog.layers.items():
             if cfg.read_noise:
                 g_plus = model.read(pl.g_plus, pl.nu_plus, t, rng, temperature)
@@ -330,13 +327,13 @@ class AnalogState:
                 self._g_eff[name] = ((g_plus - g_minus) * (cfg.v_read / self._levels)).astype(np.float32)
         for name, pl in analog.layers.items():
             if compensate:
-                readout = analog.compensation.readout(self.calibration_read_fn(pl), pl.tiling.rows)
-                self.factors[name] = analog.compensation.factor(pl.reference, readout)
+                readout = compensation.readout(self.calibration_read_fn(pl), pl.tiling.rows)
+                self.factors[name] = compensation.factor(pl.reference, readout)
             else:
                 self.factors[name] = np.float32(1.0)
         #: The network run at this read (a copy with re-estimated BatchNorm statistics under BN compensation).
         self.network = analog.network
-        if compensate and getattr(analog.compensation, "adapts_batchnorm", False):
+        if compensate and compensation.adapts_batchnorm:
             self.network = adapt_batchnorm(analog.network, analog.calibration_x, self)
 
     def calibration_read_fn(self, pl: _ProgrammedLayer):
@@ -347,7 +344,7 @@ class AnalogState:
 
     def _bind_crossbars(self, name, pl, g_plus, g_minus):
         """Bind the crossbar model to every tile of layer ``name`` (see :func:`bind_tiles`)."""
-        tiles, a_eff = bind_tiles(self.analog.crossbar_model, pl.tiling, g_plus, g_minus, name)
+        tiles, a_eff = bind_tiles(self.analog.hardware.crossbar, pl.tiling, g_plus, g_minus, name)
         if a_eff is None:
             self._bound[name] = tiles
         else:
@@ -358,7 +355,7 @@ class AnalogState:
     def _levels(self) -> np.float32:
         """DAC input levels per polarity (1 when the DAC is ideal)."""
         cfg = self.analog.config
-        return np.float32(max(2 ** (cfg.dac_bits - 1) - 1, 1) if cfg.dac else 1.0)
+        return np.float32(max(2 ** (cfg.dac_bits - 1) - 1, 1) if cfg.enabled("dac") else 1.0)
 
     def encode_input(self, layer: WeightLayer, x: np.ndarray) -> np.ndarray:
         """DAC: inputs of ``layer`` in DAC level units (x / alpha * levels, clipped and rounded when the
@@ -368,7 +365,7 @@ class AnalogState:
     def _dac(self, pl: _ProgrammedLayer, x: np.ndarray) -> np.ndarray:
         levels = self._levels
         x_q = np.asarray(x, dtype=np.float32) * (levels / pl.alpha)
-        if self.analog.config.dac:
+        if self.analog.config.enabled("dac"):
             np.clip(x_q, -levels, levels, out=x_q)
             np.rint(x_q, out=x_q)
         return x_q
@@ -379,8 +376,8 @@ class AnalogState:
         Returns (values, to_amperes): ``values * to_amperes`` are the converted currents in A. The ideal ADC
         stays in code units so its scale folds into the digital multiplier (one pass fewer).
         """
-        cfg, adc_model = self.analog.config, self.analog.adc_model
-        if cfg.adc and adc_model is None:
+        cfg, adc_model = self.analog.config, self.analog.hardware.adc
+        if cfg.adc and adc_model is None and cfg.adc_bits is not None:
             levels = np.float32(2 ** (cfg.adc_bits - 1) - 1)
             currents *= (levels / i_fs).astype(np.float32)
             if cfg.output_noise > 0:  # std output_noise x full scale = output_noise x levels codes
@@ -394,7 +391,7 @@ class AnalogState:
             noise = self.rng.standard_normal(currents.shape, dtype=np.float32)
             noise *= (cfg.output_noise * i_fs).astype(np.float32)
             currents += noise
-        if not cfg.adc:
+        if not cfg.adc or adc_model is None:  # ADC off, or exact (adc_bits None)
             return currents, 1.0
         v_mid = 0.5 * (adc_model.v_min + adc_model.v_max)
         v_half = 0.5 * (adc_model.v_max - adc_model.v_min)

@@ -19,8 +19,8 @@ import numpy as np
 
 from devicelab.errors import ConfigError
 from devicelab.files import atomic_output
-from devicelab.inference.analog import NONIDEALITIES, AnalogConfig, AnalogNetwork
-from devicelab.inference.compensation import make_compensation
+from devicelab.inference.analog import NONIDEALITIES, AnalogNetwork
+from devicelab.inference.hardware import AnalogHardware
 from devicelab.network.data import DataSplit
 from devicelab.network.model import Network
 
@@ -111,12 +111,11 @@ def parse_times(text: str) -> np.ndarray:
     return times
 
 
-def _curve(network, test, calibration_x, device_model, config, times, repeats, compensation, rng,
-           crossbar_model, adc_model, label, bar) -> AccuracyCurve:
+def _curve(network, test, calibration_x, hardware: AnalogHardware, times, repeats, rng, label,
+           bar) -> AccuracyCurve:
     accuracy = np.empty((repeats, len(times)))
     for k in range(repeats):
-        analog = AnalogNetwork(network, device_model, config, calibration_x, rng, crossbar_model=crossbar_model,
-                               adc_model=adc_model, compensation=compensation)
+        analog = AnalogNetwork(network, hardware, calibration_x, rng)
         for i, t in enumerate(times):
             accuracy[k, i] = analog.read_at(float(t), rng).accuracy(test.x, test.y)
             if bar is not None:
@@ -125,27 +124,39 @@ def _curve(network, test, calibration_x, device_model, config, times, repeats, c
     return AccuracyCurve(label, np.asarray(times, dtype=float), accuracy)
 
 
-def attribution_configs(config: AnalogConfig, crossbar_model=None) -> dict[str, AnalogConfig]:
-    """One config per non-ideality that can act (enabled in ``config``; ir_drop needs a crossbar model)."""
-    out = {}
+def acting_nonidealities(hardware: AnalogHardware) -> list[str]:
+    """The non-idealities of :data:`NONIDEALITIES` that act on this hardware: enabled in its tile settings,
+    with a crossbar model for ir_drop and a quantizing ADC (model or adc_bits) for adc."""
+    tile = hardware.tile
+    out = []
     for name in NONIDEALITIES:
-        if not config.enabled(name) or (name == "ir_drop" and crossbar_model is None):
+        if not tile.enabled(name):
             continue
-        out[name] = config.only(name)
+        if name == "ir_drop" and hardware.crossbar is None:
+            continue
+        if name == "adc" and hardware.adc is None and tile.adc_bits is None:
+            continue
+        out.append(name)
     return out
 
 
-def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: np.ndarray, device_model,
-                              times, repeats: int, rng: np.random.Generator, config: AnalogConfig = AnalogConfig(),
-                              compensation: str = "global", crossbar_model=None, adc_model=None,
+def attribution_hardware(hardware: AnalogHardware) -> dict[str, AnalogHardware]:
+    """One hardware per acting non-ideality, with only that one on (see :func:`acting_nonidealities`)."""
+    return {name: hardware.replace(tile=hardware.tile.only(name)) for name in acting_nonidealities(hardware)}
+
+
+def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: np.ndarray,
+                              hardware: AnalogHardware, times, repeats: int, rng: np.random.Generator,
                               attribution: bool = False, progress: bool = False) -> EvaluationResult:
-    """Accuracy of ``network`` on ``test`` vs read time after programming on analog PCM tiles.
+    """Accuracy of ``network`` on ``test`` vs read time after programming on analog tiles.
 
     Parameters
     ----------
+    network : the float network; test : test split.
     calibration_x : images used for input-range and ADC calibration (take them from the training split).
-    device_model : a PCMModel; times : read times (s) after programming; repeats : independent programmings.
-    compensation : "none", "global", "column" or "batchnorm" drift compensation.
+    hardware : the :class:`~devicelab.inference.hardware.AnalogHardware` (device model, tiles, crossbar and
+        ADC models, drift compensation).
+    times : read times (s) after programming; repeats : independent programmings.
     attribution : also run one curve per non-ideality with only that one on.
     """
     from tqdm.auto import tqdm
@@ -153,22 +164,22 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
     times = np.asarray(times, dtype=float)
     if repeats < 1:
         raise ConfigError(f"repeats must be >= 1, got {repeats}")
-    if np.any(times < 0) or not np.all(np.isfinite(times)):
-        raise ConfigError("read times must be finite and >= 0 s")
+    if times.size == 0 or np.any(times < 0) or not np.all(np.isfinite(times)):
+        raise ConfigError("read times must be given, finite and >= 0 s")
+    if len(test) < 1:
+        raise ConfigError("the test set is empty (check --test-limit)")
     start = time.perf_counter()
-    comp = make_compensation(compensation)
-    configs = {"all": config}
+    variants = {"all": hardware}
     if attribution:
-        configs.update(attribution_configs(config, crossbar_model))
-    total = len(configs) * repeats * len(times)
+        variants.update(attribution_hardware(hardware))
+    total = len(variants) * repeats * len(times)
     float_accuracy = network.accuracy(test.x, test.y)
-    result = EvaluationResult(network.name, test.name, getattr(device_model, "name", "custom"), compensation,
-                              dataclasses.asdict(config), len(test), float_accuracy)
+    result = EvaluationResult(network.name, test.name, getattr(hardware.device, "name", "custom"),
+                              hardware.compensation.name, dataclasses.asdict(hardware.tile), len(test),
+                              float_accuracy)
     with tqdm(total=total, desc=f"evaluate {network.name}", unit="read", disable=not progress) as bar:
-        for label, cfg in configs.items():
-            result.curves[label] = _curve(network, test, calibration_x, device_model, cfg, times, repeats, comp,
-                                          rng, crossbar_model, adc_model, label, bar)
+        for label, hw in variants.items():
+            result.curves[label] = _curve(network, test, calibration_x, hw, times, repeats, rng, label, bar)
     result.elapsed_s = time.perf_counter() - start
-    result.meta["adc_model"] = type(adc_model).__name__ if adc_model is not None else None
-    result.meta["crossbar_model"] = type(crossbar_model).__name__ if crossbar_model is not None else None
+    result.meta["hardware"] = hardware.describe()
     return result

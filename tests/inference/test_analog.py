@@ -13,14 +13,16 @@ from scipy import stats
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
 from devicelab.network import load_digits_split, mlp
-from devicelab.inference import AnalogConfig, AnalogNetwork, ColumnDriftCompensation, GlobalDriftCompensation
+from devicelab.inference import (AnalogConfig, AnalogHardware, AnalogNetwork, ColumnDriftCompensation,
+                                 GlobalDriftCompensation, NoCompensation)
 
 MODEL = preset("joshi2020")
 IDEAL = AnalogConfig().ideal()
 
 
-def _analog(net, x, config, rng, **kw):
-    return AnalogNetwork(net, MODEL, config, x, rng, **kw)
+def _analog(net, x, config, rng, crossbar_model=None, adc_model=None, compensation=NoCompensation()):
+    hardware = AnalogHardware(MODEL, config, crossbar_model, adc_model, compensation)
+    return AnalogNetwork(net, hardware, x, rng)
 
 
 def _targets(analog, name="fc"):
@@ -314,9 +316,9 @@ def test_batchnorm_compensation_undoes_drift_before_batchnorm(rng):
     net = adapt_batchnorm(net, x, float_mvm)  # statistics of the float network, as after training
     config = dataclasses.replace(IDEAL, drift=True)
     want = net.forward(x)
-    plain = AnalogNetwork(net, MODEL, config, x, np.random.default_rng(2)).read_at(3e7, rng).forward(x)
-    fixed = AnalogNetwork(net, MODEL, config, x, np.random.default_rng(2),
-                          compensation=BatchNormCompensation()).read_at(3e7, rng).forward(x)
+    plain = _analog(net, x, config, np.random.default_rng(2)).read_at(3e7, rng).forward(x)
+    fixed = _analog(net, x, config, np.random.default_rng(2),
+                    compensation=BatchNormCompensation()).read_at(3e7, rng).forward(x)
     err_plain = np.sqrt(np.mean((plain - want) ** 2))
     err_fixed = np.sqrt(np.mean((fixed - want) ** 2))
     # Re-estimated statistics absorb the drift scale of every conv followed by BatchNorm; the nu spread and

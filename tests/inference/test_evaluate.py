@@ -10,8 +10,8 @@ from devicelab.cli import cli
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
 from devicelab.network import load_digits_split, mlp, save_network
-from devicelab.inference import AnalogConfig, evaluate_accuracy_vs_time, parse_times
-from devicelab.inference.evaluate import attribution_configs
+from devicelab.inference import (AnalogConfig, AnalogHardware, acting_nonidealities, evaluate_accuracy_vs_time,
+                                 make_compensation, parse_times)
 
 
 def _fitted_mlp(rng, threshold=0.0):
@@ -34,11 +34,12 @@ def test_global_compensation_restores_accuracy_lost_to_drift(rng):
     net = _fitted_mlp(rng, threshold=1.0)
     test, cal = load_digits_split("test"), load_digits_split("train").x[:128]
     times = [0.0, 3.0e7]
-    model = preset("joshi2020")
-    config = AnalogConfig().only("drift")
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig().only("drift"))
     # Same seed: both runs program the same devices with the same drift exponents.
-    plain = evaluate_accuracy_vs_time(net, test, cal, model, times, 2, np.random.default_rng(3), config, "none")
-    fixed = evaluate_accuracy_vs_time(net, test, cal, model, times, 2, np.random.default_rng(3), config, "global")
+    plain = evaluate_accuracy_vs_time(net, test, cal, hardware.replace(compensation=make_compensation("none")),
+                                      times, 2, np.random.default_rng(3))
+    fixed = evaluate_accuracy_vs_time(net, test, cal, hardware.replace(compensation=make_compensation("global")),
+                                      times, 2, np.random.default_rng(3))
     curve_plain, curve_fixed = plain.curves["all"], fixed.curves["all"]
     assert curve_plain.accuracy.shape == (2, 2)
     # Drift only: at t = 0 the analog net is the float net.
@@ -52,12 +53,16 @@ def test_global_compensation_restores_accuracy_lost_to_drift(rng):
 
 
 def test_attribution_runs_one_curve_per_active_nonideality(rng):
-    names = set(attribution_configs(AnalogConfig()))
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig(), compensation=make_compensation("none"))
+    names = set(acting_nonidealities(hardware))
     assert names == {"programming_noise", "drift", "read_noise", "dac", "adc"}  # no crossbar, no output noise
+    # Exact IO (aihwkit's ideal IO): neither the DAC nor the ideal ADC acts.
+    exact = hardware.with_tile(dac_bits=None, adc_bits=None)
+    assert set(acting_nonidealities(exact)) == {"programming_noise", "drift", "read_noise"}
     net = _fitted_mlp(rng)
     test = load_digits_split("test").subset(100)
-    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], preset("joshi2020"), [0.0], 1,
-                                       rng, AnalogConfig(), "none", attribution=True)
+    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [0.0], 1,
+                                       rng, attribution=True)
     assert set(result.curves) == names | {"all"}
 
 
