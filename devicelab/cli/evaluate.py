@@ -43,6 +43,19 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
               help="Behavioral crossbar model (.h5) for IR drop and sneak paths.")
 @click.option("--adc-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Behavioral ADC model (.h5); otherwise an ideal --adc-bits ADC.")
+@click.option("--cell", type=click.Choice(["passive", "1t1r"]), default="passive", show_default=True,
+              help="Unit cell: bare device or device behind an NMOS access transistor (1T1R).")
+@click.option("--devices-per-polarity", type=int, default=1, show_default=True,
+              help="Devices per polarity of a weight (N); each is programmed, drifts and is read on its own.")
+@click.option("--significance", default=None,
+              help="Significance factors of the N devices, most significant first, comma-separated "
+                   "(e.g. 3,1 for a more- and a less-significant pair) [default: all 1].")
+@click.option("--programming", type=click.Choice(["parallel", "residual"]), default="parallel", show_default=True,
+              help="parallel: every device to the same target; residual: each device absorbs the programming "
+                   "error of the more significant ones.")
+@click.option("--v-gate", type=float, default=None,
+              help="Word-line voltage (V) of the 1T1R access transistor [default: 1.8 V]; must exceed its 0.5 V "
+                   "threshold.")
 @click.option("--times", default="1,3600,86400,2592000,31536000", show_default=True,
               help="Read times after programming, s, comma-separated (0 allowed).")
 @click.option("--repeats", type=int, default=5, show_default=True, help="Independent programmings.")
@@ -68,7 +81,7 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @overwrite_option
 @click.pass_context
 def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model, adc_model,
-             times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
+             cell, devices_per_polarity, significance, programming, v_gate, times, repeats, compensation, attribution, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise,
              test_limit, seed, output_dir, as_json, progress, overwrite):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
@@ -98,6 +111,9 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
     else:
         hardware = _override(AnalogHardware.load(hardware_file), given, tile_values, device_model, preset,
                              crossbar_model, adc_model, compensation if given("compensation") else None)
+    cell_options = ("cell", "devices_per_polarity", "significance", "programming", "v_gate")
+    if hardware_file is None or any(given(name) for name in cell_options):
+        hardware = hardware.replace(cell=_unit_cell(cell, devices_per_polarity, significance, programming, v_gate))
     # The result files are named after the network: check them (and the folder) before the evaluation runs.
     stem = Path(output_dir) / f"accuracy_{resolve_network(network, dataset).name}_{hardware.compensation.name}"
     check_outputs(overwrite, files=[f"{stem}.json", f"{stem}.png"] + ([save_hardware] if save_hardware else []),
@@ -115,6 +131,29 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
                f"{repeats} repeats:")
     click.echo(result.table())
     click.echo(f"wrote {outputs.json_path} and {outputs.plot_path} ({result.elapsed_s:.0f} s)")
+
+
+def _unit_cell(cell, devices_per_polarity, significance, programming, v_gate):
+    """The UnitCell of the --cell/--devices-per-polarity/--significance/--programming/--v-gate options."""
+    from devicelab.errors import ConfigError
+    from devicelab.inference.mapping import UnitCell
+    from devicelab.spice.crossbar.spec import AccessTransistor
+
+    factors = None
+    if significance is not None:
+        try:
+            factors = tuple(float(f) for f in significance.split(","))
+        except ValueError:
+            raise ConfigError(f"--significance: expected comma-separated numbers > 0, got {significance!r}") from None
+    if v_gate is not None and cell != "1t1r":
+        raise ConfigError("--v-gate: only 1T1R cells have an access transistor (add --cell 1t1r)")
+    transistor = AccessTransistor(v_gate=v_gate) if v_gate is not None else None
+    try:
+        return UnitCell(cell, devices_per_polarity, factors, programming, transistor)
+    except ConfigError as exc:
+        option = next((o for f, o in (("significance", "--significance"), ("devices_per_polarity",
+                       "--devices-per-polarity"), ("v_gate", "--v-gate")) if f in str(exc)), "--cell")
+        raise ConfigError(f"{option}: {exc}") from None
 
 
 def _override(hardware, given, tile_values, device_model, preset, crossbar_model, adc_model, compensation):

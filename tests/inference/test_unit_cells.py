@@ -91,3 +91,57 @@ def test_bad_unit_cells_are_errors_naming_the_option(kwargs, message):
 def test_unit_cell_round_trips_through_a_dict():
     cell = UnitCell("1t1r", 2, (2.0, 1.0), "residual", AccessTransistor(v_gate=1.2))
     assert UnitCell.from_dict(cell.to_dict()) == cell
+
+
+# ---------------------------------------------------------------------------------------------- engine
+from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, NoCompensation  # noqa: E402
+from devicelab.network.layers import Flatten, Linear  # noqa: E402
+from devicelab.network.model import Network  # noqa: E402
+
+
+def _ratio_interval(e_n: np.ndarray, e_1: np.ndarray, z: float = 3.29) -> tuple[float, float, float]:
+    """Ratio R = mean(e_n^2) / mean(e_1^2) of two independent samples of errors and its two-sided 99.9 %
+    interval (z = 3.29) from the delta method: se(R) / R = sqrt(var(e_n^2) / (M mean(e_n^2)^2) + same for e_1)."""
+    s_n, s_1 = e_n.ravel() ** 2, e_1.ravel() ** 2
+    ratio = s_n.mean() / s_1.mean()
+    rel = np.sqrt(s_n.var() / (s_n.size * s_n.mean() ** 2) + s_1.var() / (s_1.size * s_1.mean() ** 2))
+    return ratio, ratio * (1 - z * rel), ratio * (1 + z * rel)
+
+
+def _weight_errors(n: int, t: float, config: AnalogConfig, seed: int) -> np.ndarray:
+    """Difference (weight units) of the weights a 256 x 256 layer holds at time t after two independent
+    programmings, n devices per polarity. The difference has zero mean, so its mean square is twice the
+    noise variance: the devices of the unused polarity (0 S targets) are clipped at 0 S, which biases
+    every weight by a few % of its noise std, a bias that averaging N devices does not remove."""
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(-1, 1, (256, 256)).astype(np.float32)
+    net = Network([Flatten(), Linear("fc", w, np.zeros(256, np.float32))], (1, 1, 256), 256, "one-layer")
+    hardware = AnalogHardware(preset("joshi2020"), config, compensation=NoCompensation(),
+                              cell=UnitCell(devices_per_polarity=n))
+    analog = AnalogNetwork(net, hardware, rng.standard_normal((16, 1, 1, 256)).astype(np.float32), rng)
+    first = analog.read_at(t, rng).effective_weights("fc")
+    analog.program(rng)
+    return analog.read_at(t, rng).effective_weights("fc") - first
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_engine_programming_noise_of_the_weights_falls_as_one_over_sqrt_n(n):
+    # programming noise alone, read at t = 0: every device programmed on its own, the cell averages N of them
+    config = AnalogConfig().only("programming_noise")
+    ratio, lo, hi = _ratio_interval(_weight_errors(n, 0.0, config, 1), _weight_errors(1, 0.0, config, 2))
+    assert lo <= 1.0 / n <= hi, f"weight-noise variance ratio {ratio:.4f} (99.9 % [{lo:.4f}, {hi:.4f}]) vs 1/{n}"
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_engine_read_noise_of_the_weights_falls_as_one_over_sqrt_n(n):
+    config = AnalogConfig().only("read_noise")  # 1/f read noise accumulated over a day, no drift
+    ratio, lo, hi = _ratio_interval(_weight_errors(n, 86400.0, config, 3), _weight_errors(1, 86400.0, config, 4))
+    assert lo <= 1.0 / n <= hi, f"weight-noise variance ratio {ratio:.4f} (99.9 % [{lo:.4f}, {hi:.4f}]) vs 1/{n}"
+
+
+def test_hardware_description_keeps_the_unit_cell(tmp_path):
+    cell = UnitCell("1t1r", 2, (3.0, 1.0), "residual", AccessTransistor(v_gate=1.2))
+    hardware = AnalogHardware.from_files(preset="joshi2020", cell=cell)
+    back = AnalogHardware.load(hardware.save(tmp_path / "hw.toml"))
+    assert back.cell == cell
+    assert hardware.describe()["cell"]["devices_per_polarity"] == 2
