@@ -1,7 +1,8 @@
 """Behavioral 1T1R crossbar model: held-out error table and speed next to the passive model (issue 16).
 
-    python benchmarks/bench_1t1r.py            # arrays 32..512 (about 20-30 min on 2 busy cores)
+    python benchmarks/bench_1t1r.py            # arrays 32..512 (about 60 min on 2 busy cores)
     python benchmarks/bench_1t1r.py --quick    # arrays 32..128
+    python benchmarks/bench_1t1r.py --sweep calibration.h5   # reuse a calibration sweep (--keep-sweep)
 
 1. Builds the model from a 1T1R calibration sweep run here (ngspice up to 32 x 32, nodal solver beyond;
    arrays 32 and 64, 2 and 5 ohm wires, linear devices, single-ended and differential, the default access
@@ -68,19 +69,28 @@ zero_fraction = 0.5
 
 
 def cases(quick: bool):
-    """(size, r, transistor label, differential, G kind); 256/512 limited by the nodal solver's cost."""
+    """(size, r, transistor label, differential, G kind, batch); 256/512 limited by the nodal solver's cost
+    (a 512 x 512 1T1R solve takes minutes per batch here): fewer cases and 8 vectors per input kind."""
     sizes = (32, 64, 128) if quick else (32, 64, 128, 256, 512)
     for n in sizes:
-        for r in (0.5, 2.0, 5.0) if n <= 256 else (0.5, 5.0):
+        if n <= 128:
+            for r in (0.5, 2.0, 5.0):
+                for label in TRANSISTORS:
+                    yield n, r, label, False, "uniform", 16
+                    yield n, r, label, True, "mlp", 16
+        elif n == 256:
+            for r in (2.0, 5.0):
+                for label in TRANSISTORS:
+                    yield n, r, label, True, "mlp", 8
+        else:
             for label in TRANSISTORS:
-                if n <= 256:
-                    yield n, r, label, False, "uniform"
-                yield n, r, label, True, "mlp"
+                yield n, 5.0, label, False, "mlp", 8
+            yield n, 0.5, "0.9V/4.2kohm", False, "mlp", 8
 
 
-def error_table(model, w, hidden, rng, quick: bool, batch: int) -> list[dict]:
+def error_table(model, w, hidden, rng, quick: bool) -> list[dict]:
     rows = []
-    for n, r, label, diff, kind in cases(quick):
+    for n, r, label, diff, kind, batch in cases(quick):
         t = TRANSISTORS[label]
         spec = CrossbarSpec(n, n, r, r, cell="1t1r", transistor=t, differential=diff)
         g = conductances(rng, kind, n, w, diff)
@@ -101,7 +111,8 @@ def error_table(model, w, hidden, rng, quick: bool, batch: int) -> list[dict]:
                       "met" if err <= TARGET else "MISSED")
             rows.append({"n": n, "r": r, "t": label, "diff": diff, "g": kind, "inputs": name, "err_ideal": err_ideal,
                          "err_model": err, "status": status, "extrap": extrap})
-        print(f"  {n}x{n} {r:g} ohm {label}{' diff' if diff else ''} {kind}: nodal {t_nodal:.1f} s", flush=True)
+            print("  " + format_rows(rows[-1:]).splitlines()[1], flush=True)
+        print(f"  ({n}x{n} {r:g} ohm {label}{' diff' if diff else ''} {kind}: nodal {t_nodal:.1f} s)", flush=True)
     return rows
 
 
@@ -160,20 +171,24 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="arrays up to 128 x 128 only")
     parser.add_argument("--repeats", type=int, default=5, help="timing repeats")
+    parser.add_argument("--sweep", help="use this calibration sweep file instead of running the built-in one")
+    parser.add_argument("--keep-sweep", help="write the calibration sweep to this path")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(20261616)
     with tempfile.TemporaryDirectory() as tmp:
-        toml = Path(tmp) / "calibration.toml"
-        toml.write_text(CALIBRATION_SWEEP)
-        start = time.perf_counter()
-        sweep = run_sweep(toml, Path(tmp) / "calibration.h5", progress=False)
-        print(f"calibration sweep: {time.perf_counter() - start:.0f} s", flush=True)
+        sweep = args.sweep
+        if sweep is None:
+            toml = Path(tmp) / "calibration.toml"
+            toml.write_text(CALIBRATION_SWEEP)
+            start = time.perf_counter()
+            sweep = run_sweep(toml, args.keep_sweep or Path(tmp) / "calibration.h5", progress=False)
+            print(f"calibration sweep: {time.perf_counter() - start:.0f} s", flush=True)
         model = build_crossbar_model(sweep)
         print(f"model: {model.settings}; validity {model.validity}", flush=True)
         w, hidden, acc = trained_mlp()
         speed_lines = speed(model, rng, args.repeats)
         spice_lines = ngspice_check(model, w, hidden, rng)
-        rows = error_table(model, w, hidden, rng, args.quick, batch=16)
+        rows = error_table(model, w, hidden, rng, args.quick)
     print("\n== held-out error (1T1R): rms(I_model - I_ref) / rms(I_ref), reference = nodal solver ==")
     print(format_rows(rows))
     print("\n== reference check against ngspice ==")

@@ -43,8 +43,9 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
               help="Behavioral crossbar model (.h5) for IR drop and sneak paths.")
 @click.option("--adc-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Behavioral ADC model (.h5); otherwise an ideal --adc-bits ADC.")
-@click.option("--cell", type=click.Choice(["passive", "1t1r"]), default="passive", show_default=True,
-              help="Unit cell: bare device or device behind an NMOS access transistor (1T1R).")
+@click.option("--cell", type=click.Choice(["passive", "1t1r"]), default=None,
+              help="Unit cell: bare device or device behind an NMOS access transistor (1T1R) [default: the "
+                   "crossbar model's cell, else passive].")
 @click.option("--devices-per-polarity", type=int, default=1, show_default=True,
               help="Devices per polarity of a weight (N); each is programmed, drifts and is read on its own.")
 @click.option("--significance", default=None,
@@ -113,6 +114,11 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
                              crossbar_model, adc_model, compensation if given("compensation") else None)
     cell_options = ("cell", "devices_per_polarity", "significance", "programming", "v_gate")
     if hardware_file is None or any(given(name) for name in cell_options):
+        circuit = getattr(hardware.crossbar, "circuit", None)
+        if cell is None:
+            cell = getattr(circuit, "cell", "passive")
+            if v_gate is None and cell == "1t1r":
+                v_gate = circuit.transistor.v_gate
         hardware = hardware.replace(cell=_unit_cell(cell, devices_per_polarity, significance, programming, v_gate))
     # The result files are named after the network: check them (and the folder) before the evaluation runs.
     stem = Path(output_dir) / f"accuracy_{resolve_network(network, dataset).name}_{hardware.compensation.name}"

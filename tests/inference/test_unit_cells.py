@@ -145,3 +145,24 @@ def test_hardware_description_keeps_the_unit_cell(tmp_path):
     back = AnalogHardware.load(hardware.save(tmp_path / "hw.toml"))
     assert back.cell == cell
     assert hardware.describe()["cell"]["devices_per_polarity"] == 2
+
+
+# ---------------------------------------------------------------------------------------------- command line
+from click.testing import CliRunner  # noqa: E402
+
+from devicelab.cli import cli  # noqa: E402
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--devices-per-polarity", "0"], "--devices-per-polarity: UnitCell.devices_per_polarity: expected an integer"),
+    (["--devices-per-polarity", "2", "--significance", "3,-1"], "--significance: UnitCell.significance: every factor"),
+    (["--devices-per-polarity", "2", "--significance", "3,1,1"], "--significance: UnitCell.significance: expected 2"),
+    (["--significance", "big"], "--significance: expected comma-separated numbers"),
+    (["--cell", "1t1r", "--v-gate", "0.3"], "--v-gate: UnitCell.transistor.v_gate: the word line (0.3 V) must be above"),
+    (["--v-gate", "1.2"], "--v-gate: only 1T1R cells have an access transistor"),
+])
+def test_evaluate_refuses_bad_unit_cells_naming_the_option(tmp_path, options, message):
+    result = CliRunner().invoke(cli, ["evaluate", "--network", "mlp-hwa", "--dataset", "digits", "--preset",
+                                      "joshi2020", "--no-progress", "-o", str(tmp_path)] + options)
+    assert result.exit_code != 0
+    assert message in result.output, result.output
