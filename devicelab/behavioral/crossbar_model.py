@@ -458,10 +458,15 @@ def _nonlinear_terms(g: np.ndarray, fraction: np.ndarray, a_lin: np.ndarray, lad
     is_even = even[:, None] > 0
     v_own = np.where(is_even, cell[:, :, 0], cell[:, :, 1])
     i_own = np.where(is_even, res.sense[None, :, 0], res.sense[None, :, 1])
-    # v = p V - q I_j fitted through (all rows, own half) at 1 V: q from the change of column loading
+    # column-node voltage per output current (ohm); 0 for columns that carry no current
+    carries = np.abs(i_all) > 1e-12 * max(float(np.abs(i_all).max()), 1e-300)
+    s_col = np.divide(res.w.sum(axis=2), i_all[None, :], out=np.zeros_like(v_all), where=carries[None, :])
+    # v = p V - q I_j fitted through (all rows, own half) at 1 V: q from the change of column loading. Where
+    # one half carries (almost) none of the column's current (e.g. a column whose only devices sit on even
+    # rows) the change is rounding noise: there q is the column-node estimate s instead.
     load = i_all[None, :] - i_own
-    big = np.abs(load) > 1e-12 * np.abs(i_all).max()
-    q = np.divide(v_own - v_all, load, out=np.zeros_like(v_all), where=big)
+    reliable = np.abs(load) > 1e-3 * np.abs(i_all)[None, :]
+    q = np.divide(v_own - v_all, load, out=s_col.copy(), where=reliable & carries[None, :])
     p_row = v_all + q * i_all[None, :]
     p_safe = np.where(np.abs(p_row) > 1e-12, p_row, 1e-12)
     g_safe = np.where(g > 0, g, 1.0)
@@ -482,8 +487,6 @@ def _nonlinear_terms(g: np.ndarray, fraction: np.ndarray, a_lin: np.ndarray, lad
         t = circuit.transistor
         r_on = circuit.r_on
         v_ov = t.v_gate - t.vt0
-        i_safe = np.where(np.abs(i_all) > 1e-300, i_all, 1e-300)
-        s_col = res.w.sum(axis=2) / i_safe[None, :]      # column-node voltage per output current (ohm)
         c = -transfer * g * g * r_on / v_ov              # e = c (v v_s + h v^2)
         h = 0.5 * g * r_on
         quadratic = (c * h * p_row**2, c * (p_row * s_col - 2.0 * h * p_row * q),
