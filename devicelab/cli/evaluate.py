@@ -132,8 +132,11 @@ def evaluate(ctx, network, dataset, hardware_file, save_hardware, device_model, 
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, sort_keys=True))
         return
+    c = hardware.cell
+    cell_text = (f"{c.cell} cell, {c.n} device(s) per polarity" + (f", significance {list(c.significance)} "
+                 f"({c.scheme})" if c.n > 1 and len(set(c.significance)) > 1 else ""))
     click.echo(f"{result.network} on {result.dataset} ({result.n_test} test images), device model "
-               f"{result.device_model}, compensation {result.compensation}; accuracy in %, mean +- std over "
+               f"{result.device_model}, {cell_text}, compensation {result.compensation}; accuracy in %, mean +- std over "
                f"{repeats} repeats:")
     click.echo(result.table())
     click.echo(f"wrote {outputs.json_path} and {outputs.plot_path} ({result.elapsed_s:.0f} s)")
