@@ -10,7 +10,7 @@ import numpy as np
 
 from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import atomic_output, load_numpy
-from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_outputs
 from devicelab.spice.crossbar.plots import plot_ir_drop
 from devicelab.spice.names import check_array
 from devicelab.spice.crossbar.netlist import crossbar_netlist
@@ -122,7 +122,7 @@ def simulate_files(spec: CrossbarSpec, conductances: str | Path, inputs: str | P
         figure = plot_ir_drop(nodes.cell[0], v[0], title=f"IR drop, {spec.rows}x{spec.cols}, input vector 0")
         with atomic_output(plot, suffix=".png") as tmp:
             figure.savefig(tmp, format="png", dpi=120)
-    ideal = ideal_currents(g, v)
+    ideal = ideal_outputs(spec, g, v)
     scale = np.max(np.abs(ideal))
     deviation = float(np.max(np.abs(currents - ideal)) / scale) if scale > 0 else 0.0
     return SimulationSummary(engine, v.shape[0], spec.cols, elapsed, float(np.max(np.abs(currents))), deviation)
