@@ -91,7 +91,11 @@ def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:
     with make_executor(jobs=2) as executor:
         path = run_sweep(REPO / "netlists" / "sweeps" / "demo.toml", out / "sweep.h5", executor=executor,
                          restart_if_changed=True)
+        # the same arrays with 1T1R cells (default and weak access transistor) for the 1T1R crossbar model
+        path_1t1r = run_sweep(REPO / "netlists" / "sweeps" / "demo_1t1r.toml", out / "sweep_1t1r.h5",
+                              executor=executor, restart_if_changed=True)
     ctx["sweep"] = path
+    ctx["sweep_1t1r"] = path_1t1r
     return [("Crossbar sweep: ideal V.G model vs nodal solver vs ngspice", sweep_report(path, out))]
 
 
@@ -105,7 +109,12 @@ def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
     # worst one it covers and would make the network stage measure mostly IR drop on 256x256 tiles.
     model_path, body = crossbar_model_report(ctx["sweep"], out, r_wire=2.0)
     ctx["crossbar_model"] = model_path
-    return [("Behavioral crossbar model: built from the sweep, checked on held-out points", body)]
+    sections = [("Behavioral crossbar model: built from the sweep, checked on held-out points", body)]
+    if "sweep_1t1r" in ctx:
+        path_1t1r, body_1t1r = crossbar_model_report(ctx["sweep_1t1r"], out, r_wire=2.0, name="xbar_model_1t1r")
+        ctx["crossbar_model_1t1r"] = path_1t1r
+        sections.append(("Behavioral 1T1R crossbar model: access transistor in series with every device", body_1t1r))
+    return sections
 
 
 def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:

@@ -40,15 +40,30 @@ def _circuit_options(command):
         click.option("--v-gate", type=float, default=None,
                      help="Word-line (gate) voltage of 1T1R cells (V) [default: AccessTransistor's v_gate]."),
         click.option("--differential", is_flag=True, help="G+/G- column pairs; output I+ - I-."),
+        click.option("--devices-per-polarity", type=int, default=1, show_default=True,
+                     help="N devices per polarity on adjacent physical columns; conductances then "
+                          "(N, rows, cols), or (2, N, rows, cols) with --differential."),
+        click.option("--significance", default=None,
+                     help="Significance factors of the N devices, most significant first, comma-separated "
+                          "[default: all 1]; the output is sum_k f_k I_k / sum_k f_k."),
     ]
 
     @functools.wraps(command)
-    def wrapper(rows, cols, r_row, r_col, r_driver, r_sense, device, v0, cell, v_gate, differential, **kwargs):
+    def wrapper(rows, cols, r_row, r_col, r_driver, r_sense, device, v0, cell, v_gate, differential,
+                devices_per_polarity, significance, **kwargs):
+        from devicelab.errors import ConfigError
         from devicelab.spice.crossbar.spec import AccessTransistor, CrossbarSpec
 
         transistor = AccessTransistor() if v_gate is None else AccessTransistor(v_gate=v_gate)
+        factors = None
+        if significance is not None:
+            try:
+                factors = tuple(float(f) for f in significance.split(","))
+            except ValueError:
+                raise ConfigError(f"--significance: expected comma-separated numbers > 0, got {significance!r}") from None
         spec = CrossbarSpec(rows, cols, r_row=r_row, r_col=r_col, r_driver=r_driver, r_sense=r_sense, device=device,
-                            v0=v0, cell=cell, transistor=transistor, differential=differential)
+                            v0=v0, cell=cell, transistor=transistor, differential=differential,
+                            devices_per_polarity=devices_per_polarity, significance=factors)
         return command(spec, **kwargs)
 
     for option in reversed(options):

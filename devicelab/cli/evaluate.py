@@ -49,6 +49,20 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
               help="Behavioral crossbar model (.h5) for IR drop and sneak paths.")
 @click.option("--adc-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Behavioral ADC model (.h5); otherwise an ideal --adc-bits ADC.")
+@click.option("--cell", type=click.Choice(["passive", "1t1r"]), default=None,
+              help="Unit cell: bare device or device behind an NMOS access transistor (1T1R) [default: the "
+                   "crossbar model's cell, else passive].")
+@click.option("--devices-per-polarity", type=int, default=1, show_default=True,
+              help="Devices per polarity of a weight (N); each is programmed, drifts and is read on its own.")
+@click.option("--significance", default=None,
+              help="Significance factors of the N devices, most significant first, comma-separated "
+                   "(e.g. 3,1 for a more- and a less-significant pair) [default: all 1].")
+@click.option("--programming", type=click.Choice(["parallel", "residual"]), default="parallel", show_default=True,
+              help="parallel: every device to the same target; residual: each device absorbs the programming "
+                   "error of the more significant ones.")
+@click.option("--v-gate", type=float, default=None,
+              help="Word-line voltage (V) of the 1T1R access transistor [default: 1.8 V]; must exceed its 0.5 V "
+                   "threshold.")
 @click.option("--times", default="1,3600,86400,2592000,31536000", show_default=True,
               help="Read times after programming, s, comma-separated (0 allowed).")
 @click.option("--repeats", type=int, default=5, show_default=True, help="Independent programmings.")
@@ -89,9 +103,9 @@ _TILE_OPTIONS = {"tile_size": ("tile_rows", "tile_cols"), "scaling": ("scaling",
 @overwrite_option
 @click.pass_context
 def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_model, preset, crossbar_model,
-             adc_model, times, repeats, compensation, attribution, strict_validity, calibration, calibration_refresh,
-             ir_programming, energy, tile_size, scaling, g_max, dac_bits, adc_bits, output_noise, test_limit, seed,
-             output_dir, as_json, progress, overwrite):
+             adc_model, cell, devices_per_polarity, significance, programming, v_gate, times, repeats, compensation,
+             attribution, strict_validity, calibration, calibration_refresh, ir_programming, energy, tile_size, scaling,
+             g_max, dac_bits, adc_bits, output_noise, test_limit, seed, output_dir, as_json, progress, overwrite):
     """Accuracy of a network on PCM tiles vs time after programming (mean, std over repeats; float alongside).
 
     Describe the hardware with --hardware FILE, or give the device model as --device-model FILE or --preset
@@ -121,6 +135,14 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
     else:
         hardware = _override(AnalogHardware.load(hardware_file), given, tile_values, device_model, preset,
                              crossbar_model, adc_model, compensation if given("compensation") else None)
+    cell_options = ("cell", "devices_per_polarity", "significance", "programming", "v_gate")
+    if hardware_file is None or any(given(name) for name in cell_options):
+        circuit = getattr(hardware.crossbar, "circuit", None)
+        if cell is None:
+            cell = getattr(circuit, "cell", "passive")
+            if v_gate is None and cell == "1t1r":
+                v_gate = circuit.transistor.v_gate
+        hardware = hardware.replace(cell=_unit_cell(cell, devices_per_polarity, significance, programming, v_gate))
     # The result files are named after the network: check them (and the folder) before the evaluation runs.
     net = resolve_network(network, dataset, arch)
     stem = Path(output_dir) / f"accuracy_{net.name}_{hardware.compensation.name}"
@@ -135,8 +157,11 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, sort_keys=True))
         return
+    c = hardware.cell
+    cell_text = (f"{c.cell} cell, {c.n} device(s) per polarity" + (f", significance {list(c.significance)} "
+                 f"({c.scheme})" if c.n > 1 and len(set(c.significance)) > 1 else ""))
     click.echo(f"{result.network} on {result.dataset} ({result.n_test} test images), device model "
-               f"{result.device_model}, compensation {result.compensation}; accuracy in %, mean +- std over "
+               f"{result.device_model}, {cell_text}, compensation {result.compensation}; accuracy in %, mean +- std over "
                f"{repeats} repeats:")
     click.echo(result.table())
     for t, e in result.energy.items():
@@ -144,6 +169,29 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
                    f"t = {t:g} s: {e.energy.total:.4g} J per inference, {e.tops_per_watt:.3g} TOPS/W")
     plots = [outputs.plot_path] + ([outputs.energy_plot_path] if outputs.energy_plot_path else [])
     click.echo(f"wrote {outputs.json_path} and {' and '.join(map(str, plots))} ({result.elapsed_s:.0f} s)")
+
+
+def _unit_cell(cell, devices_per_polarity, significance, programming, v_gate):
+    """The UnitCell of the --cell/--devices-per-polarity/--significance/--programming/--v-gate options."""
+    from devicelab.errors import ConfigError
+    from devicelab.inference.mapping import UnitCell
+    from devicelab.spice.crossbar.spec import AccessTransistor
+
+    factors = None
+    if significance is not None:
+        try:
+            factors = tuple(float(f) for f in significance.split(","))
+        except ValueError:
+            raise ConfigError(f"--significance: expected comma-separated numbers > 0, got {significance!r}") from None
+    if v_gate is not None and cell != "1t1r":
+        raise ConfigError("--v-gate: only 1T1R cells have an access transistor (add --cell 1t1r)")
+    transistor = AccessTransistor(v_gate=v_gate) if v_gate is not None else None
+    try:
+        return UnitCell(cell, devices_per_polarity, factors, programming, transistor)
+    except ConfigError as exc:
+        option = next((o for f, o in (("significance", "--significance"), ("devices_per_polarity",
+                       "--devices-per-polarity"), ("v_gate", "--v-gate")) if f in str(exc)), "--cell")
+        raise ConfigError(f"{option}: {exc}") from None
 
 
 def _override(hardware, given, tile_values, device_model, preset, crossbar_model, adc_model, compensation):

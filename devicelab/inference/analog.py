@@ -163,25 +163,30 @@ def bind_tiles(crossbar_model: "CrossbarModelLike", tiling: Tiling, g_plus: np.n
                layer_name: str = ""):
     """Bind a behavioral crossbar model to every tile of a layer with conductances ``g_plus``/``g_minus`` (S).
 
-    Differential circuits bind one (2, rows, cols) pair per tile, others G+ and G- separately. Returns
+    ``g_plus``/``g_minus`` are (rows, cols), or (N, rows, cols) per device slot of a multi-device unit cell
+    (:class:`~devicelab.inference.mapping.UnitCell`; the model must be bound for that layout, see
+    :meth:`~devicelab.inference.hardware.AnalogHardware.tile_crossbar`).
+    Differential circuits bind one (2, rows, cols) (or (2, N, rows, cols)) pair per tile, others G+ and G-
+    separately. Returns
     (tiles, a_eff): ``tiles[r]`` lists (bound_plus, bound_minus or None, column slice) of row block r;
     ``a_eff`` (rows, cols) float32 in S is the folded transfer matrix when every bound state is linear
     (its ``transfer`` is not None), else None. Validity warnings of the binds become one stable
     :class:`ValidityRangeWarning` per layer.
     """
     differential = bool(crossbar_model.differential)
+    if np.ndim(g_plus) == 3 and np.shape(g_plus)[0] == 1:  # a single device per polarity: plain arrays
+        g_plus, g_minus = g_plus[0], g_minus[0]
     tiles = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValidityRangeWarning)
         for rows in tiling.row_blocks:
             row_tiles = []
             for cols in tiling.col_blocks:
+                plus, minus = g_plus[..., rows, cols], g_minus[..., rows, cols]
                 if differential:
-                    row_tiles.append((crossbar_model.bind(np.stack([g_plus[rows, cols], g_minus[rows, cols]])),
-                                      None, cols))
+                    row_tiles.append((crossbar_model.bind(np.stack([plus, minus])), None, cols))
                 else:
-                    row_tiles.append((crossbar_model.bind(g_plus[rows, cols]), crossbar_model.bind(g_minus[rows, cols]),
-                                      cols))
+                    row_tiles.append((crossbar_model.bind(plus), crossbar_model.bind(minus), cols))
             tiles.append(row_tiles)
     for w in caught:
         if not issubclass(w.category, ValidityRangeWarning):
@@ -265,7 +270,8 @@ def bound_currents(tiles, r: int, v: np.ndarray, cols: int) -> np.ndarray:
 
 
 class _ProgrammedLayer:
-    """Programmed state of one weight layer: target mapping, programmed conductances, drift exponents."""
+    """Programmed state of one weight layer: target mapping (stored-conductance targets (rows, cols) S),
+    programmed conductances and drift exponents of every device, (N, rows, cols) per polarity."""
 
     def __init__(self, layer, tiling, g_plus, g_minus, scale, alpha, i_fs):
         self.layer = layer
@@ -303,10 +309,16 @@ class AnalogNetwork:
         self.hardware = hardware
         self.config = hardware.tile
         self.converter = DifferentialConverter(hardware.g_max, hardware.tile.scaling)
+        self.cell = hardware.cell
+        #: The crossbar model bound for the unit cell's layout (None: ideal V.G tiles).
+        self.crossbar = hardware.tile_crossbar() if hardware.ir_drop else None
         self.calibration_x = np.asarray(calibration_x, dtype=np.float32)
         self.layers: dict[str, _ProgrammedLayer] = {}
         #: IR-drop-aware programming: layer -> (relative rms residual before, after pre-distortion).
         self.ir_residuals: dict[str, tuple[float, float]] = {}
+        if self.config.ir_programming_iterations > 0 and self.cell.n > 1:
+            raise ConfigError("IR-drop-aware programming (--ir-programming) supports one device per polarity; "
+                              f"this unit cell has {self.cell.n}")
         self._map_and_calibrate()
         self.program(rng)
 
@@ -330,8 +342,10 @@ class AnalogNetwork:
             # Full scales from the currents the tiles really deliver: through the crossbar model if there
             # is one (IR drop lowers them), else ideal V.G.
             tiles, a_eff = None, (g_plus - g_minus).astype(np.float32)
-            if self.hardware.ir_drop:
-                tiles, a_eff = bind_tiles(self.hardware.crossbar, tiling, g_plus, g_minus, layer.name)
+            if self.crossbar is not None:
+                slots = (self.cell.n,) + g_plus.shape
+                tiles, a_eff = bind_tiles(self.crossbar, tiling, np.broadcast_to(g_plus, slots),
+                                          np.broadcast_to(g_minus, slots), layer.name)
             i_fs_tiles = np.empty((len(tiling.row_blocks), len(tiling.col_blocks)))
             for r, rows_r in enumerate(tiling.row_blocks):
                 v = x_n[:, rows_r] * np.float32(cfg.v_read)
@@ -351,12 +365,22 @@ class AnalogNetwork:
         self.network.forward(self.calibration_x, recorder)
 
     def program(self, rng: np.random.Generator) -> None:
-        """(Re)program every device: draw programming noise and drift exponents, take compensation references."""
-        model, cfg = self.hardware.require_device(), self.config
+        """(Re)program every device: draw programming noise and drift exponents, take compensation references.
+
+        Each of the N devices per polarity of the unit cell is programmed on its own (its programming scheme
+        sets the targets, see :meth:`~devicelab.inference.mapping.UnitCell.program`) and drifts with its own
+        exponent."""
+        model, cfg, cell = self.hardware.require_device(), self.config, self.cell
+
+        def program_fn(g):
+            return model.program(g, rng) if cfg.programming_noise else g
+
         for pl in self.layers.values():
             targets = (pl.g_plus_target, pl.g_minus_target)
-            progs = [model.program(g, rng) if cfg.programming_noise else g for g in targets]
-            nus = [model.drift_exponents(g, rng) if cfg.drift else np.zeros_like(g) for g in targets]
+            progs = [cell.program(g, program_fn, self.converter.g_max) for g in targets]
+            slots = (cell.n,) + pl.g_plus_target.shape
+            nus = [model.drift_exponents(np.broadcast_to(g, slots), rng) if cfg.drift else np.zeros(slots)
+                   for g in targets]
             pl.g_plus, pl.g_minus = progs
             pl.nu_plus, pl.nu_minus = nus
         for pl in self.layers.values():
@@ -414,7 +438,7 @@ class AnalogState:
         self.factors: dict[str, np.ndarray] = {}
         #: Column-affine calibration (gain, offset) per layer, applied to compensated outputs (None: off).
         self.affine: dict[str, tuple | None] = {}
-        use_crossbar = analog.hardware.ir_drop
+        use_crossbar = analog.crossbar is not None
         compensation = analog.hardware.compensation
         for name, pl in analog.layers.items():
             if cfg.read_noise:
@@ -426,8 +450,10 @@ class AnalogState:
             if use_crossbar:
                 self._bind_crossbars(name, pl, g_plus, g_minus)
             else:
-                # x_q (DAC level units) @ g_eff gives amperes: fold v_read / levels into the conductances.
-                self._g_eff[name] = ((g_plus - g_minus) * (cfg.v_read / self._levels)).astype(np.float32)
+                # x_q (DAC level units) @ g_eff gives amperes: fold v_read / levels into the conductances;
+                # every device slot of the unit cell is read, the cell stores their weighted average.
+                g_stored = analog.cell.combine(g_plus) - analog.cell.combine(g_minus)
+                self._g_eff[name] = (g_stored * (cfg.v_read / self._levels)).astype(np.float32)
         for name, pl in analog.layers.items():
             if compensate:
                 readout = compensation.readout(self.calibration_read_fn(pl), pl.tiling.rows)
@@ -464,7 +490,7 @@ class AnalogState:
 
     def _bind_crossbars(self, name, pl, g_plus, g_minus):
         """Bind the crossbar model to every tile of layer ``name`` (see :func:`bind_tiles`)."""
-        tiles, a_eff = bind_tiles(self.analog.hardware.crossbar, pl.tiling, g_plus, g_minus, name)
+        tiles, a_eff = bind_tiles(self.analog.crossbar, pl.tiling, g_plus, g_minus, name)
         if a_eff is None:
             self._bound[name] = tiles
         else:

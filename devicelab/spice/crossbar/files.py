@@ -16,7 +16,7 @@ from devicelab.spice.crossbar.netlist import crossbar_netlist
 from devicelab.spice.crossbar.nodal import solve_nodal
 from devicelab.spice.crossbar.plots import plot_ir_drop
 from devicelab.spice.crossbar.simulate import simulate_ngspice
-from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_outputs
 from devicelab.spice.names import check_array, check_number
 
 ENGINES = ("ngspice", "nodal")
@@ -160,7 +160,7 @@ def simulate_files(spec: CrossbarSpec, conductances: str | Path, inputs: str | P
         figure = plot_ir_drop(nodes.cell[0], v[0], title=f"IR drop, {spec.rows}x{spec.cols}, input vector 0")
         with atomic_output(plot, suffix=".png") as tmp:
             figure.savefig(tmp, format="png", dpi=120)
-    ideal = ideal_currents(g, v)
+    ideal = ideal_outputs(spec, g, v)
     scale = np.max(np.abs(ideal))
     deviation = float(np.max(np.abs(currents - ideal)) / scale) if scale > 0 else 0.0
     return SimulationSummary(engine, v.shape[0], spec.cols, elapsed, float(np.max(np.abs(currents))), deviation,

@@ -26,6 +26,10 @@ Every list is one axis of the grid; the grid is the product of all axes (a scala
     [[devices]]                      # read I-V; default one linear device
     kind = "linear"                  # or kind = "sinh" with v0 = 0.25 (V): I = G v0 sinh(V / v0)
 
+    [[transistors]]                  # access transistors of the 1T1R points (default: one AccessTransistor())
+    v_gate = 1.8                     # word line (V, > vt0); vt0 = 0.5 (V), kp = 200e-6 (A/V^2),
+                                     #   w = 1e-6, l = 0.1e-6 (m), lambda = 0.0 (1/V): SPICE level 1
+
     [[conductances]]                 # one or more distributions
     kind = "uniform"                 # i.i.d. uniform in [g_min, g_max] (S)
     g_min = 0.25e-6
