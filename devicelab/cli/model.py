@@ -47,18 +47,33 @@ def show(path, as_json):
     for key, unit in info["units"].items():
         if m.get(key) is None:
             continue
-        if key == "prog_coeffs":
+        if key == "g_range":
+            click.echo(f"  {key:<22} [{m[key][0]:.6g}, {m[key][1]:.6g}] {unit}")
+        elif key == "prog_coeffs":
             errs = unc.get(key) or [math.nan] * len(m[key])
             for k, (c, e) in enumerate(zip(m[key], errs)):
                 line(f"prog_coeffs[{k}]", c, e, unit)
         else:
             line(key, m[key], unc.get(key), unit)
     for law in ("nu_mean", "nu_std", "read_noise"):
+        click.echo(f"  {law + '.law':<22} {m[law]['law']}")
         for k, v in m[law].items():
-            line(f"{law}.{k}", v, (unc.get(law) or {}).get(k), "")
+            if k == "law":
+                continue
+            errs = (unc.get(law) or {}).get(k)
+            if isinstance(v, list):
+                errs = errs if isinstance(errs, list) and len(errs) == len(v) else [math.nan] * len(v)
+                for i, (vi, ei) in enumerate(zip(v, errs)):
+                    line(f"{law}.{k}[{i}]", vi, ei, "")
+            else:
+                line(f"{law}.{k}", v, errs, "")
     for name, fit_info in info["fits"].items():
         click.echo(f"  fit {name}: n = {fit_info['n_points']:.0f}, redchi = {fit_info['redchi']:.3g}, "
                    f"AIC = {fit_info['aic']:.4g}, BIC = {fit_info['bic']:.4g}")
+        if len(fit_info["candidates"]) > 1:
+            crit = fit_info["criterion"] or "bic"
+            click.echo(f"    {crit.upper()} of the candidates: " + ", ".join(
+                f"{c['model']} {c[crit]:.4g}" for c in fit_info["candidates"]))
     for src in info["provenance"].get("inputs", []):
         click.echo(f"  input {src['path']} sha256 {src['sha256']}")
 
