@@ -40,7 +40,7 @@ AIHWKIT_ZERO_CLIP = 1e-7
 #: aihwkit's floor of (g/g_max)^exponent in the read-noise law.
 AIHWKIT_QS_FLOOR = 1e-3
 #: Points of the custom_drift_model table, of the log-linear approximation fit, and of the error grid.
-TABLE_POINTS = 33
+TABLE_POINTS = 65
 APPROX_POINTS = 16
 ERROR_POINTS = 400
 MICRO = 1e-6
