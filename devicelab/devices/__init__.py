@@ -1,12 +1,15 @@
 """Compact device models, their presets, lmfit fitting and model files.
 
-Public API: :class:`PCMModel` (with :class:`LogLinearClip`, :class:`PowerLawClip`), :func:`preset`.
+Public API: :class:`PCMModel` (drift laws :class:`LogLinearClip`, :class:`LinearClip`, :class:`QuadraticClip`,
+:class:`PchipLaw`; read noise :class:`PowerLawClip`; the plain law functions in :mod:`devicelab.devices.laws`;
+defaults in :mod:`devicelab.devices.constants`), :func:`preset`; :func:`export_aihwkit` (aihwkit JSON).
 Fitting (lmfit): :func:`fit_pcm_model` -> :class:`PCMFitResult` (per part :class:`PartFit`), :class:`FitOptions`;
 model files :func:`save_model` / :func:`load_model`; reports; :func:`fit_relaxation` for measured relaxation
 and read-noise data; file workflows :func:`fit_files`, :func:`fit_relaxation_files`, :func:`sample_model`.
 """
 
 from devicelab.devices.pcm import LogLinearClip, PCMModel, PowerLawClip, preset, PRESETS  # noqa: F401
+from devicelab.devices.laws import DRIFT_LAWS, LinearClip, PchipLaw, QuadraticClip  # noqa: F401
 from devicelab.devices.update import UpdateModel, load_update_model, save_update_model, update_preset  # noqa: F401
 from devicelab.devices.update_fit import UpdateFitResult, fit_update_model  # noqa: F401
 from devicelab.devices.fitbase import FitQualityWarning, ParamEstimate, PartFit  # noqa: F401
@@ -18,3 +21,4 @@ from devicelab.devices.workflow import fit_files, fit_relaxation_files, sample_m
 from devicelab.devices.fit_drift import fit_activation_energy, fit_device_drift, nu_level_stats  # noqa: F401
 from devicelab.devices.fit_noise import fit_psd, fit_series_psd, relative_psd  # noqa: F401
 from devicelab.devices.fit_program import fit_read_iv, fit_sigma_prog, sigma_prog_levels  # noqa: F401
+from devicelab.devices.aihwkit_export import aihwkit_parameters, export_aihwkit  # noqa: F401

@@ -24,7 +24,8 @@ import numpy as np
 
 from devicelab.devices import laws
 from devicelab.devices.constants import DRIFT_FAMILIES, G_REL_FLOOR
-from devicelab.devices.fitbase import ParamEstimate, PartFit, check_criterion, choose, part_from_lmfit, warn_quality
+from devicelab.devices.fitbase import (ParamEstimate, PartFit, check_criterion, choose, known_scale_criteria,
+                                      part_from_lmfit, warn_quality)
 from devicelab.devices.laws import LinearClip, LogLinearClip, PchipLaw, PowerLawClip, QuadraticClip
 from devicelab.errors import ConfigError
 
@@ -321,7 +322,8 @@ def fit_drift_law(g, y, yerr, g_max: float, *, families=DRIFT_FAMILIES, criterio
     params = {k: v for k, v in part.params.items() if k != "gap"}
     if family == "pchip":
         params = _pchip_knot_params(result, law)
-    part = dataclasses.replace(part, params=params, law=law)
+    aic, bic = known_scale_criteria(result)  # the forms the candidates were compared with
+    part = dataclasses.replace(part, params=params, law=law, aic=aic, bic=bic)
     # a PCHIP step d_k = 0 is a flat stretch (a shape), not a parameter stuck on a bound
     if family != "pchip" or not part.success:
         warn_quality(part)
