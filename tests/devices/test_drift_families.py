@@ -108,3 +108,22 @@ def test_loglinear_only_misses_the_linear_truth_that_the_families_capture():
         errs[label] = float(np.max(np.abs(mean / true_mean - 1)))
     assert errs["all"] < 0.02
     assert errs["all"] < errs["loglinear"]
+
+
+def test_cli_drift_law_option_restricts_the_families(tmp_path):
+    from click.testing import CliRunner
+
+    from devicelab.cli import cli
+    from devicelab.devices import load_model
+    from devicelab.measurements import write_measurements
+
+    table = syn.drift_table(TRUTHS["linear"], LEVELS, 60, TIMES, np.random.default_rng(5))
+    write_measurements(table, tmp_path / "drift.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fit-quality notes of a small run are not the subject
+        result = CliRunner().invoke(cli, ["fit", str(tmp_path / "drift.csv"), "--drift-law", "loglinear",
+                                          "-o", str(tmp_path / "m.h5")])
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "m.h5")
+    assert model.nu_mean.law == model.nu_std.law == "loglinear"
+    assert "pchip" not in result.output
