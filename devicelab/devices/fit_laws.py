@@ -24,11 +24,17 @@ import numpy as np
 
 from devicelab.devices import laws
 from devicelab.devices.constants import DRIFT_FAMILIES, G_REL_FLOOR
-from devicelab.devices.fitbase import (ParamEstimate, PartFit, check_criterion, choose, known_scale_criteria,
-                                      part_from_lmfit, warn_quality)
+from devicelab.devices.fitbase import (
+    ParamEstimate,
+    PartFit,
+    check_criterion,
+    choose,
+    known_scale_criteria,
+    part_from_lmfit,
+    warn_quality,
+)
 from devicelab.devices.laws import LinearClip, LogLinearClip, PchipLaw, PowerLawClip, QuadraticClip
 from devicelab.errors import ConfigError
-
 
 #: Fewest levels a clip (or cap) must rest on to be tried as a candidate model.
 MIN_CLIPPED = 2

@@ -31,9 +31,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from devicelab.devices.constants import G_REL_FLOOR, K_BOLTZMANN_EV, T0, T_READ, T_REF_TEMPERATURE  # noqa: F401
-from devicelab.devices.laws import (DRIFT_LAWS, LinearClip, LogLinearClip, PchipLaw, PowerLawClip,  # noqa: F401
-                                    QuadraticClip, drift_law_from_dict, polynomial, power_law_from_dict)
+from devicelab.devices.laws import (  # noqa: F401
+    DRIFT_LAWS,
+    LinearClip,
+    LogLinearClip,
+    PchipLaw,
+    PowerLawClip,
+    QuadraticClip,
+    drift_law_from_dict,
+    polynomial,
+    power_law_from_dict,
+)
 from devicelab.errors import ConfigError, ValidityRangeWarning
+
 
 @dataclass(frozen=True)
 class PCMModel:
@@ -99,8 +109,10 @@ class PCMModel:
             checks.append((len(g_range) == 2 and 0 <= g_range[0] <= g_range[1],
                            f"g_range must be (g_lo, g_hi) with 0 <= g_lo <= g_hi in S, got {self.g_range}"))
             object.__setattr__(self, "g_range", g_range)
-        checks += [(isinstance(law, tuple(DRIFT_LAWS.values())), f"{key} must be a drift law of devicelab.devices."
-                    f"laws, got {type(law).__name__}") for key, law in (("nu_mean", self.nu_mean), ("nu_std", self.nu_std))]
+        for key in ("nu_mean", "nu_std"):
+            law = getattr(self, key)
+            checks.append((isinstance(law, tuple(DRIFT_LAWS.values())),
+                           f"{key} must be a drift law of devicelab.devices.laws, got {type(law).__name__}"))
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"PCMModel: {message}")

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from scipy.interpolate import PchipInterpolator
 
-from devicelab.devices import FitOptions, PCMModel, preset
-from devicelab.devices import constants, laws
+from devicelab.devices import FitOptions, PCMModel, constants, laws, preset
 from devicelab.devices.fit_laws import fit_drift_law
 from devicelab.devices.laws import LinearClip, LogLinearClip, PchipLaw, QuadraticClip
 from devicelab.errors import ConfigError, ValidityRangeWarning
