@@ -98,13 +98,14 @@ def sample_model(model: PCMModel, g_targets, times, n: int, rng: np.random.Gener
     if not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ConfigError("read times must be finite and >= 0 s")
     if validity and "g_min" in validity:
-        outside_g = g_targets[(g_targets < validity["g_min"]) | (g_targets > validity["g_max"])]
+        # the model states its own G range (g_range) and warns in model.sample; files without it use /validity
+        g_lo, g_hi = model.g_range or (validity["g_min"], validity["g_max"])
+        outside_g = g_targets[(g_targets < g_lo) | (g_targets > g_hi)] if model.g_range is None else np.array([])
         outside_t = times[times > validity.get("t_max", np.inf)]
         if outside_g.size or outside_t.size:
-            warnings.warn(f"model '{model.name}' was fitted to G_target in [{validity['g_min']:.3g}, "
-                          f"{validity['g_max']:.3g}] S and t <= {validity.get('t_max', np.inf):.3g} s; sampling "
-                          f"G_target {outside_g.tolist()} S / t {outside_t.tolist()} s extrapolates the fitted laws",
-                          ValidityRangeWarning, stacklevel=2)
+            warnings.warn(f"model '{model.name}' was fitted to G_target in [{g_lo:.3g}, {g_hi:.3g}] S and "
+                          f"t <= {validity.get('t_max', np.inf):.3g} s; sampling G_target {outside_g.tolist()} S / "
+                          f"t {outside_t.tolist()} s extrapolates the fitted laws", ValidityRangeWarning, stacklevel=2)
     g_dev = np.repeat(g_targets, int(n))
     reads = model.sample(g_dev, times, rng)  # (n_times, n_devices)
     return {"g_target": np.tile(g_dev, times.size), "t": np.repeat(times, g_dev.size), "g": reads.reshape(-1)}
