@@ -96,7 +96,8 @@ class DaskExecutor(_ContextExecutor):
 
     "local" starts a :class:`distributed.LocalCluster` with ``jobs`` workers of one thread each
     (``processes=False`` keeps them as threads of this process: quick to start, for tests and tasks
-    that release the GIL). ``connect_timeout`` (s) bounds connecting to a remote scheduler. Workers of a
+    that release the GIL); its scheduler (with processes) and HTTP server listen on free ports, never on the
+    well-known 8786/8787 another cluster may hold. ``connect_timeout`` (s) bounds connecting to a remote scheduler. Workers of a
     remote cluster need devicelab installed and the files the sweep references at the same paths, and must
     not be daemonic, because ngspice runs in a child process of the worker: start them with
     ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (set automatically for "local").
@@ -112,8 +113,13 @@ class DaskExecutor(_ContextExecutor):
             # ngspice runs in a child process of the worker; daemonic workers may not have children.
             with require("dask", "running sweeps on a Dask cluster", "dask").config.set(
                     {"distributed.worker.daemon": False}):
-                self._cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                                                         processes=processes, dashboard_address=None)
+                # No dashboard, and the scheduler's HTTP server (health/metrics routes, which it starts even
+                # without a dashboard, by default on 8787) on a free local port: another Dask cluster on the
+                # machine must not make this one fail or warn.
+                self._cluster = distributed.LocalCluster(
+                    n_workers=n_workers, threads_per_worker=1, processes=processes, scheduler_port=0,
+                    dashboard_address=None,
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
             self._client = distributed.Client(self._cluster)
         else:
             if not address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
