@@ -114,8 +114,8 @@ CASES: list[Case] = [
           "--base-preset", "joshi2020", "-o", "{d}/m.h5"),
          "rn.tsv.gz: truncated or corrupt gzip data",
          _with_file("rn.tsv.gz", (REPO / "measurements" / "read_noise.tsv.gz").read_bytes()[:20000])),
-    Case("`sweep run` of a TOML asking for a 100000 x 100000 array",
-         ("sweep", "run", "{d}/huge.toml", "-o", "{d}/s.h5"), "sweep too large",
+    Case("`sweep run --max-memory 16` of a TOML asking for a 100000 x 100000 array",
+         ("sweep", "run", "{d}/huge.toml", "-o", "{d}/s.h5", "--max-memory", "16"), "sweep too large",
          _with_file("huge.toml", 'name = "huge"\n[array]\nsizes = [[100000, 100000]]\nr_wire = 1.0\n'
                                  '[[conductances]]\nkind = "uniform"\ng_min = 1e-6\ng_max = 1e-5\n'
                                  '[[inputs]]\nkind = "dense"\n')),
