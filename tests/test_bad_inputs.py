@@ -1,8 +1,6 @@
 """Every bad input of the README table (tests/bad_inputs.py) gets its exit code and its one-line message,
 and the README shows exactly these messages."""
 
-from pathlib import Path
-
 import pytest
 
 from bad_inputs import CASES, REPO, TABLE_HEAD, message_line, run_case, table_row
@@ -25,4 +23,4 @@ def test_readme_table_is_the_one_the_cases_print():
         pytest.skip("run the whole file to compare the README table")
     expected = "\n".join([TABLE_HEAD] + [_SEEN[c.input] for c in CASES])
     readme = (REPO / "README.md").read_text()
-    assert expected in readme, "README bad-input table is stale: regenerate it with PYTHONPATH=. python tests/bad_inputs.py"
+    assert expected in readme, "README table is stale: regenerate it with PYTHONPATH=. python tests/bad_inputs.py"

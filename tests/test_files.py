@@ -69,8 +69,8 @@ def test_fit_report_interrupted_by_ctrl_c_leaves_no_report_folder(tmp_path, monk
 
     monkeypatch.setattr(plots, "plot_sigma_prog", interrupted)
     data = Path(__file__).resolve().parent.parent / "measurements" / "program_run.csv"
-    result = CliRunner().invoke(cli, ["fit", str(data), "--base-preset", "joshi2020", "-o", str(tmp_path / "m.h5"), "--report",
-                                      str(tmp_path / "rep")])
+    result = CliRunner().invoke(cli, ["fit", str(data), "--base-preset", "joshi2020", "-o", str(tmp_path / "m.h5"),
+                                      "--report", str(tmp_path / "rep")])
     assert result.exit_code == 1 and "Aborted" in result.output  # click's answer to Ctrl-C
     assert not (tmp_path / "rep").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]

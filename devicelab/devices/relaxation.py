@@ -165,7 +165,8 @@ def fit_spread_growth(table: MeasurementTable, *, criterion: str = "bic", min_de
                       estimator: str = "std") -> list[PartFit]:
     """Spread growth vs log time for every level of a relaxation table (see :func:`fit_spread_level`).
 
-    Each result's ``data`` also holds ``g_target`` (S), ``n`` and ``n_tail`` per time. Levels with < 3 usable read times are skipped.
+    Each result's ``data`` also holds ``g_target`` (S), ``n`` and ``n_tail`` per time. Levels with < 3 usable
+    read times are skipped.
     """
     pts = spread_vs_time(table, min_devices=min_devices, estimator=estimator)
     fits = []

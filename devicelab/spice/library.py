@@ -2,7 +2,8 @@
 
 The folder is ``circuits/`` at the top of the repository, installed as package data ``devicelab/circuits``
 by a non-editable install (see setup.py). A library file may only hold comments, blank lines, ``.subckt`` /
-``.ends`` / ``.model`` / ``.param`` statements, continuation lines and element lines whose names pass :func:`~devicelab.spice.names.check_name`.
+``.ends`` / ``.model`` / ``.param`` statements, continuation lines and element lines whose names pass
+:func:`~devicelab.spice.names.check_name`.
 Anything else (``.control`` blocks, ``.include``, ``shell`` commands, ...) is rejected, so a library
 cannot make ngspice do more than describe circuits.
 """

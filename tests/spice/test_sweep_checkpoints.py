@@ -10,7 +10,6 @@ import pytest
 from devicelab.errors import ConfigError
 from devicelab.spice.sweep.budget import check_budget, estimate_cost
 from devicelab.spice.sweep.config import parse_description
-from devicelab.spice.sweep.results import read_sweep
 from devicelab.spice.sweep.run import checkpoint_dir, run_sweep
 
 from test_sweep_run import DESCRIPTION, ENGINES, CountingEngines, _datasets

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.devices.modelfile import resolve_model
-from devicelab.errors import ConfigError, InputFileError
+from devicelab.errors import InputFileError
 from devicelab.files import load_numpy
 from devicelab.spice.sweep.config import ConductanceSpec, InputSpec, SweepPoint
 

@@ -97,9 +97,9 @@ class DaskExecutor(_ContextExecutor):
     "local" starts a :class:`distributed.LocalCluster` with ``jobs`` workers of one thread each
     (``processes=False`` keeps them as threads of this process: quick to start, for tests and tasks
     that release the GIL); its scheduler (with processes) and HTTP server listen on free ports, never on the
-    well-known 8786/8787 another cluster may hold. ``connect_timeout`` (s) bounds connecting to a remote scheduler. Workers of a
-    remote cluster need devicelab installed and the files the sweep references at the same paths, and must
-    not be daemonic, because ngspice runs in a child process of the worker: start them with
+    well-known 8786/8787 another cluster may hold. ``connect_timeout`` (s) bounds connecting to a remote
+    scheduler. Workers of a remote cluster need devicelab installed and the files the sweep references at the
+    same paths, and must not be daemonic, because ngspice runs in a child process of the worker: start them with
     ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (set automatically for "local").
     """
 
