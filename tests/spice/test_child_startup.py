@@ -81,3 +81,16 @@ def test_child_that_fails_before_its_target_runs_is_reported_as_a_failed_start(m
     monkeypatch.setattr(runner, "_child_process_args", lambda netlist, sender: (print, (_Unpicklable(),), {}))
     with pytest.raises(SimulationError, match="failed to start"):
         runner.run_netlist(NETLIST, timeout=600, retry=False)
+
+
+def test_local_pool_whose_workers_cannot_import_the_main_script_fails_at_once(tmp_path):
+    script = tmp_path / "fails.py"
+    script.write_text(
+        "if __name__ == '__mp_main__':\n"
+        "    raise ImportError('this script cannot be imported by a worker')\n"
+        "from devicelab.spice.sweep.executor import LocalExecutor\n"
+        "if __name__ == '__main__':\n"
+        "    LocalExecutor(2)\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
+    assert "the local worker processes failed to start: a 'spawn' worker first re-imports" in done.stderr

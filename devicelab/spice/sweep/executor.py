@@ -64,11 +64,25 @@ class LocalExecutor(_ContextExecutor):
         jobs = (os.cpu_count() or 1) if jobs is None else jobs
         if not isinstance(jobs, int) or jobs < 1:
             raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
-        from devicelab.spice.runner import check_spawn_main
+        from devicelab.spice import runner
 
-        check_spawn_main("the local worker processes")
+        runner.check_spawn_main("the local worker processes")
         self.jobs = jobs
         self._pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        # A worker whose start-up (re-importing the main script) fails or hangs would stall the whole sweep:
+        # one small task must come back within the start-up limit.
+        try:
+            self._pool.submit(os.getpid).result(timeout=runner.START_TIMEOUT)
+        except (cf.TimeoutError, cf.process.BrokenProcessPool) as exc:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.kill()
+            what = ("failed to start" if isinstance(exc, cf.process.BrokenProcessPool)
+                    else f"did not start within {runner.START_TIMEOUT:g} s")
+            raise SimulationError(
+                f"the local worker processes {what}: a 'spawn' worker first re-imports the main script, so a script that "
+                f"fails, does its work or waits at import (no `if __name__ == \"__main__\":` guard) cannot start "
+                f"one") from None
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
         """Submit every task; yield results as they complete; cancel the rest on the first error."""
