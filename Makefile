@@ -37,7 +37,8 @@ test: install
 # circuit library would come from anywhere but the venv) and run one ngspice command from it. About 30 s.
 wheel-test:
 	rm -rf $(WHEEL_TEST_DIR) build/lib build/bdist.* && mkdir -p $(WHEEL_TEST_DIR)
-	$(PIP) wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w $(WHEEL_TEST_DIR)/dist .
+	$(PIP) wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w $(WHEEL_TEST_DIR)/dist . \
+		|| $(PIP) wheel -q --disable-pip-version-check --no-deps -w $(WHEEL_TEST_DIR)/dist .
 	$(PYTHON) -m venv --system-site-packages $(WHEEL_TEST_DIR)/venv
 	$(WHEEL_TEST_DIR)/venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-index \
 		$(WHEEL_TEST_DIR)/dist/devicelab-*.whl
