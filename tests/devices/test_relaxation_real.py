@@ -98,13 +98,15 @@ def test_tail_fraction_is_reported_at_each_time(robust):
     assert all(0.001 < r["fraction"] < 0.05 and r["cells"] > 7000 for r in tails)
 
 
-def test_cli_says_levels_grow_only_with_the_caveat_when_fits_are_poor(shared_data):
+def test_cli_says_levels_grow_only_with_the_caveat_when_fits_are_poor(shared_data, tmp_path):
     c_file = shared_data / "rram-relaxation" / "techC" / "relaxdata.min.tsv.gz"
     args = ["fit", "--relaxation", str(c_file), "--mapping", str(MAPPINGS / "rram_techC_relax.toml")]
     with pytest.warns(FitQualityWarning):
-        plain = CliRunner().invoke(cli, args, catch_exceptions=False)
+        plain = CliRunner().invoke(cli, args + ["--report", str(tmp_path / "r")], catch_exceptions=False)
     assert "33 of 33 levels grow, but 11 of 33 spread fits are poor" in plain.output
     assert "POOR FIT" in plain.output and "beyond 5 robust sigmas" in plain.output
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "**Caveat**: 11 of 33 spread fits are poor" in report and "| 100000 | 16275 | 0.58 % |" in report
     robust = CliRunner().invoke(cli, args + ["--robust"], catch_exceptions=False)
     assert "33 of 33 levels grow; every spread fit is good" in robust.output
 
