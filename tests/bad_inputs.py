@@ -10,6 +10,7 @@ exit code 2 with one ``devicelab: error: ...`` line on stderr containing ``expec
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,11 +114,23 @@ CASES: list[Case] = [
           "--base-preset", "joshi2020", "-o", "{d}/m.h5"),
          "rn.tsv.gz: truncated or corrupt gzip data",
          _with_file("rn.tsv.gz", (REPO / "measurements" / "read_noise.tsv.gz").read_bytes()[:20000])),
-    Case("`sweep run` of a TOML asking for a 100000 x 100000 array",
-         ("sweep", "run", "{d}/huge.toml", "-o", "{d}/s.h5"), "sweep too large",
+    Case("`sweep run --max-memory 16` of a TOML asking for a 100000 x 100000 array",
+         ("sweep", "run", "{d}/huge.toml", "-o", "{d}/s.h5", "--max-memory", "16"), "sweep too large",
          _with_file("huge.toml", 'name = "huge"\n[array]\nsizes = [[100000, 100000]]\nr_wire = 1.0\n'
                                  '[[conductances]]\nkind = "uniform"\ng_min = 1e-6\ng_max = 1e-5\n'
                                  '[[inputs]]\nkind = "dense"\n')),
+    Case("`sweep run --max-memory 16` of a TOML asking for 4096 x 4096",
+         ("sweep", "run", "{d}/big.toml", "-o", "{d}/s.h5", "--max-memory", "16"), "sweep too large",
+         _with_file("big.toml", 'name = "big"\n[array]\nsizes = [[4096, 4096]]\nr_wire = 1.0\n'
+                                '[[conductances]]\nkind = "uniform"\ng_min = 1e-6\ng_max = 1e-5\n'
+                                '[[inputs]]\nkind = "dense"\n')),
+    Case("`sweep run` resumed with a checkpoint of another point copied over one",
+         ("sweep", "run", "{d}/s.toml", "-o", "{d}/s.h5", "--no-progress"), "holds another point",
+         lambda d: shutil.copy(_small_sweep_checkpoints(d) / "p00000.npz", d / "s.h5.ckpt" / "p00001.npz"),
+         exit_code=0),
+    Case("`sweep run` resumed after an interruption", ("sweep", "run", "{d}/s.toml", "-o", "{d}/s.h5",
+                                                        "--no-progress"),
+         "resuming: 2 of 2 points done", lambda d: _small_sweep_checkpoints(d), exit_code=0),
     Case("`sweep run` resumed with a garbage `description.json` in the checkpoint folder",
          ("sweep", "run", "{d}/s.toml", "-o", "{d}/s.h5", "--no-progress"), "is unreadable", _garbage_marker,
          exit_code=0),
@@ -159,17 +172,30 @@ def run_case(case: Case, folder: Path) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
+def message_line(case: Case, stderr: str, folder: Path) -> str:
+    """The line of ``stderr`` the README shows for ``case`` (the run folder replaced by DIR)."""
+    said = stderr.strip().splitlines()
+    message = next((line for line in said if case.expect in line), said[-1]).replace(str(folder), "DIR")
+    return re.sub(r"\s+", " ", message)
+
+
+def table_row(case: Case, message: str) -> str:
+    """One README table row."""
+    escaped = message.replace("|", "\\|")
+    return f"| {case.input} | `{escaped}` |"
+
+
+TABLE_HEAD = "| Input | Message |\n|---|---|"
+
+
 def markdown_table() -> str:
     """The README table: input, then the message it gets (the run folder shown as DIR)."""
-    lines = ["| Input | Message |", "|---|---|"]
+    rows = [TABLE_HEAD]
     for case in CASES:
         with tempfile.TemporaryDirectory() as tmp:
             _, stderr = run_case(case, Path(tmp))
-            said = stderr.strip().splitlines()
-            message = next((line for line in said if case.expect in line), said[-1]).replace(tmp, "DIR")
-        message = re.sub(r"\s+", " ", message).replace("|", "\\|")
-        lines.append(f"| {case.input} | `{message}` |")
-    return "\n".join(lines)
+            rows.append(table_row(case, message_line(case, stderr, Path(tmp))))
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

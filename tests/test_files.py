@@ -69,8 +69,8 @@ def test_fit_report_interrupted_by_ctrl_c_leaves_no_report_folder(tmp_path, monk
 
     monkeypatch.setattr(plots, "plot_sigma_prog", interrupted)
     data = Path(__file__).resolve().parent.parent / "measurements" / "program_run.csv"
-    result = CliRunner().invoke(cli, ["fit", str(data), "--base-preset", "joshi2020", "-o", str(tmp_path / "m.h5"), "--report",
-                                      str(tmp_path / "rep")])
+    result = CliRunner().invoke(cli, ["fit", str(data), "--base-preset", "joshi2020", "-o", str(tmp_path / "m.h5"),
+                                      "--report", str(tmp_path / "rep")])
     assert result.exit_code == 1 and "Aborted" in result.output  # click's answer to Ctrl-C
     assert not (tmp_path / "rep").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]
@@ -114,3 +114,33 @@ def test_object_array_is_reported_as_python_objects_not_unpickled(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(InputFileError, match="holds Python objects"):
         load_numpy(tmp_path / "obj.npy", "weights")
+
+
+def _commands(group, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, prefix + (name,))
+        else:
+            yield " ".join(prefix + (name,)), command
+
+
+def test_every_command_that_writes_an_output_has_the_same_overwrite_flag():
+    writers = {name: cmd for name, cmd in _commands(cli)
+               if {p.name for p in cmd.params} & {"output", "output_dir", "plot", "report_dir"}}
+    assert len(writers) >= 11  # fit, model sample, crossbar x2, sweep x2, adc, behavioral x2, evaluate, pretrain, train
+    for name, command in writers.items():
+        flags = {opt for p in command.params for opt in getattr(p, "opts", [])}
+        assert "--overwrite" in flags, name
+
+
+def test_train_output_folder_is_published_atomically(tmp_path):
+    args = ["train", "--scheme", "sgd", "--epochs", "1", "--train-limit", "50", "-o", str(tmp_path / "run")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "training.json").is_file()
+    assert str(tmp_path / "run" / "training.png") in result.output  # printed paths are the final ones
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary folder left
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 2 and "--overwrite" in again.stderr

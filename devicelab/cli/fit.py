@@ -76,7 +76,16 @@ def fit(files, output, mappings, columns, kinds, report_dir, g_max, t0, t_read, 
         rows = result.rows()
         for r in rows["spread"]:
             click.echo(f"spread {r['g_target'] * 1e6:8.3f} uS: {r['form']:6s} {r['sigma_first'] * 1e6:.3f} -> "
-                       f"{r['sigma_last'] * 1e6:.3f} uS, {r['growth_per_decade'] * 1e6:+.3f} uS/decade")
+                       f"{r['sigma_last'] * 1e6:.3f} uS, {r['growth_per_decade'] * 1e6:+.3f} uS/decade, "
+                       f"red. chi2 {r['redchi']:.3g}" + (f"  POOR FIT: {r['quality']}" if r["poor"] else ""))
+        for r in rows["tails"]:
+            click.echo(f"tail   t = {r['t']:g} s: {r['fraction'] * 100:.2f} % of {r['cells']} cells beyond 5 robust "
+                       f"sigmas (largest level: {r['max_level_fraction'] * 100:.2f} %)")
+        if rows["spread"]:
+            grows = sum(r["growth_per_decade"] > 0 for r in rows["spread"])
+            caveat = result.quality_caveat()
+            click.echo(f"{grows} of {len(rows['spread'])} levels grow" + (f", but {caveat}" if caveat else
+                                                                          "; every spread fit is good"))
         for r in rows["spectra"]:
             click.echo(f"PSD    {r['g_target'] * 1e6:8.3f} uS: A = {r['A']:.3g} /Hz, alpha = {r['alpha']:.3f} "
                        f"+/- {r['alpha_err']:.3f} ({r['model']})")

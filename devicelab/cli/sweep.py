@@ -44,7 +44,9 @@ def run(description, output, jobs, dask_address, overwrite, max_memory, max_hour
 
     desc = load_description(description)
     limit = None if max_memory is None else int(max_memory * 2**30)
-    workers = jobs or 1
+    import os
+
+    workers = jobs or ((os.cpu_count() or 1) if dask_address == "local" else 1)  # remote Dask: its own RAM
     check_budget(estimate_cost(desc), limit, workers, max_hours)  # before any worker or cluster starts
     with make_executor(jobs=jobs, dask=dask_address) as executor:
         path = run_sweep(desc, output, executor=executor, overwrite=overwrite, progress=progress,

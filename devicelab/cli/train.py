@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from pathlib import Path
 
 import click
 
@@ -52,6 +54,7 @@ def train(network, dataset, device_model, preset, pulses, columns, save_model, s
 
     from devicelab.errors import ConfigError
     from devicelab.inference import AnalogConfig, AnalogHardware
+    from devicelab.files import atomic_folder
     from devicelab.measurements.pulses import PulseMapping
     from devicelab.training.synapses import SynapseConfig
     from devicelab.training.experiment import resolve_update_model, run_training_experiment
@@ -66,13 +69,18 @@ def train(network, dataset, device_model, preset, pulses, columns, save_model, s
         preset = "nandakumar2018"
     rng = np.random.default_rng(seed)
     mapping = PulseMapping.from_cli(columns) if columns else None
-    model, files = resolve_update_model(device_model, preset, pulses, save_model, output, rng, mapping)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, hidden=widths, train_limit=train_limit,
                          synapse=SynapseConfig(devices_per_side=devices_per_side))
     tile = AnalogConfig(dac_bits=dac_bits or None, adc_bits=adc_bits or None)
-    experiment = run_training_experiment(dataset, AnalogHardware(update=model, tile=tile), schemes or ("sgd", "mixed-precision"), config, rng,
-                                         network=network, output_dir=output, progress=not as_json,
-                                         extra_files=files)
+    # The output folder is a report: written into a temporary folder, renamed when everything is in it.
+    with atomic_folder(output, overwrite=overwrite) if output else contextlib.nullcontext(None) as folder:
+        model, files = resolve_update_model(device_model, preset, pulses, save_model, folder, rng, mapping)
+        experiment = run_training_experiment(dataset, AnalogHardware(update=model, tile=tile),
+                                             schemes or ("sgd", "mixed-precision"), config, rng, network=network,
+                                             output_dir=folder, progress=not as_json, extra_files=files)
+    if folder is not None:
+        experiment.files.update({name: Path(output) / Path(path).relative_to(folder)
+                                 for name, path in experiment.files.items() if Path(path).is_relative_to(folder)})
     if as_json:
         click.echo(json.dumps(experiment.to_dict(), indent=2))
         return

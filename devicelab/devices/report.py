@@ -114,14 +114,21 @@ def _relaxation_report(result, folder: Path) -> None:
     if result.spread:
         name = _save(plots.plot_spread_growth(result.spread), folder / "spread_growth.png")
         grows = sum(r["growth_per_decade"] > 0 for r in rows["spread"])
+        caveat = result.quality_caveat()
         lines += ["## Spread growth vs log time", "",
                   f"{grows} of {len(rows['spread'])} levels show a spread that grows with time; form per level "
                   f"chosen by {result.spread[0].criterion.upper()} between linear and sqrt in log10 t.", "",
-                  "| G_target (uS) | form | sigma first (uS) | sigma last (uS) | growth (uS/decade) | red. χ² |",
-                  "|---|---|---|---|---|---|"]
+                  f"**Caveat**: {caveat}." if caveat else "Every spread fit passes the chi-square and end-residual "
+                  "checks.", "",
+                  "| G_target (uS) | form | sigma first (uS) | sigma last (uS) | growth (uS/decade) | red. χ² | fit |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['g_target'] * 1e6:.3g} | {r['form']} | {r['sigma_first'] * 1e6:.3g} | "
-                  f"{r['sigma_last'] * 1e6:.3g} | {r['growth_per_decade'] * 1e6:.3g} | {r['redchi']:.3g} |"
-                  for r in rows["spread"]]
+                  f"{r['sigma_last'] * 1e6:.3g} | {r['growth_per_decade'] * 1e6:.3g} | {r['redchi']:.3g} | "
+                  f"{'poor: ' + r['quality'] if r['poor'] else 'ok'} |" for r in rows["spread"]]
+        lines += ["", "Cells beyond 5 robust sigmas (1.4826 MAD) of their level's median, per read time:", "",
+                  "| t (s) | cells | beyond 5 robust sigmas | largest level |", "|---|---|---|---|"]
+        lines += [f"| {r['t']:g} | {r['cells']} | {r['fraction'] * 100:.2f} % | {r['max_level_fraction'] * 100:.2f} % |"
+                  for r in rows["tails"]]
         lines += ["", f"![spread growth]({name})", ""]
     if result.spectra:
         name = _save(plots.plot_psd(result.spectra), folder / "psd.png")

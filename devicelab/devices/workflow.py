@@ -103,9 +103,11 @@ def sample_model(model: PCMModel, g_targets, times, n: int, rng: np.random.Gener
         outside_g = g_targets[(g_targets < g_lo) | (g_targets > g_hi)] if model.g_range is None else np.array([])
         outside_t = times[times > validity.get("t_max", np.inf)]
         if outside_g.size or outside_t.size:
-            warnings.warn(f"model '{model.name}' was fitted to G_target in [{g_lo:.3g}, {g_hi:.3g}] S and "
-                          f"t <= {validity.get('t_max', np.inf):.3g} s; sampling G_target {outside_g.tolist()} S / "
-                          f"t {outside_t.tolist()} s extrapolates the fitted laws", ValidityRangeWarning, stacklevel=2)
+            outside = ([f"G_target {', '.join(f'{g:.3g}' for g in outside_g)} S"] if outside_g.size else []) + \
+                      ([f"t {', '.join(f'{t:.3g}' for t in outside_t)} s"] if outside_t.size else [])
+            warnings.warn(f"model '{model.name}' was fitted to G_target in [{g_lo:.3g}, "
+                          f"{g_hi:.3g}] S and t <= {validity.get('t_max', np.inf):.3g} s; sampling "
+                          f"{' and '.join(outside)} extrapolates the fitted laws", ValidityRangeWarning, stacklevel=2)
     g_dev = np.repeat(g_targets, int(n))
     reads = model.sample(g_dev, times, rng)  # (n_times, n_devices)
     return {"g_target": np.tile(g_dev, times.size), "t": np.repeat(times, g_dev.size), "g": reads.reshape(-1)}

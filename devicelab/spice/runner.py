@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 CHILD_SCRIPT = Path(__file__).with_name("ngspice_child.py")
 CHILD_RUN_NAME = "devicelab_ngspice_child"
 _POLL_SLICE = 0.1  # s between checks that the child is still alive
+#: A child that has not started (re-imported the main script, unpickled its arguments) after this many
+#: seconds is killed and reported as unable to start, instead of waiting for the run's timeout.
+START_TIMEOUT = 30.0
 
 RETRY_OPTIONS = (
     ".options itl1=500 itl2=500",
@@ -154,6 +157,8 @@ def _with_options(text: str, options: str) -> str:
 def _classify(outcome: dict) -> str:
     if outcome.get("timeout"):
         return "timeout"
+    if outcome.get("start_timeout"):
+        return "start_timeout"
     if outcome.get("crash") is not None:
         return "crash"
     lines = outcome["log"].splitlines()
@@ -169,8 +174,15 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
     lines = [line for line in outcome.get("log", "").splitlines() if line.strip()]
     if status == "timeout":
         return f"ngspice did not finish within the timeout of {timeout:g} s (child process killed)"
+    if status == "start_timeout":
+        return (f"the ngspice child process did not start within {START_TIMEOUT:g} s (killed): a 'spawn' child "
+                f"first re-imports the main script, so a script that does its work or waits at import (no "
+                f"`if __name__ == \"__main__\":` guard) never gets to ngspice")
     if status == "crash":
         code = outcome["crash"]
+        if not outcome.get("started", True):
+            return (f"the ngspice child process failed to start (exit code {code}): re-importing the main script "
+                    f"or unpickling its arguments raised; its traceback is printed above on stderr")
         if code == 1:
             return ("the ngspice child process exited with code 1 before returning a result: a Python error in "
                     "the child (its traceback is printed above on stderr), e.g. cffi or libngspice missing, "
@@ -197,15 +209,25 @@ def _run_isolated(netlist: str, timeout: float) -> dict:
 
     The pipe is polled in short slices while watching the child: a child that dies before it even received
     its end of the pipe (the parent then still holds a duplicate of it) is reported at once, not at the timeout.
+    The child first says it has started (:mod:`._child_start`); one that dies or stays silent for
+    :data:`START_TIMEOUT` s before that is reported as unable to start.
     """
+    from devicelab.spice._child_start import run_started
+
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
+    started_receiver, started_sender = context.Pipe(duplex=False)
     target, args, kwargs = _child_process_args(netlist, sender)
-    child = context.Process(target=target, args=args, kwargs=kwargs, daemon=True)
+    child = context.Process(target=run_started, args=(started_sender, target, args, kwargs), daemon=True)
     child.start()
     sender.close()
+    started_sender.close()
     deadline = time.monotonic() + timeout
     try:
+        start_deadline = time.monotonic() + START_TIMEOUT
+        outcome = _wait_started(child, started_receiver, min(deadline, start_deadline), deadline <= start_deadline)
+        if outcome is not None:
+            return outcome
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -224,6 +246,28 @@ def _run_isolated(netlist: str, timeout: float) -> dict:
         return {"crash": child.exitcode, "log": ""}
     finally:
         receiver.close()
+        started_receiver.close()
         if child.is_alive():
             child.kill()
         child.join()
+
+
+def _wait_started(child, started_receiver, deadline: float, run_deadline: bool) -> dict | None:
+    """Wait until the child says it started (None), dies first (a failed start) or ``deadline`` passes (the
+    run's own timeout when ``run_deadline``, else the start-up limit)."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            child.kill()
+            child.join()
+            return {"timeout": True, "log": ""} if run_deadline else {"start_timeout": True, "log": ""}
+        exited = not child.is_alive()
+        if started_receiver.poll(min(remaining, _POLL_SLICE)):
+            try:
+                started_receiver.recv()
+                return None
+            except EOFError:
+                exited = True
+        if exited:
+            child.join(timeout=10)
+            return {"crash": child.exitcode, "log": "", "started": False}

@@ -101,11 +101,27 @@ def _check_cell_current(spec: CrossbarSpec, g: np.ndarray, v: np.ndarray, inputs
                                      f"(inputs are in V, typically 0.05 to 0.5 V)")
 
 
+def with_print(netlist: str) -> str:
+    """``netlist`` plus a ``.print`` of every saved vector of its analysis, so that ``ngspice -b`` (batch mode,
+    which prints only what ``.print`` asks for) shows the output currents (A), one line per input vector."""
+    lines = netlist.rstrip().splitlines()
+    saved = next((line.split()[1:] for line in lines if line.lower().startswith(".save ")), [])
+    analysis = next((line.split()[0][1:].lower() for line in lines
+                     if line.split() and line.split()[0].lower() in (".dc", ".op")), None)
+    if not saved or analysis is None or lines[-1].lower() != ".end":
+        return netlist
+    comment = "* output currents (A) printed by ngspice -b, one line per input vector (dc sweep point of vidx)"
+    width = 16 * (len(saved) + 2) + 8  # ngspice wraps printed columns at .width (default 80 characters)
+    return "\n".join(lines[:-1] + [comment, f".width out={width}", f".print {analysis} " + " ".join(saved),
+                                   ".end"]) + "\n"
+
+
 def write_netlist_file(spec: CrossbarSpec, conductances: str | Path, inputs: str | Path, output: str | Path) -> int:
     """Write the ngspice netlist of ``spec`` with G and V from .npy files to ``output`` (atomically);
-    returns the number of lines. ``ngspice -b output`` runs it by hand."""
+    returns the number of lines. ``ngspice -b output`` runs it by hand and prints the output currents
+    (see :func:`with_print`)."""
     g, v = load_crossbar_inputs(spec, conductances, inputs)
-    text = crossbar_netlist(spec, g, v)
+    text = with_print(crossbar_netlist(spec, g, v))
     with atomic_output(output, suffix=".cir") as tmp:
         tmp.write_text(text)
     return text.count("\n")

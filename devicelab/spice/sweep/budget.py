@@ -5,17 +5,21 @@ grows a little faster than the node count); its time a little faster still. The 
 on this project's reference machine (2 cores, numpy/scipy SuperLU) with ``python benchmarks/sweep_budget.py``,
 which prints the peak resident memory (``ru_maxrss``) and wall time of one solve per size:
 
-==========  ===========  ======================  ===========
-rows x cols  device       peak memory (per cell)  time (16 vectors)
-==========  ===========  ======================  ===========
-64 x 64      linear       12 MiB (3.0 kB)          0.16 s
-128 x 128    linear       43 MiB (2.8 kB)          0.99 s
-256 x 256    linear       186 MiB (3.0 kB)         4.7 s
-256 x 256    sinh         229 MiB (3.7 kB)         16 s
-==========  ===========  ======================  ===========
+=======  ============  ======  ======================  ==================
+engine   rows x cols   device  peak memory (per cell)  time (16 vectors)
+=======  ============  ======  ======================  ==================
+nodal    64 x 64       linear  11 MiB (2.8 kB)         0.11 s
+nodal    128 x 128     linear  43 MiB (2.7 kB)         0.73 s
+nodal    256 x 256     linear  185 MiB (3.0 kB)        4.7 s
+nodal    256 x 256     sinh    228 MiB (3.7 kB)        17 s
+ngspice  32 x 32       linear  62 MiB (child process)  1.6 s
+ngspice  64 x 64       linear  67 MiB                  38 s
+ngspice  64 x 64       sinh    76 MiB                  55 s
+=======  ============  ======  ======================  ==================
 
-The estimate rounds these up (4 kB per cell plus the dense arrays, time ~ cells^1.4) so it errs on the safe
-side; ngspice points are bounded by ``ngspice_max_size`` and estimated at 16 kB per cell. These are estimates
+The estimate rounds these up so it errs on the safe side: nodal 4 kB per cell plus the dense arrays, time
+~ cells^1.4; ngspice 64 MiB plus 2 kB per cell, time ~ cells^2.3 (ngspice points are also bounded by
+``ngspice_max_size``); nonlinear cells cost 4x (nodal) and 1.5x (ngspice) the linear time. These are estimates
 for refusing absurd requests (a 100000 x 100000 array, 74.5 GiB for G alone) before allocating anything, not
 predictions to plan a cluster with.
 """
@@ -30,13 +34,17 @@ from devicelab.spice.sweep.config import SweepDescription, SweepPoint
 
 #: Peak bytes per cell of one nodal solve (sparse matrices and LU factors), rounded up from the table above.
 NODAL_BYTES_PER_CELL = 4096
-#: Peak bytes per cell of one ngspice run (netlist text, ngspice's matrix and vectors), a generous bound.
-NGSPICE_BYTES_PER_CELL = 16384
+#: Peak bytes of one ngspice run: a fixed child process (Python, libngspice) plus bytes per cell.
+NGSPICE_BASE_BYTES = 64 * 2**20
+NGSPICE_BYTES_PER_CELL = 2048
+#: Seconds of one linear ngspice run of 64 x 64 cells (16 vectors), and the growth exponent in cells.
+NGSPICE_SECONDS_64 = 40.0
+NGSPICE_TIME_EXPONENT = 2.3
 #: Seconds of one linear nodal solve of 256 x 256 cells (16 vectors), and the growth exponent in cells.
 NODAL_SECONDS_256 = 5.0
 NODAL_TIME_EXPONENT = 1.4
-#: Nonlinear (sinh, 1T1R) solves need Newton iterations: this many times the linear time.
-NONLINEAR_TIME_FACTOR = 4.0
+#: Nonlinear (sinh, 1T1R) solves need Newton iterations: this many times the linear time (nodal, ngspice).
+NONLINEAR_TIME_FACTOR = {"nodal": 4.0, "ngspice": 1.5}
 #: Default ``--max-memory`` (bytes) when the machine's RAM is unknown.
 DEFAULT_MAX_MEMORY = 8 * 2**30
 
@@ -61,13 +69,19 @@ def point_cost(point: SweepPoint) -> tuple[int, float]:
     dense = 8 * (cells + point.n_vectors * (point.rows + 4 * point.cols) + 2 * cells * point.n_vectors)
     peak: float = dense
     seconds = 0.0
+    extra = 1.5 if point.cell == "1t1r" else 1.0  # a middle node and a transistor per cell
+    vectors = max(point.n_vectors / 16, 0.25)
     for engine in point.engines:
-        per_cell = NGSPICE_BYTES_PER_CELL if engine == "ngspice" else NODAL_BYTES_PER_CELL
-        peak = max(peak, dense + per_cell * cells * (1.5 if point.cell == "1t1r" else 1.0))
-        t = NODAL_SECONDS_256 * (cells / 65536) ** NODAL_TIME_EXPONENT * max(point.n_vectors / 16, 0.25)
+        if engine == "ngspice":
+            need = NGSPICE_BASE_BYTES + NGSPICE_BYTES_PER_CELL * cells * extra
+            t = NGSPICE_SECONDS_64 * (cells * extra / 4096) ** NGSPICE_TIME_EXPONENT * vectors
+        else:
+            need = NODAL_BYTES_PER_CELL * cells * extra
+            t = NODAL_SECONDS_256 * (cells * extra / 65536) ** NODAL_TIME_EXPONENT * vectors
+        peak = max(peak, dense + need)
         if point.device.kind != "linear" or point.cell != "passive":
-            t *= NONLINEAR_TIME_FACTOR
-        seconds += t * (20.0 if engine == "ngspice" else 1.0)
+            t *= NONLINEAR_TIME_FACTOR.get(engine, 4.0)
+        seconds += t
     return int(peak), seconds
 
 

@@ -316,7 +316,7 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
     points = desc.points()
     cost = estimate_cost(desc, points)
     check_budget(cost, max_memory, jobs, max_hours)
-    log.info("sweep %s: %d points, %s", desc.name, len(points), cost.describe(jobs))
+    notify(f"sweep {desc.name}: {len(points)} points, {cost.describe(jobs)}")
     if engines is None:
         engines = default_engines()
     resuming = ckpt.exists()
