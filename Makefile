@@ -5,7 +5,7 @@ APT_PACKAGES := ngspice libngspice0-dev dataset-fashion-mnist
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: install system-deps python-deps demo test test-all bench clean
+.PHONY: install system-deps python-deps demo lint test test-all bench clean
 
 install: system-deps python-deps
 
@@ -26,10 +26,15 @@ python-deps:
 demo: install
 	$(PYTHON) -m devicelab.demo --output $(DEMO_DIR)
 
-test: install
+# ruff (lint + import order) and mypy, configured in pyproject.toml; `make test` runs them first.
+lint: install
+	$(PYTHON) -m ruff check devicelab tests benchmarks
+	$(PYTHON) -m mypy
+
+test: install lint
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
-test-all: install
+test-all: install lint
 	$(PYTHON) -m pytest
 
 bench: install

@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from devicelab.files import atomic_output
+from devicelab.markdown import write_markdown_report
 
 log = logging.getLogger("devicelab.demo")
 REPO = Path(__file__).resolve().parent.parent
@@ -85,13 +85,17 @@ def stage_adc(out: Path, ctx: dict) -> list[tuple[str, str]]:
 def stage_sweep(out: Path, ctx: dict) -> list[tuple[str, str]]:
     """Stage 2c: a small checkpointed crossbar sweep (ngspice + nodal) stored in HDF5."""
     from devicelab.spice.sweep.executor import make_executor
-    from devicelab.spice.sweep.run import run_sweep
     from devicelab.spice.sweep.report import sweep_report
+    from devicelab.spice.sweep.run import run_sweep
 
     with make_executor(jobs=2) as executor:
         path = run_sweep(REPO / "netlists" / "sweeps" / "demo.toml", out / "sweep.h5", executor=executor,
                          restart_if_changed=True)
+        # the same arrays with 1T1R cells (default and weak access transistor) for the 1T1R crossbar model
+        path_1t1r = run_sweep(REPO / "netlists" / "sweeps" / "demo_1t1r.toml", out / "sweep_1t1r.h5",
+                              executor=executor, restart_if_changed=True)
     ctx["sweep"] = path
+    ctx["sweep_1t1r"] = path_1t1r
     return [("Crossbar sweep: ideal V.G model vs nodal solver vs ngspice", sweep_report(path, out))]
 
 
@@ -105,7 +109,12 @@ def stage_behavioral(out: Path, ctx: dict) -> list[tuple[str, str]]:
     # worst one it covers and would make the network stage measure mostly IR drop on 256x256 tiles.
     model_path, body = crossbar_model_report(ctx["sweep"], out, r_wire=2.0)
     ctx["crossbar_model"] = model_path
-    return [("Behavioral crossbar model: built from the sweep, checked on held-out points", body)]
+    sections = [("Behavioral crossbar model: built from the sweep, checked on held-out points", body)]
+    if "sweep_1t1r" in ctx:
+        path_1t1r, body_1t1r = crossbar_model_report(ctx["sweep_1t1r"], out, r_wire=2.0, name="xbar_model_1t1r")
+        ctx["crossbar_model_1t1r"] = path_1t1r
+        sections.append(("Behavioral 1T1R crossbar model: access transistor in series with every device", body_1t1r))
+    return sections
 
 
 def stage_network(out: Path, ctx: dict) -> list[tuple[str, str]]:
@@ -160,49 +169,12 @@ STAGES = [stage_fit, stage_spice, stage_adc, stage_sweep, stage_behavioral, stag
 
 
 def write_report(out: Path, sections: list[tuple[str, str]], timings: dict[str, float]) -> Path:
-    """Write report.md and a plain report.html from the stage sections; return the Markdown path."""
+    """Write report.md and its rendering report.html from the stage sections; return the Markdown path."""
     lines = ["# devicelab demo report", ""]
     lines += ["| stage | time (s) |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in timings.items()] + [""]
     for title, body in sections:
         lines += [f"## {title}", "", body.strip(), ""]
-    text = "\n".join(lines)
-    md = out / "report.md"
-    with atomic_output(md) as tmp:
-        tmp.write_text(text)
-    html = out / "report.html"
-    with atomic_output(html) as tmp:
-        tmp.write_text(_markdown_to_html(text))
-    return md
-
-
-def _markdown_to_html(text: str) -> str:
-    """Minimal Markdown -> HTML (headings, images, tables as preformatted blocks, paragraphs)."""
-    import html
-    import re
-
-    parts = ["<html><head><meta charset='utf-8'><title>devicelab demo report</title></head><body>"]
-    block: list[str] = []
-
-    def flush():
-        if block:
-            parts.append("<pre>" + html.escape("\n".join(block)) + "</pre>")
-            block.clear()
-
-    for line in text.splitlines():
-        if m := re.match(r"^(#+) (.*)", line):
-            flush()
-            level = len(m.group(1))
-            parts.append(f"<h{level}>{html.escape(m.group(2))}</h{level}>")
-        elif m := re.match(r"^!\[(.*)\]\((.*)\)$", line.strip()):
-            flush()
-            parts.append(f"<p><img src='{html.escape(m.group(2))}' alt='{html.escape(m.group(1))}' width='640'></p>")
-        elif line.strip():
-            block.append(line)
-        else:
-            flush()
-    flush()
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return write_markdown_report(out / "report.md", "\n".join(lines), "devicelab demo report")
 
 
 def main(argv=None) -> int:

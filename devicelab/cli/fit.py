@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
 from devicelab.errors import ConfigError
 
 
@@ -44,8 +45,9 @@ def _per_file(items, what: str, convert) -> dict:
               help="Fit spread growth vs log time (multi-time files) and 1/f spectra (time series) of measured "
                    "data instead of a PCM model; writes only the report.")
 @click.option("--robust", is_flag=True, help="With --relaxation: spread as 1.4826 x MAD instead of std.")
+@overwrite_option
 def fit(files, output, mappings, columns, kinds, report_dir, g_max, t0, t_read, t_ref, criterion, base_preset,
-        relaxation, robust):
+        relaxation, robust, overwrite):
     """Fit a PCM model to measurement FILES and write it to -o MODEL.h5 (and a --report folder).
 
     What each file holds is detected (one read per device: programming; several reads: drift; several
@@ -56,6 +58,9 @@ def fit(files, output, mappings, columns, kinds, report_dir, g_max, t0, t_read, 
     from devicelab.devices import FitOptions, fit_files, fit_relaxation_files, preset
     from devicelab.measurements import ColumnMapping
 
+    if output is None and not relaxation:
+        raise click.UsageError("-o/--output MODEL.h5 is required (unless --relaxation)")
+    check_outputs(overwrite, files=[None if relaxation else output], folders=[report_dir])
     mapping_by_file = _per_file(mappings, "--mapping", ColumnMapping.from_toml)
     if columns:
         if None in mapping_by_file:
@@ -74,8 +79,6 @@ def fit(files, output, mappings, columns, kinds, report_dir, g_max, t0, t_read, 
         if report:
             click.echo(f"report: {report}")
         return
-    if output is None:
-        raise click.UsageError("-o/--output MODEL.h5 is required (unless --relaxation)")
     options = FitOptions(g_max=g_max, t0=t0, t_read=t_read, t_ref_temperature=t_ref, criterion=criterion)
     result, model_path, report = fit_files(files, output, mappings=mapping_by_file,
                                            kinds=_per_file(kinds, "--kind", str), report_dir=report_dir,

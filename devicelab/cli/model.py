@@ -7,6 +7,7 @@ import math
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
 from devicelab.errors import ConfigError
 
 
@@ -73,7 +74,8 @@ def show(path, as_json):
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="CSV to write (columns g_target, t, g; SI units), written atomically.")
-def sample(path, preset_name, g_target, times, n, seed, output):
+@overwrite_option
+def sample(path, preset_name, g_target, times, n, seed, output, overwrite):
     """Sample conductances from MODEL.h5 (or --preset): N devices per target, each read at every time.
 
     Targets or times outside the range the model was fitted on are sampled but trigger a warning.
@@ -84,6 +86,7 @@ def sample(path, preset_name, g_target, times, n, seed, output):
 
     if (path is None) == (preset_name is None):
         raise click.UsageError("give exactly one of MODEL.h5 or --preset NAME")
+    check_outputs(overwrite, files=[output])
     pcm = load_model(path) if path else preset(preset_name)
     validity = read_model_info(path)["validity"] if path else None
     columns = sample_model(pcm, _floats(g_target, "--g-target"), _floats(times, "--t"), n,

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 
 @click.command("train")
 @click.option("--network", type=click.Choice(["mlp"]), default="mlp", show_default=True, help="Network to train.")
@@ -38,8 +40,9 @@ import click
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
               help="Folder for training.png, training.json (and the update-fit plots with --pulses).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result record as JSON instead of a table.")
+@overwrite_option
 def train(network, dataset, device_model, preset, pulses, columns, save_model, schemes, epochs, batch_size, lr, hidden,
-          devices_per_side, dac_bits, adc_bits, train_limit, seed, output, as_json):
+          devices_per_side, dac_bits, adc_bits, train_limit, seed, output, as_json, overwrite):
     """Train an MLP in memory with pulsed device updates and print per-epoch test accuracy next to float.
 
     The device update model comes from --device-model, --preset or --pulses (fitted on the fly). Schemes:
@@ -54,6 +57,7 @@ def train(network, dataset, device_model, preset, pulses, columns, save_model, s
     from devicelab.training.experiment import resolve_update_model, run_training_experiment
     from devicelab.training.run import TrainConfig
 
+    check_outputs(overwrite, folders=[output], updated_files=[save_model])
     try:
         widths = tuple(int(h) for h in hidden.split(",") if h.strip())
     except ValueError:

@@ -20,7 +20,7 @@ from devicelab.devices.modelfile import save_model
 from devicelab.devices.pcm import PCMModel
 from devicelab.devices.relaxation import RelaxationResult, fit_relaxation
 from devicelab.devices.report import write_fit_report, write_relaxation_report
-from devicelab.errors import ConfigError, InputFileError, ValidityRangeWarning
+from devicelab.errors import ConfigError, DevicelabError, InputFileError, ValidityRangeWarning
 from devicelab.files import atomic_output, sha256_file
 from devicelab.measurements import ColumnMapping, read_iv, read_measurements
 
@@ -41,7 +41,7 @@ def read_table(path, mapping: ColumnMapping | None = None, kind: str | None = No
             raise
         try:
             return read_iv(path, mapping)
-        except InputFileError:
+        except DevicelabError:  # not I-V either: the first error is the one that explains the file
             raise first from None
 
 

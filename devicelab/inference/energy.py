@@ -379,7 +379,15 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
     """
     periphery, table = energy_model.periphery, energy_model.table
     tiling = programmed.tiling
-    g_plus, g_minus = g_read
+    g_plus, g_minus = (np.asarray(g) for g in g_read)
+    n_devices = 1
+    if g_plus.ndim == 3:  # a unit cell of N devices per polarity, (N, rows, cols): N adjacent physical columns
+        n_devices = g_plus.shape[0]
+        if n_devices > 1:
+            # Every device sees the row voltage: the array power is that of the summed conductances. The
+            # circuit calibration is per single-device tile layout, so it is not applied here.
+            crossbar_model = None
+        g_plus, g_minus = g_plus.sum(axis=0), g_minus.sum(axis=0)
     n_rb, n_cb = len(tiling.row_blocks), len(tiling.col_blocks)
     rows, cols = g_plus.shape
     to_volts = tile.v_read / _dac_levels(tile)
@@ -415,8 +423,9 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
     n_drivers = n_cb * rows * stats.n_mvm  # driver reads: one driver per row and column tile, biased every read
     dac = dac_energy(periphery, tile.v_read, c_line, to_volts * float(stats.sum_abs.sum()), sum_abs_i, power,
                      n_drivers) + parts["driver"]
-    sense = sense_energy(periphery, stats.n_mvm * n_rb * 2 * cols, sum_abs_i) + parts["sense"]
-    conversions = stats.n_mvm * n_rb * cols
+    # one sense and one conversion per physical column (N per polarity in multi-device unit cells)
+    sense = sense_energy(periphery, stats.n_mvm * n_rb * 2 * cols * n_devices, sum_abs_i) + parts["sense"]
+    conversions = stats.n_mvm * n_rb * cols * n_devices
     ops = {"scale": n_rb * cols, "accumulate": (n_rb - 1) * cols, "bias": cols if has_bias_or_norm else 0,
            "activation": 0 if last else cols}
     digital = stats.n_mvm * sum(count * table.energy(op) for op, count in ops.items())

@@ -31,14 +31,16 @@ class EvaluationOutputs:
 
 def run_evaluation(network: str, dataset: str, times, repeats: int, hardware: AnalogHardware, *,
                    attribution: bool = False, test_limit: int | None = None, seed: int = 0,
-                   output_dir: str | os.PathLike = ".", progress: bool = False, energy: bool = False,
+                   output_dir: str | os.PathLike = ".", progress: bool = False, strict_validity: bool = False,
+                   energy: bool = False,
                    ) -> tuple[EvaluationResult, EvaluationOutputs]:
     """Evaluate ``network`` (a weights file or shipped name) on ``dataset`` on ``hardware``; write JSON + plot.
 
     ``test_limit`` evaluates only the first N test images (None: the whole test split). Files go to
-    ``output_dir`` as ``accuracy_<network>_<compensation>.json`` and ``.png``; with ``energy`` the JSON also
-    holds the energy per inference at every read time and ``energy_<network>.png`` shows the first one's
-    breakdown per layer.
+    ``output_dir`` as ``accuracy_<network>_<compensation>.json`` and ``.png``. ``strict_validity``: fail
+    (:class:`~devicelab.errors.ValidityRangeError`) instead of warning when a model leaves its range. With
+    ``energy`` the JSON also holds the energy per inference at every read time and ``energy_<network>.png``
+    shows the first one's breakdown per layer.
     """
     net = resolve_network(network, dataset)
     test = load_dataset(dataset, "test").subset(test_limit)
@@ -48,7 +50,8 @@ def run_evaluation(network: str, dataset: str, times, repeats: int, hardware: An
     rng = np.random.default_rng(seed)
     calibration = load_dataset(dataset, "train").subset(N_CALIBRATION, rng)
     result = evaluate_accuracy_vs_time(net, test, calibration.x, hardware, times, repeats, rng,
-                                       attribution=attribution, progress=progress, energy=energy)
+                                       attribution=attribution, progress=progress,
+                                       strict_validity=strict_validity, energy=energy)
     result.meta["seed"] = seed
     out = Path(output_dir)
     stem = f"accuracy_{net.name}_{hardware.compensation.name}"

@@ -9,7 +9,9 @@ takes one frozen :class:`AnalogHardware` instead of loose arguments. It holds:
 - ``adc``: an optional ADC model (:class:`ADCModelLike`; None: the ideal ``tile.adc_bits`` quantizer);
 - ``compensation``: the drift compensation (:class:`DriftCompensation`);
 - ``update``: an optional pulse-update device model for in-memory training
-  (:class:`~devicelab.devices.UpdateModel`).
+  (:class:`~devicelab.devices.UpdateModel`);
+- ``cell``: the unit cell (:class:`~devicelab.inference.mapping.UnitCell`): passive or 1T1R, N devices per
+  polarity and their significance factors.
 
 Each swappable part is typed by a small :class:`typing.Protocol`; the engine calls only what the protocol
 names. A hardware description is saved as TOML (:meth:`AnalogHardware.save`) that references the model files
@@ -23,6 +25,8 @@ by path and SHA-256, so a run is described once: ``devicelab evaluate --hardware
     [adc]                    # optional: file + sha256
     [compensation]           # kind = "none" | "global" | "column" | "batchnorm", plus its fields
     [update]                 # optional: preset = "nandakumar2018", or file + sha256
+    [cell]                   # optional: UnitCell fields (cell, devices_per_polarity, significance, scheme,
+                             #   and for 1T1R the access transistor's v_gate, vt0, kp, w, l, lambda_)
 
 Relative paths are relative to the folder of the TOML file.
 """
@@ -42,6 +46,7 @@ from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import atomic_output, sha256_file
 from devicelab.inference.analog import AnalogConfig
 from devicelab.inference.compensation import COMPENSATIONS, GlobalDriftCompensation, make_compensation
+from devicelab.inference.mapping import UnitCell
 
 FORMAT = "devicelab.hardware"
 FORMAT_VERSION = 1
@@ -166,6 +171,10 @@ class AnalogHardware:
     energy : EnergyModel or None
         Periphery and digital energy tables (:class:`~devicelab.inference.energy.EnergyModel`); None: the
         defaults when energy is asked for. Saved as the ``[energy]`` table.
+    cell : UnitCell
+        How each weight is stored (cell kind, devices per polarity, significance, programming scheme); every
+        device is programmed, drifts and is read on its own. With a crossbar model the model is bound for
+        this layout (:meth:`tile_crossbar`).
     sources : dict
         Part name -> :class:`PartSource`, for saving and provenance; filled by :meth:`from_files`/:meth:`load`.
     """
@@ -178,8 +187,11 @@ class AnalogHardware:
     update: Any = None
     energy: Any = None
     sources: dict[str, PartSource] = field(default_factory=dict, compare=False)
+    cell: UnitCell = field(default_factory=UnitCell)
 
     def __post_init__(self):
+        if not isinstance(self.cell, UnitCell):
+            raise ConfigError(f"AnalogHardware: cell must be a UnitCell, got {type(self.cell).__name__}")
         if not isinstance(self.tile, AnalogConfig):
             raise ConfigError(f"AnalogHardware: tile must be an AnalogConfig, got {type(self.tile).__name__}")
         for part, protocol in _PROTOCOLS.items():
@@ -215,6 +227,18 @@ class AnalogHardware:
         """Conductance (S) the largest |weight| maps to: ``tile.g_max`` or the device model's g_max."""
         return float(self.tile.g_max or self.require_device().g_max)
 
+    def tile_crossbar(self) -> CrossbarModelLike | None:
+        """The crossbar model bound for :attr:`cell`'s layout (cell kind, access transistor, devices per
+        polarity, significance) when it can be re-targeted (a ``with_circuit`` method, as
+        :class:`~devicelab.behavioral.CrossbarModel`); otherwise the crossbar model as given (then it must
+        take the layout's conductance arrays itself), or None."""
+        crossbar = self.crossbar
+        if crossbar is None or not hasattr(crossbar, "with_circuit"):
+            return crossbar
+        cell = self.cell
+        return crossbar.with_circuit(cell=cell.cell, transistor=cell.transistor, devices_per_polarity=cell.n,
+                                     significance=cell.significance)
+
     def require_device(self) -> DeviceModelLike:
         """The device model; :class:`ConfigError` when this hardware has none (inference needs one)."""
         if self.device is None:
@@ -238,7 +262,8 @@ class AnalogHardware:
                 "crossbar": source("crossbar", None if self.crossbar is None else type(self.crossbar).__name__),
                 "adc": source("adc", None if self.adc is None else type(self.adc).__name__),
                 "compensation": _compensation_table(self.compensation),
-                "update": source("update", None if self.update is None else getattr(self.update, "name", None))}
+                "update": source("update", None if self.update is None else getattr(self.update, "name", None)),
+                "cell": self.cell.to_dict()}
 
     # ------------------------------------------------------------------ construction from files
     @classmethod
@@ -246,16 +271,17 @@ class AnalogHardware:
                    crossbar_model: str | os.PathLike | None = None, adc_model: str | os.PathLike | None = None,
                    compensation: str | DriftCompensation = "global", tile: AnalogConfig | None = None,
                    update_model: str | os.PathLike | None = None, update_preset: str | None = None,
-                   ) -> "AnalogHardware":
+                   cell: UnitCell | None = None) -> "AnalogHardware":
         """Hardware from model files and preset names: at most one of ``device_model`` and ``preset`` (one is
-        needed for inference), at most one of ``update_model`` and ``update_preset`` (for training)."""
+        needed for inference), at most one of ``update_model`` and ``update_preset`` (for training);
+        ``cell`` the unit cell (default: one passive device per polarity)."""
         if device_model is not None and preset is not None:
             raise ConfigError("give at most one of a device model file or a device preset")
         if update_model is not None and update_preset is not None:
             raise ConfigError("give at most one of an update model file or an update preset")
         parts, sources = _load_parts(device_model, preset, crossbar_model, adc_model, update_model, update_preset)
         comp = make_compensation(compensation) if isinstance(compensation, str) else compensation
-        return cls(tile=tile or AnalogConfig(), compensation=comp, sources=sources, **parts)
+        return cls(tile=tile or AnalogConfig(), compensation=comp, sources=sources, cell=cell or UnitCell(), **parts)
 
     def with_files(self, *, device_model: str | os.PathLike | None = None, preset: str | None = None,
                    crossbar_model: str | os.PathLike | None = None, adc_model: str | os.PathLike | None = None,
@@ -291,6 +317,8 @@ class AnalogHardware:
         lines += _toml_table("compensation", _compensation_table(self.compensation))
         if self.energy is not None:
             lines += _toml_table("energy", self.energy.to_table(path.parent))
+        if self.cell != UnitCell():
+            lines += _toml_table("cell", _cell_table(self.cell))
         with atomic_output(path, suffix=".toml") as tmp:
             tmp.write_text("\n".join(lines))
         return path
@@ -313,7 +341,7 @@ class AnalogHardware:
             raise InputFileError(path, f"unsupported format_version {data.get('format_version')!r}; this "
                                        f"devicelab reads version {FORMAT_VERSION}", field="format_version")
         unknown = set(data) - {"format", "format_version", "device", "tile", "crossbar", "adc", "compensation",
-                               "update", "energy"}
+                               "update", "energy", "cell"}
         if unknown:
             raise InputFileError(path, f"unknown tables/keys {sorted(unknown)}", field=sorted(unknown)[0])
 
@@ -347,9 +375,13 @@ class AnalogHardware:
             comp = _compensation_from_table(data.get("compensation", {"kind": "global"}))
         except (ConfigError, TypeError) as exc:
             raise InputFileError(path, str(exc), field="tile/compensation") from None
+        try:
+            cell = _cell_from_table(data.get("cell", {}))
+        except (ConfigError, TypeError) as exc:
+            raise InputFileError(path, str(exc), field="cell") from None
         hardware = cls.from_files(device_model=device_file, preset=device_preset, crossbar_model=crossbar_file,
                                   adc_model=adc_file, compensation=comp, tile=tile, update_model=update_file,
-                                  update_preset=update_preset)
+                                  update_preset=update_preset, cell=cell)
         if "energy" in data:
             from devicelab.inference.energy import EnergyModel
 
@@ -405,6 +437,8 @@ def _toml_value(value) -> str:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         if any(c in value for c in '"\\\n'):
             raise ConfigError(f"cannot write {value!r} to a hardware description (quote, backslash or newline)")
@@ -423,13 +457,37 @@ def _tile_from_table(table: dict) -> AnalogConfig:
     unknown = set(table) - known
     if unknown:
         raise ConfigError(f"unknown tile settings {sorted(unknown)}; known: {sorted(known)}")
-    values = {k: (None if v == "none" else v) for k, v in table.items()}
+    values: dict[str, Any] = {k: (None if v == "none" else v) for k, v in table.items()}
     return AnalogConfig(**values)
+
+
+_TRANSISTOR_FIELDS = ("v_gate", "vt0", "kp", "w", "l", "lambda_")
+
+
+def _cell_table(cell: UnitCell) -> dict:
+    """Flat [cell] table of a unit cell (TOML has no None: the transistor's fields only for 1T1R)."""
+    data = cell.to_dict()
+    transistor = data.pop("transistor")
+    return data | (transistor or {})
+
+
+def _cell_from_table(table: dict) -> UnitCell:
+    if not isinstance(table, dict):
+        raise ConfigError("[cell] must be a table")
+    values = dict(table)
+    known = {"cell", "devices_per_polarity", "significance", "scheme"} | set(_TRANSISTOR_FIELDS)
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"unknown unit-cell settings {sorted(unknown)}; known: {sorted(known)}")
+    transistor = {k: values.pop(k) for k in _TRANSISTOR_FIELDS if k in values}
+    if transistor:
+        values["transistor"] = transistor
+    return UnitCell.from_dict(values)
 
 
 def _compensation_table(comp) -> dict:
     table = {"kind": comp.name}
-    if dataclasses.is_dataclass(comp):
+    if dataclasses.is_dataclass(comp) and not isinstance(comp, type):
         table.update(dataclasses.asdict(comp))
     return table
 

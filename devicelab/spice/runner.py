@@ -1,9 +1,9 @@
-"""Running netlist text through ngspice (PySpice's shared-library binding) in an isolated child process.
+"""Running netlist text through ngspice (its shared library, libngspice) in an isolated child process.
 
 Each run happens in a fresh ``multiprocessing`` *spawn* child (running :mod:`ngspice_child` by path) that
-loads ``libngspice`` through
-``PySpice.Spice.NgSpice.Shared.NgSpiceShared.new_instance()``, sends the circuit (``ngSpice_Circ``) and
-``run`` (``ngSpice_Command``), and returns every vector of every plot as float64 numpy arrays. A crash
+loads ``libngspice`` through the thin cffi wrapper :mod:`devicelab.spice.ngspice_shared`, sends the circuit
+(``ngSpice_Circ``) and ``run`` (``ngSpice_Command``), and returns every vector of every plot as float64
+(complex128 for complex data) numpy arrays. A crash
 (segfault, controlled exit) or a hang of ngspice only ends the child: the caller gets a
 :class:`~devicelab.errors.SimulationError` (with the ngspice log in ``.log``), after ``timeout`` seconds
 at most for a hang.
@@ -22,17 +22,19 @@ before ``.end``), see :data:`RETRY_OPTIONS`:
 
 None of these options changes the converged solution (gmin stepping ends at the netlist's gmin).
 
-PySpice's own ``load_circuit()`` / ``run()`` are not used: they decide failure by searching "error" in the
-output. The child makes the same library calls (``ngSpice_Circ``, ``ngSpice_Command``) through PySpice's
-cffi binding of the instance, so their return codes are read.
+The wrapper returns the return codes of those library calls and the output lines as printed; deciding
+what a failure is happens here (PySpice's ``load_circuit()`` / ``run()``, by contrast, decide failure by
+searching "error" in the output).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import re
 import runpy
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +88,31 @@ class NetlistResult:
         return self.plots[name]
 
 
+def spawn_main_problem() -> str | None:
+    """Why a ``multiprocessing`` *spawn* child of this process could not start, or None if it can.
+
+    A spawn child first re-imports the parent's main module: by name after ``python -m``, by path after
+    ``python script.py``. When ``__main__`` names a file that does not exist (a script fed on stdin,
+    ``python - <<EOF``, gives ``<stdin>``), every child dies at start-up before running anything.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(getattr(main, "__spec__", None), "name", None):
+        return None
+    path = getattr(main, "__file__", None)
+    if path is None or os.path.isfile(path):  # interactive sessions and python -c are not re-imported
+        return None
+    return (f"the main script {path!r} is not a file a 'spawn' child process can re-import (a script fed on "
+            f"stdin, e.g. `python - <<EOF`); save it to a file and run `python script.py` (code that starts "
+            f"work under `if __name__ == \"__main__\":`), or use `python -c`")
+
+
+def check_spawn_main(what: str) -> None:
+    """Raise :class:`SimulationError` at once (not at a timeout) when spawn children cannot start, saying why."""
+    problem = spawn_main_problem()
+    if problem is not None:
+        raise SimulationError(f"cannot start {what}: {problem}")
+
+
 def run_netlist(text: str, timeout: float = 300.0, retry: bool = True) -> NetlistResult:
     """Run netlist ``text`` (ending with ``.end``) in an isolated ngspice; return its vectors.
 
@@ -95,6 +122,7 @@ def run_netlist(text: str, timeout: float = 300.0, retry: bool = True) -> Netlis
     """
     if not isinstance(text, str) or not text.rstrip().lower().endswith(".end"):
         raise SimulationError("netlist text must be a string ending with '.end'")
+    check_spawn_main("the ngspice child process")
     ladder = ("",) + (RETRY_OPTIONS if retry else ())
     logs = []
     for attempt, options in enumerate(ladder, start=1):
@@ -142,7 +170,12 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
     if status == "timeout":
         return f"ngspice did not finish within the timeout of {timeout:g} s (child process killed)"
     if status == "crash":
-        return f"ngspice crashed (child process exit code {outcome['crash']})"
+        code = outcome["crash"]
+        if code == 1:
+            return ("the ngspice child process exited with code 1 before returning a result: a Python error in "
+                    "the child (its traceback is printed above on stderr), e.g. cffi or libngspice missing, "
+                    "or a main script the 'spawn' child re-imports failing")
+        return f"ngspice crashed (child process exit code {code})"
     if status == "parse":
         first = next((line for line in lines if _PARSE_ERRORS.search(line)), "")
         idx = lines.index(first) if first in lines else 0
@@ -154,7 +187,7 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
 
 def _child_process_args(netlist: str, sender):
     """Target and arguments of the child: ``ngspice_child.py`` run by path (``runpy.run_path``), so the
-    child imports only numpy and PySpice, not the devicelab package (faster start)."""
+    child imports only numpy and cffi, not the devicelab package (faster start)."""
     init = {"NETLIST": netlist, "SENDER": sender}
     return runpy.run_path, (str(CHILD_SCRIPT),), {"init_globals": init, "run_name": CHILD_RUN_NAME}
 

@@ -115,7 +115,7 @@ def test_evaluate_runs_from_a_saved_description_and_command_line_options_overrid
     assert first.exit_code == 0, first.output
     described = AnalogHardware.load(hw_file)
     assert described.tile.tile_rows == 32 and described.tile.adc_bits is None
-    again = _evaluate(["--hardware", str(hw_file), "--dac-bits", "none"], tmp_path, rng)
+    again = _evaluate(["--hardware", str(hw_file), "--dac-bits", "none", "--overwrite"], tmp_path, rng)
     assert again.exit_code == 0, again.output
     config = json.loads(again.output)["config"]
     # From the file: tile size and exact ADC; from the command line: the exact DAC.

@@ -106,3 +106,17 @@ def test_netlist_command_writes_the_same_text_as_the_api(arrays):
     result = run(args)
     assert result.exit_code == 0, result.output
     assert (folder / "x.cir").read_text() == crossbar_netlist(CrossbarSpec(6, 4, r_row=2.0, r_col=2.0), g, v)
+
+
+def test_multi_device_unit_cells_from_the_command_line(tmp_path, rng):
+    spec = CrossbarSpec(6, 4, r_row=2.0, r_col=2.0, differential=True, devices_per_polarity=2,
+                        significance=(3.0, 1.0))
+    g = rng.uniform(0.25e-6, 25e-6, spec.g_shape)
+    v = rng.uniform(0.0, 0.2, (3, 6))
+    np.save(tmp_path / "G.npy", g)
+    np.save(tmp_path / "V.npy", v)
+    result = run(BASE + ["--differential", "--devices-per-polarity", "2", "--significance", "3,1",
+                         "--conductances", str(tmp_path / "G.npy"), "--inputs", str(tmp_path / "V.npy"),
+                         "-o", str(tmp_path / "I.npy")])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.load(tmp_path / "I.npy"), solve_nodal(spec, g, v))

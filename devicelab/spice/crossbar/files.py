@@ -10,16 +10,22 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.errors import ConfigError, InputFileError
-from devicelab.files import atomic_output
+from devicelab.files import atomic_output, load_numpy
 from devicelab.spice.crossbar.energy import ArrayEnergy, energy_from_nodes, ngspice_source_energy
-from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
-from devicelab.spice.crossbar.plots import plot_ir_drop
-from devicelab.spice.names import check_array, check_number
 from devicelab.spice.crossbar.netlist import crossbar_netlist
 from devicelab.spice.crossbar.nodal import solve_nodal
+from devicelab.spice.crossbar.plots import plot_ir_drop
 from devicelab.spice.crossbar.simulate import simulate_ngspice
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_outputs
+from devicelab.spice.names import check_array, check_number
 
 ENGINES = ("ngspice", "nodal")
+#: Largest plausible cell conductance (S): 100 ohm. Memory cells (PCM, RRAM, MRAM, 1T1R) stay well below
+#: 1 mS; values at or above this are almost always uS given as S.
+G_CELL_MAX = 1e-2
+#: Largest plausible read current through one cell (A) with the full input voltage across it. Beyond it the
+#: inputs are not read voltages (e.g. 5 V on a sinh cell) and the result would be meaningless.
+I_CELL_MAX = 1e-2
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,12 @@ def energy_path_for(output: str | Path) -> Path:
 
 def load_array(path: str | Path, what: str, shape_hint: str) -> np.ndarray:
     """Load a .npy file as float64 without unpickling; InputFileError naming the file on any problem."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(path, f"cannot read {what} as a .npy array ({exc}); expected {shape_hint}") from exc
+    array = load_numpy(path, what)
     if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
         raise InputFileError(path, f"{what}: expected a numeric array {shape_hint}, got dtype {array.dtype}")
+    if np.iscomplexobj(array):
+        raise InputFileError(path, f"{what}: expected real numbers {shape_hint}, got a complex array "
+                                   f"(dtype {array.dtype}); save the real part or the magnitude explicitly")
     try:
         return check_array(array, what, ndim=array.ndim if array.ndim else 1)
     except ConfigError as exc:
@@ -65,12 +71,34 @@ def load_crossbar_inputs(spec: CrossbarSpec, conductances: str | Path, inputs: s
                                            f"{'/--differential' if spec.differential else ''}), got {g.shape}")
     if np.any(g < 0):
         raise InputFileError(conductances, "conductances must be >= 0 S")
+    if np.any(g >= G_CELL_MAX):
+        bad = tuple(int(k) for k in np.argwhere(g >= G_CELL_MAX)[0])
+        raise InputFileError(conductances, f"conductance {g[bad]:g} S at index {bad} is implausible for a memory "
+                                           f"cell (expected < {G_CELL_MAX:g} S, i.e. more than {1 / G_CELL_MAX:g} "
+                                           f"ohm); conductances are in S: multiply uS values by 1e-6")
     v = load_array(inputs, "input voltages (V)", f"of shape (n_vectors, {spec.rows})")
     v = v[None, :] if v.ndim == 1 else v
     if v.ndim != 2 or v.shape[1] != spec.rows:
         raise InputFileError(inputs, f"expected shape (n_vectors, {spec.rows}): one input vector per row, "
                                      f"one column per crossbar row; got {v.shape}")
+    _check_cell_current(spec, g, v, inputs)
     return g, v
+
+
+def _check_cell_current(spec: CrossbarSpec, g: np.ndarray, v: np.ndarray, inputs) -> None:
+    """Refuse inputs that would drive more than :data:`I_CELL_MAX` through a cell (full input across it)."""
+    v_max = float(np.max(np.abs(v)))
+    g_max = float(np.max(g))
+    if spec.device == "sinh" and spec.v0 is not None:  # CrossbarSpec requires v0 for sinh cells
+        i_max = g_max * spec.v0 * np.sinh(min(v_max / spec.v0, 700.0))
+        law = f"I = G v0 sinh(V/v0) with v0 = {spec.v0:g} V"
+    else:
+        i_max = g_max * v_max
+        law = "I = G V"
+    if i_max > I_CELL_MAX:
+        raise InputFileError(inputs, f"input {v_max:g} V across a cell of G = {g_max:.3g} S gives {i_max:.3g} A "
+                                     f"({law}); expected read voltages that keep a cell below {I_CELL_MAX:g} A "
+                                     f"(inputs are in V, typically 0.05 to 0.5 V)")
 
 
 def write_netlist_file(spec: CrossbarSpec, conductances: str | Path, inputs: str | Path, output: str | Path) -> int:
@@ -132,7 +160,7 @@ def simulate_files(spec: CrossbarSpec, conductances: str | Path, inputs: str | P
         figure = plot_ir_drop(nodes.cell[0], v[0], title=f"IR drop, {spec.rows}x{spec.cols}, input vector 0")
         with atomic_output(plot, suffix=".png") as tmp:
             figure.savefig(tmp, format="png", dpi=120)
-    ideal = ideal_currents(g, v)
+    ideal = ideal_outputs(spec, g, v)
     scale = np.max(np.abs(ideal))
     deviation = float(np.max(np.abs(currents - ideal)) / scale) if scale > 0 else 0.0
     return SimulationSummary(engine, v.shape[0], spec.cols, elapsed, float(np.max(np.abs(currents))), deviation,

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 from typing import Callable, Iterable, Iterator, Protocol, runtime_checkable
 
-from devicelab.errors import ConfigError, require
+from devicelab.errors import ConfigError, SimulationError, require
 
 
 @runtime_checkable
@@ -64,6 +64,9 @@ class LocalExecutor(_ContextExecutor):
         jobs = (os.cpu_count() or 1) if jobs is None else jobs
         if not isinstance(jobs, int) or jobs < 1:
             raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+        from devicelab.spice.runner import check_spawn_main
+
+        check_spawn_main("the local worker processes")
         self.jobs = jobs
         self._pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
@@ -72,7 +75,13 @@ class LocalExecutor(_ContextExecutor):
         futures = [self._pool.submit(fn, task) for task in tasks]
         try:
             for future in cf.as_completed(futures):
-                yield future.result()
+                try:
+                    result = future.result()
+                except cf.process.BrokenProcessPool as exc:
+                    raise SimulationError(f"a worker process of the local pool ({self.jobs} jobs) died: {exc} "
+                                          f"(its traceback, if any, is printed above on stderr; a crash or the "
+                                          f"machine running out of memory are the usual causes)") from exc
+                yield result
         finally:
             for future in futures:
                 future.cancel()
