@@ -419,7 +419,8 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
         if calibrated:
             calibration["ideal_error"] = max(c["ideal_error"] for c in calibrated)
             calibration["calibrated_error"] = max(c["calibrated_error"] for c in calibrated)
-    c_line = n_cb * 2 * tile.tile_cols * periphery.c_row_per_cell  # a row crosses G+ and G- of every column tile
+    # a row crosses the G+ and G- columns (N devices each in multi-device unit cells) of every column tile
+    c_line = n_cb * 2 * n_devices * tile.tile_cols * periphery.c_row_per_cell
     n_drivers = n_cb * rows * stats.n_mvm  # driver reads: one driver per row and column tile, biased every read
     dac = dac_energy(periphery, tile.v_read, c_line, to_volts * float(stats.sum_abs.sum()), sum_abs_i, power,
                      n_drivers) + parts["driver"]
@@ -436,7 +437,8 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
     latency_mvm = mvm_latency(periphery, adc, min(tile.tile_cols, cols), sum(ops.values()) / n_adcs,
                               table.clock_frequency)
     mvms = stats.n_mvm * per_image
-    area_tile = tile_area(periphery, table, tile.tile_rows, 2 * tile.tile_cols, tile.tile_cols, adc.bits)
+    area_tile = tile_area(periphery, table, tile.tile_rows, 2 * n_devices * tile.tile_cols,
+                          n_devices * tile.tile_cols, adc.bits)
     area = {k: v * n_rb * n_cb for k, v in area_tile.items()}
     return LayerEnergy(name, energy, mvms * rows * cols, mvms, (n_rb, n_cb), latency_mvm,
                        mvms * latency_mvm["total"], area, calibration)
