@@ -165,9 +165,10 @@ class _LayerStats:
         one image are not typical)."""
         self.n_mvm += x2d.shape[0]
         have = sum(len(s) for s in self.samples)
-        if have < self.keep:
-            step = max(1, x2d.shape[0] // (self.keep - have))
-            self.samples.append(np.array(x2d[::step][:self.keep - have], dtype=np.float64))
+        if have < self.keep:  # non-zero inputs only (image backgrounds give all-zero patches)
+            active = np.flatnonzero(np.any(x2d != 0, axis=1))
+            step = max(1, active.size // (self.keep - have))
+            self.samples.append(np.array(x2d[active[::step][:self.keep - have]], dtype=np.float64))
 
     def add_conv(self, layer, x_q: np.ndarray) -> None:
         """Sums of the im2col rows of conv ``layer`` for its encoded NHWC input ``x_q`` (without counting MVMs)."""
