@@ -1,7 +1,7 @@
 """Cost of the energy accounting: the full Fashion-MNIST test set through the shipped HWA ResNet, one analog
 pass at t = 1 s without and with the energy meter, measured side by side (interleaved, best of 3).
 
-Run: python benchmarks/bench_energy.py [--crossbar]. With --crossbar the tiles have a linear differential
+Run: python benchmarks/bench_energy.py [--crossbar] [--repeats R] [--test-limit N]. With --crossbar the tiles have a linear differential
 crossbar model (2 ohm segments) and the time of the nodal calibration of the array energy is printed too.
 """
 
@@ -25,10 +25,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--crossbar", action="store_true", help="tiles with a 2 ohm linear crossbar model")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--test-limit", type=int, default=None, help="only the first N test images")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     net = resolve_network("resnet-hwa", "fashion-mnist")
-    test = load_dataset("fashion-mnist", "test")
+    test = load_dataset("fashion-mnist", "test").subset(args.test_limit)
     calibration = load_dataset("fashion-mnist", "train").subset(256, rng)
     crossbar = None
     if args.crossbar:

@@ -165,9 +165,10 @@ class _LayerStats:
         one image are not typical)."""
         self.n_mvm += x2d.shape[0]
         have = sum(len(s) for s in self.samples)
-        if have < self.keep:
-            step = max(1, x2d.shape[0] // (self.keep - have))
-            self.samples.append(np.array(x2d[::step][:self.keep - have], dtype=np.float64))
+        if have < self.keep:  # non-zero inputs only (image backgrounds give all-zero patches)
+            active = np.flatnonzero(np.any(x2d != 0, axis=1))
+            step = max(1, active.size // (self.keep - have))
+            self.samples.append(np.array(x2d[active[::step][:self.keep - have]], dtype=np.float64))
 
     def add_conv(self, layer, x_q: np.ndarray) -> None:
         """Sums of the im2col rows of conv ``layer`` for its encoded NHWC input ``x_q`` (without counting MVMs)."""
@@ -419,7 +420,8 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
         if calibrated:
             calibration["ideal_error"] = max(c["ideal_error"] for c in calibrated)
             calibration["calibrated_error"] = max(c["calibrated_error"] for c in calibrated)
-    c_line = n_cb * 2 * tile.tile_cols * periphery.c_row_per_cell  # a row crosses G+ and G- of every column tile
+    # a row crosses the G+ and G- columns (N devices each in multi-device unit cells) of every column tile
+    c_line = n_cb * 2 * n_devices * tile.tile_cols * periphery.c_row_per_cell
     n_drivers = n_cb * rows * stats.n_mvm  # driver reads: one driver per row and column tile, biased every read
     dac = dac_energy(periphery, tile.v_read, c_line, to_volts * float(stats.sum_abs.sum()), sum_abs_i, power,
                      n_drivers) + parts["driver"]
@@ -436,7 +438,8 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
     latency_mvm = mvm_latency(periphery, adc, min(tile.tile_cols, cols), sum(ops.values()) / n_adcs,
                               table.clock_frequency)
     mvms = stats.n_mvm * per_image
-    area_tile = tile_area(periphery, table, tile.tile_rows, 2 * tile.tile_cols, tile.tile_cols, adc.bits)
+    area_tile = tile_area(periphery, table, tile.tile_rows, 2 * n_devices * tile.tile_cols,
+                          n_devices * tile.tile_cols, adc.bits)
     area = {k: v * n_rb * n_cb for k, v in area_tile.items()}
     return LayerEnergy(name, energy, mvms * rows * cols, mvms, (n_rb, n_cb), latency_mvm,
                        mvms * latency_mvm["total"], area, calibration)

@@ -57,6 +57,12 @@ def program(net, x, config, rng, crossbar=None, energy=None):
     return AnalogNetwork(net, hardware, x, rng)
 
 
+def device_sum(g):
+    """(rows, cols) conductances (S) of all devices of a polarity: the engine keeps (N, rows, cols) per slot."""
+    g = np.asarray(g)
+    return g.sum(axis=0) if g.ndim == 3 else g
+
+
 def dac_voltages(analog, layer, x2d):
     """DAC voltages (V) the engine applies for layer inputs ``x2d``: 8-bit signed levels of x / alpha."""
     pl = analog.layers[layer]
@@ -80,7 +86,7 @@ def test_ideal_tile_array_energy_is_t_read_v_squared_g(linear_net, linear_inputs
     result = network_energy(analog, linear_inputs, 0.0, rng)
     pl = analog.layers["fc"]
     v = dac_voltages(analog, "fc", linear_inputs.reshape(len(linear_inputs), -1))
-    expected = 10e-9 * np.sum((v**2) @ (pl.g_plus + pl.g_minus).sum(axis=(0, 2))) / len(linear_inputs)
+    expected = 10e-9 * np.sum((v**2) @ (device_sum(pl.g_plus) + device_sum(pl.g_minus)).sum(axis=1)) / len(linear_inputs)
     # float32 inputs summed in float64: 1e-6 relative
     assert result.layers[0].energy.array == pytest.approx(expected, rel=1e-6)
     assert result.layers[0].energy.wires == 0.0
@@ -94,13 +100,14 @@ def test_calibrated_array_energy_matches_the_nodal_solver_on_every_tile(small_ne
     result = network_energy(analog, small_inputs, 0.0, rng, EnergyModel(calibration_vectors=4))
     pl = analog.layers["fc"]
     v = dac_voltages(analog, "fc", small_inputs.reshape(64, -1))
+    g_plus, g_minus = device_sum(pl.g_plus), device_sum(pl.g_minus)
     source = wires = 0.0
     for rows in pl.tiling.row_blocks:
         for cols in pl.tiling.col_blocks:
-            for g in (pl.g_plus[0][rows, cols], pl.g_minus[0][rows, cols]):
+            for g in (g_plus[rows, cols], g_minus[rows, cols]):
                 e = array_energy(circuit.spec(*g.shape), g, v[:, rows], 10e-9)
                 source, wires = source + e.source.sum() / 64, wires + e.wires.sum() / 64
-    ideal = 10e-9 * np.sum((v**2) @ (pl.g_plus + pl.g_minus).sum(axis=(0, 2))) / 64
+    ideal = 10e-9 * np.sum((v**2) @ (g_plus + g_minus).sum(axis=1)) / 64
     layer = result.layers[0]
     estimate = layer.energy.array + layer.energy.wires
     # 20-ohm segments lose ~1 % to IR drop; the calibration (4 vectors per tile shape) must remove most of it:
