@@ -7,7 +7,7 @@ PYTEST_ARGS ?= -m "not slow"
 
 WHEEL_TEST_DIR ?= build/wheel-test
 
-.PHONY: install system-deps python-deps demo test test-all wheel-test bench clean
+.PHONY: install system-deps python-deps demo lint test test-all wheel-test bench clean
 
 install: system-deps python-deps
 
@@ -28,7 +28,12 @@ python-deps:
 demo: install
 	$(PYTHON) -m devicelab.demo --output $(DEMO_DIR)
 
-test: install
+# ruff (lint + import order) and mypy, configured in pyproject.toml; `make test` runs them first.
+lint: install
+	$(PYTHON) -m ruff check devicelab tests benchmarks
+	$(PYTHON) -m mypy
+
+test: install lint
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory wheel-test
 
@@ -50,7 +55,7 @@ wheel-test:
 	cd $(WHEEL_TEST_DIR) && env -u PYTHONPATH venv/bin/devicelab adc characterize --type sar --bits 4 --heldout 8 \
 		-o adc.h5
 
-test-all: install
+test-all: install lint
 	$(PYTHON) -m pytest
 
 bench: install

@@ -35,6 +35,8 @@ from devicelab.cli._outputs import check_outputs, overwrite_option
 @click.option("--hidden", default="100", show_default=True, help="Hidden layer widths, comma separated.")
 @click.option("--devices-per-side", type=int, default=1, show_default=True,
               help="Devices per synapse side (>1: multi-device synapse with arbitration, Boybat et al. 2018).")
+@click.option("--dac-bits", type=int, default=8, show_default=True, help="Tile input DAC resolution (0: exact).")
+@click.option("--adc-bits", type=int, default=8, show_default=True, help="Tile output ADC resolution (0: exact).")
 @click.option("--train-limit", type=int, default=None, help="Use only the first N training samples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
@@ -42,7 +44,7 @@ from devicelab.cli._outputs import check_outputs, overwrite_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result record as JSON instead of a table.")
 @overwrite_option
 def train(network, dataset, device_model, preset, pulses, columns, save_model, schemes, epochs, batch_size, lr, hidden,
-          devices_per_side, train_limit, seed, output, as_json, overwrite):
+          devices_per_side, dac_bits, adc_bits, train_limit, seed, output, as_json, overwrite):
     """Train an MLP in memory with pulsed device updates and print per-epoch test accuracy next to float.
 
     The device update model comes from --device-model, --preset or --pulses (fitted on the fly). Schemes:
@@ -52,6 +54,7 @@ def train(network, dataset, device_model, preset, pulses, columns, save_model, s
 
     from devicelab.errors import ConfigError
     from devicelab.files import atomic_folder
+    from devicelab.inference import AnalogConfig, AnalogHardware
     from devicelab.measurements.pulses import PulseMapping
     from devicelab.training.synapses import SynapseConfig
     from devicelab.training.experiment import resolve_update_model, run_training_experiment
@@ -68,12 +71,13 @@ def train(network, dataset, device_model, preset, pulses, columns, save_model, s
     mapping = PulseMapping.from_cli(columns) if columns else None
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, hidden=widths, train_limit=train_limit,
                          synapse=SynapseConfig(devices_per_side=devices_per_side))
+    tile = AnalogConfig(dac_bits=dac_bits or None, adc_bits=adc_bits or None)
     # The output folder is a report: written into a temporary folder, renamed when everything is in it.
     with atomic_folder(output, overwrite=overwrite) if output else contextlib.nullcontext(None) as folder:
         model, files = resolve_update_model(device_model, preset, pulses, save_model, folder, rng, mapping)
-        experiment = run_training_experiment(dataset, model, schemes or ("sgd", "mixed-precision"), config, rng,
-                                             network=network, output_dir=folder, progress=not as_json,
-                                             extra_files=files)
+        experiment = run_training_experiment(dataset, AnalogHardware(update=model, tile=tile),
+                                             schemes or ("sgd", "mixed-precision"), config, rng, network=network,
+                                             output_dir=folder, progress=not as_json, extra_files=files)
     if folder is not None:
         experiment.files.update({name: Path(output) / Path(path).relative_to(folder)
                                  for name, path in experiment.files.items() if Path(path).is_relative_to(folder)})

@@ -18,3 +18,5 @@ from devicelab.devices.workflow import fit_files, fit_relaxation_files, sample_m
 from devicelab.devices.fit_drift import fit_activation_energy, fit_device_drift, nu_level_stats  # noqa: F401
 from devicelab.devices.fit_noise import fit_psd, fit_series_psd, relative_psd  # noqa: F401
 from devicelab.devices.fit_program import fit_read_iv, fit_sigma_prog, sigma_prog_levels  # noqa: F401
+from devicelab.devices.mtj import MTJ_PRESETS, MTJModel, mtj_preset  # noqa: F401
+from devicelab.devices.fit_mtj import MTJFitResult, fit_mtj_resistances  # noqa: F401

@@ -7,7 +7,6 @@ Every file is written atomically; the functions return the Markdown path.
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 from devicelab.devices import plots
 from devicelab.devices.fitbase import PartFit
 from devicelab.files import atomic_folder, atomic_output
+from devicelab.markdown import write_markdown_report
 
 
 def _fmt(value: float, err: float = math.nan) -> str:
@@ -44,49 +44,8 @@ def _part_table(part: PartFit) -> list[str]:
 
 
 def write_markdown_html(folder: Path, title: str, lines: list[str]) -> Path:
-    """Write ``report.md`` and ``report.html`` (tables and images rendered) into ``folder``."""
-    text = "\n".join([f"# {title}", ""] + lines)
-    md = folder / "report.md"
-    with atomic_output(md, suffix=".md") as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    with atomic_output(folder / "report.html", suffix=".html") as tmp:
-        tmp.write_text(markdown_to_html(text, title), encoding="utf-8")
-    return md
-
-
-def markdown_to_html(text: str, title: str) -> str:
-    """Render the small Markdown subset of the reports (headings, tables, images, paragraphs) as HTML."""
-    out = [f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"]
-    rows: list[str] = []
-
-    def flush_table():
-        if rows:
-            out.append("<table border='1' cellspacing='0' cellpadding='3'>")
-            for k, row in enumerate(rows):
-                cells = [html.escape(c.strip()) for c in row.strip().strip("|").split("|")]
-                tag = "th" if k == 0 else "td"
-                out.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
-            out.append("</table>")
-            rows.clear()
-
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("|"):
-            if not set(stripped) <= set("|-: "):
-                rows.append(stripped)
-            continue
-        flush_table()
-        if stripped.startswith("#"):
-            level = len(stripped) - len(stripped.lstrip("#"))
-            out.append(f"<h{level}>{html.escape(stripped[level:].strip())}</h{level}>")
-        elif stripped.startswith("![") and "](" in stripped:
-            alt, src = stripped[2:].split("](", 1)
-            out.append(f"<p><img src='{html.escape(src.rstrip(')'))}' alt='{html.escape(alt)}' width='640'></p>")
-        elif stripped:
-            out.append(f"<p>{html.escape(stripped)}</p>")
-    flush_table()
-    out.append("</body></html>")
-    return "\n".join(out)
+    """Write ``report.md`` and ``report.html`` into ``folder``; return the Markdown path."""
+    return write_markdown_report(folder / "report.md", "\n".join([f"# {title}", ""] + lines), title)
 
 
 def write_fit_report(result, folder, *, model_path=None, overwrite: bool = True) -> Path:

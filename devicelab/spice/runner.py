@@ -1,9 +1,9 @@
-"""Running netlist text through ngspice (PySpice's shared-library binding) in an isolated child process.
+"""Running netlist text through ngspice (its shared library, libngspice) in an isolated child process.
 
 Each run happens in a fresh ``multiprocessing`` *spawn* child (running :mod:`ngspice_child` by path) that
-loads ``libngspice`` through
-``PySpice.Spice.NgSpice.Shared.NgSpiceShared.new_instance()``, sends the circuit (``ngSpice_Circ``) and
-``run`` (``ngSpice_Command``), and returns every vector of every plot as float64 numpy arrays. A crash
+loads ``libngspice`` through the thin cffi wrapper :mod:`devicelab.spice.ngspice_shared`, sends the circuit
+(``ngSpice_Circ``) and ``run`` (``ngSpice_Command``), and returns every vector of every plot as float64
+(complex128 for complex data) numpy arrays. A crash
 (segfault, controlled exit) or a hang of ngspice only ends the child: the caller gets a
 :class:`~devicelab.errors.SimulationError` (with the ngspice log in ``.log``), after ``timeout`` seconds
 at most for a hang.
@@ -22,9 +22,9 @@ before ``.end``), see :data:`RETRY_OPTIONS`:
 
 None of these options changes the converged solution (gmin stepping ends at the netlist's gmin).
 
-PySpice's own ``load_circuit()`` / ``run()`` are not used: they decide failure by searching "error" in the
-output. The child makes the same library calls (``ngSpice_Circ``, ``ngSpice_Command``) through PySpice's
-cffi binding of the instance, so their return codes are read.
+The wrapper returns the return codes of those library calls and the output lines as printed; deciding
+what a failure is happens here (PySpice's ``load_circuit()`` / ``run()``, by contrast, decide failure by
+searching "error" in the output).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
                     f"or unpickling its arguments raised; its traceback is printed above on stderr")
         if code == 1:
             return ("the ngspice child process exited with code 1 before returning a result: a Python error in "
-                    "the child (its traceback is printed above on stderr), e.g. PySpice or libngspice missing")
+                    "the child (its traceback is printed above on stderr), e.g. cffi or libngspice missing")
         return f"ngspice crashed (child process exit code {code})"
     if status == "parse":
         first = next((line for line in lines if _PARSE_ERRORS.search(line)), "")
@@ -198,7 +198,7 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
 
 def _child_process_args(netlist: str, sender):
     """Target and arguments of the child: ``ngspice_child.py`` run by path (``runpy.run_path``), so the
-    child imports only numpy and PySpice, not the devicelab package (faster start)."""
+    child imports only numpy and cffi, not the devicelab package (faster start)."""
     init = {"NETLIST": netlist, "SENDER": sender}
     return runpy.run_path, (str(CHILD_SCRIPT),), {"init_globals": init, "run_name": CHILD_RUN_NAME}
 

@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from devicelab.devices import fit_pcm_model, preset, write_fit_report
-from devicelab.devices import plots
+from devicelab.devices import fit_pcm_model, plots, preset, write_fit_report
 from devicelab.devices import synthetic as syn
-from devicelab.devices.report import markdown_to_html
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +38,6 @@ def test_report_folder_has_plots_tables_and_html(result, tmp_path):
     assert "| parameter | value ± stderr | unit | bounds |" in text
     html = (tmp_path / "r" / "report.html").read_text()
     assert "<table" in html and "<img src='drift.png'" in html
-
-
-def test_markdown_to_html_escapes_text():
-    html = markdown_to_html("# T <x>\n\n| a | b |\n|---|---|\n| <1> | 2 |\n", "t")
-    assert "&lt;x&gt;" in html and "<td>&lt;1&gt;</td>" in html
 
 
 def _labels_inside(fig) -> bool:

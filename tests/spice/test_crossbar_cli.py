@@ -134,3 +134,17 @@ def test_exported_netlist_prints_the_output_currents_under_ngspice_batch(arrays)
     printed = np.array([[float(x) for x in row[2:]] for row in rows])
     expected = solve_nodal(CrossbarSpec(6, 4, r_row=2.0, r_col=2.0), g, v)
     np.testing.assert_allclose(printed, expected, rtol=1e-5)  # .print shows 7 significant digits
+
+
+def test_multi_device_unit_cells_from_the_command_line(tmp_path, rng):
+    spec = CrossbarSpec(6, 4, r_row=2.0, r_col=2.0, differential=True, devices_per_polarity=2,
+                        significance=(3.0, 1.0))
+    g = rng.uniform(0.25e-6, 25e-6, spec.g_shape)
+    v = rng.uniform(0.0, 0.2, (3, 6))
+    np.save(tmp_path / "G.npy", g)
+    np.save(tmp_path / "V.npy", v)
+    result = run(BASE + ["--differential", "--devices-per-polarity", "2", "--significance", "3,1",
+                         "--conductances", str(tmp_path / "G.npy"), "--inputs", str(tmp_path / "V.npy"),
+                         "-o", str(tmp_path / "I.npy")])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.load(tmp_path / "I.npy"), solve_nodal(spec, g, v))

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import atomic_output, load_numpy
-from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
-from devicelab.spice.crossbar.plots import plot_ir_drop
-from devicelab.spice.names import check_array
+from devicelab.spice.crossbar.energy import ArrayEnergy, energy_from_nodes, ngspice_source_energy
 from devicelab.spice.crossbar.netlist import crossbar_netlist
 from devicelab.spice.crossbar.nodal import solve_nodal
+from devicelab.spice.crossbar.plots import plot_ir_drop
 from devicelab.spice.crossbar.simulate import simulate_ngspice
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_outputs
+from devicelab.spice.names import check_array, check_number
 
 ENGINES = ("ngspice", "nodal")
 #: Largest plausible cell conductance (S): 100 ohm. Memory cells (PCM, RRAM, MRAM, 1T1R) stay well below
@@ -37,6 +39,14 @@ class SimulationSummary:
     elapsed: float
     max_current: float
     ideal_deviation: float
+    energy: ArrayEnergy | None = None
+    energy_path: Path | None = None
+
+
+def energy_path_for(output: str | Path) -> Path:
+    """Where ``--energy`` writes its JSON: next to ``output``, ``I.npy`` -> ``I.energy.json``."""
+    output = Path(output)
+    return output.with_name(output.stem + ".energy.json")
 
 
 def load_array(path: str | Path, what: str, shape_hint: str) -> np.ndarray:
@@ -79,7 +89,7 @@ def _check_cell_current(spec: CrossbarSpec, g: np.ndarray, v: np.ndarray, inputs
     """Refuse inputs that would drive more than :data:`I_CELL_MAX` through a cell (full input across it)."""
     v_max = float(np.max(np.abs(v)))
     g_max = float(np.max(g))
-    if spec.device == "sinh":
+    if spec.device == "sinh" and spec.v0 is not None:  # CrossbarSpec requires v0 for sinh cells
         i_max = g_max * spec.v0 * np.sinh(min(v_max / spec.v0, 700.0))
         law = f"I = G v0 sinh(V/v0) with v0 = {spec.v0:g} V"
     else:
@@ -118,27 +128,56 @@ def write_netlist_file(spec: CrossbarSpec, conductances: str | Path, inputs: str
 
 
 def simulate_files(spec: CrossbarSpec, conductances: str | Path, inputs: str | Path, output: str | Path,
-                   engine: str = "nodal", plot: str | Path | None = None, timeout: float = 600.0) -> SimulationSummary:
+                   engine: str = "nodal", plot: str | Path | None = None, timeout: float = 600.0,
+                   t_read: float | None = None) -> SimulationSummary:
     """Simulate ``spec`` with G (S) from ``conductances`` and input vectors (V) from ``inputs`` (.npy files);
     write the (n_vectors, cols) output currents (A) to ``output`` atomically; optionally an IR-drop heat map
-    (PNG) of the first input vector (nodal cell voltages) to ``plot``."""
+    (PNG) of the first input vector (nodal cell voltages) to ``plot``.
+
+    With ``t_read`` (s, > 0) also writes the energy of every input vector's MVM (J, with its split into
+    devices, access transistors, wires, drivers and senses; :mod:`devicelab.spice.crossbar.energy`) as JSON
+    to :func:`energy_path_for` ``(output)``. The split always comes from the nodal node voltages; with the
+    ngspice engine the ``source`` energy is ngspice's (driver branch currents) and the nodal one is stored as
+    ``source_nodal`` for comparison.
+    """
     if engine not in ENGINES:
         raise ConfigError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    if t_read is not None:
+        check_number(t_read, "t_read (s)", positive=True)
     g, v = load_crossbar_inputs(spec, conductances, inputs)
     start = time.perf_counter()
-    if engine == "ngspice":
+    source_spice = None
+    if engine == "ngspice" and t_read is not None:
+        currents, source_spice = ngspice_source_energy(spec, g, v, t_read, timeout=timeout)
+    elif engine == "ngspice":
         currents = simulate_ngspice(spec, g, v, timeout=timeout)
     else:
         currents = solve_nodal(spec, g, v)
     elapsed = time.perf_counter() - start
     with atomic_output(output, suffix=".npy") as tmp:
         np.save(tmp, currents)
+    energy, energy_path = None, None
+    if t_read is not None:
+        _, nodes = solve_nodal(spec, g, v, return_node_voltages=True)
+        energy = energy_from_nodes(spec, g, v, nodes, t_read)
+        record = {"format": "devicelab.crossbar_energy", "format_version": 1, "engine": engine,
+                  "spec": spec.to_dict(), **energy.to_dict()}
+        if source_spice is not None:
+            record["per_vector"]["source_nodal"] = record["per_vector"]["source"]
+            record["per_vector"]["source"] = source_spice.tolist()
+            record["mean"]["source_nodal"] = record["mean"]["source"]
+            record["mean"]["source"] = float(np.mean(source_spice))
+            energy = replace(energy, source=source_spice)
+        energy_path = energy_path_for(output)
+        with atomic_output(energy_path, suffix=".json") as tmp:
+            tmp.write_text(json.dumps(record, indent=1) + "\n")
     if plot is not None:
         _, nodes = solve_nodal(spec, g, v[:1], return_node_voltages=True)
         figure = plot_ir_drop(nodes.cell[0], v[0], title=f"IR drop, {spec.rows}x{spec.cols}, input vector 0")
         with atomic_output(plot, suffix=".png") as tmp:
             figure.savefig(tmp, format="png", dpi=120)
-    ideal = ideal_currents(g, v)
+    ideal = ideal_outputs(spec, g, v)
     scale = np.max(np.abs(ideal))
     deviation = float(np.max(np.abs(currents - ideal)) / scale) if scale > 0 else 0.0
-    return SimulationSummary(engine, v.shape[0], spec.cols, elapsed, float(np.max(np.abs(currents))), deviation)
+    return SimulationSummary(engine, v.shape[0], spec.cols, elapsed, float(np.max(np.abs(currents))), deviation,
+                             energy, energy_path)

@@ -67,7 +67,7 @@ def point_cost(point: SweepPoint) -> tuple[int, float]:
     """(peak bytes, seconds) of one point: the dense G, V and current arrays plus each engine's solve."""
     cells = point.rows * point.cols * (2 if point.differential else 1)
     dense = 8 * (cells + point.n_vectors * (point.rows + 4 * point.cols) + 2 * cells * point.n_vectors)
-    peak = dense
+    peak: float = dense
     seconds = 0.0
     extra = 1.5 if point.cell == "1t1r" else 1.0  # a middle node and a transistor per cell
     vectors = max(point.n_vectors / 16, 0.25)

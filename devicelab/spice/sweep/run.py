@@ -26,6 +26,10 @@ Every list is one axis of the grid; the grid is the product of all axes (a scala
     [[devices]]                      # read I-V; default one linear device
     kind = "linear"                  # or kind = "sinh" with v0 = 0.25 (V): I = G v0 sinh(V / v0)
 
+    [[transistors]]                  # access transistors of the 1T1R points (default: one AccessTransistor())
+    v_gate = 1.8                     # word line (V, > vt0); vt0 = 0.5 (V), kp = 200e-6 (A/V^2),
+                                     #   w = 1e-6, l = 0.1e-6 (m), lambda = 0.0 (1/V): SPICE level 1
+
     [[conductances]]                 # one or more distributions
     kind = "uniform"                 # i.i.d. uniform in [g_min, g_max] (S)
     g_min = 0.25e-6
@@ -105,7 +109,7 @@ from devicelab.files import atomic_output, check_header, sha256_text, write_data
 from devicelab.spice.sweep.budget import check_budget, estimate_cost
 from devicelab.spice.sweep.config import SweepDescription, SweepPoint, load_description
 from devicelab.spice.sweep.data import point_arrays
-from devicelab.spice.sweep.engines import Engine, EngineOutput, default_engines
+from devicelab.spice.sweep.engines import Engine, default_engines
 from devicelab.spice.sweep.executor import SerialExecutor
 
 log = logging.getLogger(__name__)
