@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from devicelab.cli._outputs import check_outputs, overwrite_option
+from devicelab.devices.constants import DRIFT_FAMILIES, T0, T_READ, T_REF_TEMPERATURE
 from devicelab.errors import ConfigError
 
 
@@ -34,20 +35,23 @@ def _per_file(items, what: str, convert) -> dict:
               help="Folder for the report (PNG plots, report.md, report.html).")
 @click.option("--g-max", type=float, default=None, help="Normalization conductance of the G laws, S "
               "(default: largest target conductance in the data).")
-@click.option("--t0", type=float, default=20.0, show_default=True, help="Drift reference time, s.")
-@click.option("--t-read", type=float, default=250e-9, show_default=True, help="Read duration, s.")
-@click.option("--t-ref", type=float, default=300.0, show_default=True,
+@click.option("--t0", type=float, default=T0, show_default=True, help="Drift reference time, s.")
+@click.option("--t-read", type=float, default=T_READ, show_default=True, help="Read duration, s.")
+@click.option("--t-ref", type=float, default=T_REF_TEMPERATURE, show_default=True,
               help="Temperature at which the drift laws hold, K.")
 @click.option("--criterion", type=click.Choice(["aic", "bic"]), default="bic", show_default=True,
-              help="Information criterion choosing polynomial degree and clip variants.")
+              help="Information criterion choosing polynomial degree, drift-law family and clip variants.")
+@click.option("--drift-law", "drift_laws", multiple=True, type=click.Choice(DRIFT_FAMILIES),
+              help="Drift-exponent law families the criterion may choose among (repeatable; default: all). "
+                   "--drift-law loglinear keeps the aihwkit form.")
 @click.option("--base-preset", default=None, help="Take parts without data from this preset (e.g. joshi2020).")
 @click.option("--relaxation", is_flag=True,
               help="Fit spread growth vs log time (multi-time files) and 1/f spectra (time series) of measured "
                    "data instead of a PCM model; writes only the report.")
 @click.option("--robust", is_flag=True, help="With --relaxation: spread as 1.4826 x MAD instead of std.")
 @overwrite_option
-def fit(files, output, mappings, columns, kinds, report_dir, g_max, t0, t_read, t_ref, criterion, base_preset,
-        relaxation, robust, overwrite):
+def fit(files, output, mappings, columns, kinds, report_dir, g_max, t0, t_read, t_ref, criterion, drift_laws,
+        base_preset, relaxation, robust, overwrite):
     """Fit a PCM model to measurement FILES and write it to -o MODEL.h5 (and a --report folder).
 
     What each file holds is detected (one read per device: programming; several reads: drift; several
@@ -88,7 +92,8 @@ def fit(files, output, mappings, columns, kinds, report_dir, g_max, t0, t_read, 
         if report:
             click.echo(f"report: {report}")
         return
-    options = FitOptions(g_max=g_max, t0=t0, t_read=t_read, t_ref_temperature=t_ref, criterion=criterion)
+    options = FitOptions(g_max=g_max, t0=t0, t_read=t_read, t_ref_temperature=t_ref, criterion=criterion,
+                         drift_laws=drift_laws or DRIFT_FAMILIES)
     result, model_path, report = fit_files(files, output, mappings=mapping_by_file,
                                            kinds=_per_file(kinds, "--kind", str), report_dir=report_dir,
                                            options=options, base=preset(base_preset) if base_preset else None,

@@ -185,7 +185,8 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
                     f"or unpickling its arguments raised; its traceback is printed above on stderr")
         if code == 1:
             return ("the ngspice child process exited with code 1 before returning a result: a Python error in "
-                    "the child (its traceback is printed above on stderr), e.g. cffi or libngspice missing")
+                    "the child (its traceback is printed above on stderr), e.g. cffi or libngspice missing, "
+                    "or a main script the 'spawn' child re-imports failing")
         return f"ngspice crashed (child process exit code {code})"
     if status == "parse":
         first = next((line for line in lines if _PARSE_ERRORS.search(line)), "")

@@ -80,7 +80,7 @@ def test_ideal_tile_array_energy_is_t_read_v_squared_g(linear_net, linear_inputs
     result = network_energy(analog, linear_inputs, 0.0, rng)
     pl = analog.layers["fc"]
     v = dac_voltages(analog, "fc", linear_inputs.reshape(len(linear_inputs), -1))
-    expected = 10e-9 * np.sum((v**2) @ (pl.g_plus + pl.g_minus).sum(axis=1)) / len(linear_inputs)
+    expected = 10e-9 * np.sum((v**2) @ (pl.g_plus + pl.g_minus).sum(axis=(0, 2))) / len(linear_inputs)
     # float32 inputs summed in float64: 1e-6 relative
     assert result.layers[0].energy.array == pytest.approx(expected, rel=1e-6)
     assert result.layers[0].energy.wires == 0.0
@@ -97,10 +97,10 @@ def test_calibrated_array_energy_matches_the_nodal_solver_on_every_tile(small_ne
     source = wires = 0.0
     for rows in pl.tiling.row_blocks:
         for cols in pl.tiling.col_blocks:
-            for g in (pl.g_plus[rows, cols], pl.g_minus[rows, cols]):
+            for g in (pl.g_plus[0][rows, cols], pl.g_minus[0][rows, cols]):
                 e = array_energy(circuit.spec(*g.shape), g, v[:, rows], 10e-9)
                 source, wires = source + e.source.sum() / 64, wires + e.wires.sum() / 64
-    ideal = 10e-9 * np.sum((v**2) @ (pl.g_plus + pl.g_minus).sum(axis=1)) / 64
+    ideal = 10e-9 * np.sum((v**2) @ (pl.g_plus + pl.g_minus).sum(axis=(0, 2))) / 64
     layer = result.layers[0]
     estimate = layer.energy.array + layer.energy.wires
     # 20-ohm segments lose ~1 % to IR drop; the calibration (4 vectors per tile shape) must remove most of it:
