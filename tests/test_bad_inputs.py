@@ -2,7 +2,6 @@
 and the README shows exactly these messages."""
 
 import pytest
-
 from bad_inputs import CASES, REPO, TABLE_HEAD, message_line, run_case, table_row
 
 _SEEN: dict[str, str] = {}

@@ -119,7 +119,9 @@ def test_object_array_is_reported_as_python_objects_not_unpickled(tmp_path):
 def _commands(group, prefix=()):
     import click
 
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the CLI loads command modules lazily
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             yield from _commands(command, prefix + (name,))
         else:

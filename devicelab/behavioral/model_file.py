@@ -168,7 +168,6 @@ def load_crossbar_model(path) -> CrossbarModel:
 def _load_npy(path, what: str) -> np.ndarray:
     """A numeric array from a .npy file (never unpickled); InputFileError naming the file otherwise."""
     from devicelab.errors import InputFileError
-
     from devicelab.files import load_numpy
 
     array = load_numpy(path, what)

@@ -7,6 +7,8 @@ import json
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 
 @click.group()
 def energy() -> None:
@@ -114,6 +116,16 @@ def _hardware_options(command):
     return wrapper
 
 
+def _check_result_files(network, dataset, output_dir, prefix, suffixes, overwrite) -> None:
+    """Before any work: the result files (named after the network) can be written and are new or --overwrite."""
+    from pathlib import Path
+
+    from devicelab.network.model import resolve_network
+
+    stem = Path(output_dir) / f"{prefix}_{resolve_network(network, dataset).name}"
+    check_outputs(overwrite, files=[f"{stem}{suffix}" for suffix in suffixes], updated_folders=[output_dir])
+
+
 @energy.command("network")
 @_periphery_options
 @_hardware_options
@@ -121,9 +133,12 @@ def _hardware_options(command):
               help="SPICE-characterized ADC model (.h5): its conversion energy and time [default: ideal --adc-bits "
                    "ADC with NeuroSim's SAR formula].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def network_command(network, dataset, hardware, read_time, test_limit, seed, output_dir, as_json) -> None:
+@overwrite_option
+def network_command(network, dataset, hardware, read_time, test_limit, seed, output_dir, as_json, overwrite) -> None:
     """Energy per inference by layer and part, latency and TOPS/W of a network, with its accuracy."""
     from devicelab.inference.energy_experiment import run_network_energy
+
+    _check_result_files(network, dataset, output_dir, "energy", (".json", ".png"), overwrite)
 
     result, paths = run_network_energy(network, dataset, hardware, t=read_time, seed=seed, test_limit=test_limit,
                                        output_dir=output_dir)
@@ -143,10 +158,13 @@ def network_command(network, dataset, hardware, read_time, test_limit, seed, out
                    "`devicelab adc characterize --bits B`.")
 @click.option("--tile-sizes", default="256", show_default=True, help="Comma-separated tile sizes.")
 @click.option("--v-reads", default="0.2", show_default=True, help="Comma-separated full-scale read voltages (V).")
+@overwrite_option
 def tradeoff_command(network, dataset, hardware, read_time, test_limit, seed, output_dir, adc_models, tile_sizes,
-                     v_reads) -> None:
+                     v_reads, overwrite) -> None:
     """Accuracy vs energy per inference over ADC resolution, tile size and v_read: table and Pareto plot."""
     from devicelab.inference.energy_experiment import run_tradeoff
+
+    _check_result_files(network, dataset, output_dir, "tradeoff", (".json", ".csv", ".png"), overwrite)
 
     try:
         sizes = [int(s) for s in tile_sizes.split(",")]

@@ -114,7 +114,8 @@ def sample(path, preset_name, g_target, times, n, seed, output, overwrite):
 @click.argument("model_ref", metavar="MODEL.h5")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="JSON file to write (aihwkit PCMLikeNoiseModel parameters), written atomically.")
-def export_aihwkit_command(model_ref, output):
+@overwrite_option
+def export_aihwkit_command(model_ref, output, overwrite):
     """Write MODEL.h5 (or a preset name, e.g. joshi2020) as aihwkit PCMLikeNoiseModel parameters (JSON).
 
     prog_coeff, g_max (uS), t_0, t_read, the drift-exponent laws and the read-noise law in aihwkit's forms;
@@ -123,6 +124,7 @@ def export_aihwkit_command(model_ref, output):
     from devicelab.devices.aihwkit_export import export_aihwkit
     from devicelab.devices.modelfile import resolve_model
 
+    check_outputs(overwrite, files=[output])
     path, notes = export_aihwkit(resolve_model(model_ref), output)
     for note in notes:
         click.echo(f"note: {note}", err=True)

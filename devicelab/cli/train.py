@@ -53,8 +53,8 @@ def train(network, dataset, device_model, preset, pulses, columns, save_model, s
     import numpy as np
 
     from devicelab.errors import ConfigError
-    from devicelab.inference import AnalogConfig, AnalogHardware
     from devicelab.files import atomic_folder
+    from devicelab.inference import AnalogConfig, AnalogHardware
     from devicelab.measurements.pulses import PulseMapping
     from devicelab.training.synapses import SynapseConfig
     from devicelab.training.experiment import resolve_update_model, run_training_experiment

@@ -6,13 +6,12 @@ import shutil
 
 import numpy as np
 import pytest
+from test_sweep_run import DESCRIPTION, ENGINES, CountingEngines, _datasets
 
 from devicelab.errors import ConfigError
 from devicelab.spice.sweep.budget import check_budget, estimate_cost
 from devicelab.spice.sweep.config import parse_description
 from devicelab.spice.sweep.run import checkpoint_dir, run_sweep
-
-from test_sweep_run import DESCRIPTION, ENGINES, CountingEngines, _datasets
 
 
 def _interrupted(desc, output, after=6):

@@ -80,9 +80,9 @@ class LocalExecutor(_ContextExecutor):
             what = ("failed to start" if isinstance(exc, cf.process.BrokenProcessPool)
                     else f"did not start within {runner.START_TIMEOUT:g} s")
             raise SimulationError(
-                f"the local worker processes {what}: a 'spawn' worker first re-imports the main script, so a script that "
-                f"fails, does its work or waits at import (no `if __name__ == \"__main__\":` guard) cannot start "
-                f"one") from None
+                f"the local worker processes {what}: a 'spawn' worker first re-imports the main script, so a "
+                f"script that fails, does its work or waits at import (no `if __name__ == \"__main__\":` guard) "
+                f"cannot start one") from None
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
         """Submit every task; yield results as they complete; cancel the rest on the first error."""
