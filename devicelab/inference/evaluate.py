@@ -102,11 +102,12 @@ class EvaluationResult:
     def attribution_table(self, terms: dict) -> str:
         """Loss decomposition of :func:`attribution_terms` as text (accuracy points per read time)."""
         times = terms["times_s"]
-        head = f"{'loss (points)':<28}" + "".join(f"{'t=' + format(t, '.6g') + ' s':>14}" for t in times)
+        width = max([28] + [len(k) + 12 for k in terms["interaction"]])
+        head = f"{'loss (points)':<{width}}" + "".join(f"{'t=' + format(t, '.6g') + ' s':>14}" for t in times)
         lines = [head]
 
         def row(label, values):
-            lines.append(f"{label:<28}" + "".join(f"{100 * v:14.2f}" for v in values))
+            lines.append(f"{label:<{width}}" + "".join(f"{100 * v:14.2f}" for v in values))
 
         for k, v in terms["single"].items():
             row(f"{k} alone", v)
