@@ -31,9 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.devices import preset
 from devicelab.files import atomic_output
-from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, evaluate_accuracy_vs_time
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    AnalogNetwork,
+    evaluate_accuracy_vs_time,
+)
 from devicelab.network import load_dataset, resolve_network
 
 RUNS = [
@@ -93,7 +97,7 @@ def main(argv=None) -> int:
                + (f" --test-limit {args.test_limit}" if args.test_limit else "") + f" --repeats {args.repeats}"
                + f" --times {args.times}"
                + (f" --attribution-repeats {args.attribution_repeats}" if args.attribution_repeats else ""))
-    lines = [f"# Accuracy with IR drop: calibration and attribution (issue 10 targets)", "",
+    lines = ["# Accuracy with IR drop: calibration and attribution (issue 10 targets)", "",
              f"Printed by `{command}` ({elapsed:.0f} s). HWA ResNet on Fashion-MNIST ({len(test)} test images, "
              f"{args.repeats} repeats), joshi2020 preset, 8-bit DAC and ADC, global drift compensation, crossbar "
              f"model `{Path(args.crossbar_model).name}`; float accuracy {100 * float_accuracy:.2f} %. "
