@@ -31,9 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.devices import preset
 from devicelab.files import atomic_output
-from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, evaluate_accuracy_vs_time
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    AnalogNetwork,
+    evaluate_accuracy_vs_time,
+)
 from devicelab.network import load_dataset, resolve_network
 
 RUNS = [
@@ -54,6 +58,8 @@ def main(argv=None) -> int:
     parser.add_argument("--times", default="1,86400", help="read times (s), comma-separated")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-attribution", action="store_true", help="skip the pairwise attribution")
+    parser.add_argument("--attribution-repeats", type=int, default=None,
+                        help="repeats of the attribution runs (default: --repeats)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
     times = [float(t) for t in args.times.split(",")]
@@ -82,15 +88,16 @@ def main(argv=None) -> int:
     if not args.no_attribution:
         rng = np.random.default_rng(args.seed)
         calibration = load_dataset(dataset, "train").subset(256, rng).x
-        attribution = evaluate_accuracy_vs_time(net, test, calibration, base, times, args.repeats, rng,
-                                                attribution=True)
+        attribution = evaluate_accuracy_vs_time(net, test, calibration, base, times,
+                                                args.attribution_repeats or args.repeats, rng, attribution=True)
     elapsed = time.perf_counter() - start
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = ("python benchmarks/accuracy_targets.py --crossbar-model " + Path(args.crossbar_model).name
                + (f" --test-limit {args.test_limit}" if args.test_limit else "") + f" --repeats {args.repeats}"
-               + f" --times {args.times}")
-    lines = [f"# Accuracy with IR drop: calibration and attribution (issue 10 targets)", "",
+               + f" --times {args.times}"
+               + (f" --attribution-repeats {args.attribution_repeats}" if args.attribution_repeats else ""))
+    lines = ["# Accuracy with IR drop: calibration and attribution (issue 10 targets)", "",
              f"Printed by `{command}` ({elapsed:.0f} s). HWA ResNet on Fashion-MNIST ({len(test)} test images, "
              f"{args.repeats} repeats), joshi2020 preset, 8-bit DAC and ADC, global drift compensation, crossbar "
              f"model `{Path(args.crossbar_model).name}`; float accuracy {100 * float_accuracy:.2f} %. "
@@ -109,7 +116,8 @@ def main(argv=None) -> int:
         lines += [f"- {layer}: {before:.4f} -> {after:.4f}" for layer, (before, after) in layer_residuals.items()]
     if attribution is not None:
         lines += ["", "## Loss attribution (IR drop on, no calibration): singles, pair interactions, higher-order term",
-                  "", "```", attribution.attribution_table(attribution.to_dict()["attribution"]), "```"]
+                  "", f"{len(attribution.curves)} curves, {attribution.curves['all'].accuracy.shape[0]} repeat(s) each; "
+                  "losses in accuracy points against the float baseline, means over repeats.", "", "```", attribution.attribution_table(attribution.to_dict()["attribution"]), "```"]
     text = "\n".join(lines) + "\n"
     with atomic_output(out / "accuracy_targets.md", suffix=".md") as tmp:
         tmp.write_text(text)

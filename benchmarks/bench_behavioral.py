@@ -3,6 +3,7 @@
     python benchmarks/bench_behavioral.py            # full: arrays 32..1024 (about 30-40 min on 2 busy cores)
     python benchmarks/bench_behavioral.py --quick    # arrays 32..128 and the 256 x 256 speed test
     python benchmarks/bench_behavioral.py --sizes 512 1024                # only these sizes in the table
+    python benchmarks/bench_behavioral.py --from-params --sizes 1024 --batch 4   # no sweep, 12 vectors/case
 
 1. Builds the model from a calibration sweep (run here: ngspice up to 32 x 32, nodal solver beyond; arrays
    32 and 64, 2 and 5 ohm wires, linear and sinh devices, single-ended and differential, two draws).
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelab.behavioral import build_crossbar_model, nrms_error
+from devicelab.behavioral import CrossbarModel, build_crossbar_model, nrms_error
 from devicelab.errors import ValidityRangeWarning
 from devicelab.spice import CrossbarSpec, ideal_currents, simulate_ngspice, solve_nodal
 from devicelab.spice.sweep.data import weight_conductances
@@ -236,25 +237,32 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep", help="use this calibration sweep file instead of running the built-in one")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats (x3 for bind, x100 for apply)")
     parser.add_argument("--speed-only", action="store_true", help="skip the error table")
+    parser.add_argument("--from-params", action="store_true",
+                        help="no calibration sweep: the model with default settings (CrossbarModel.from_params)")
+    parser.add_argument("--batch", type=int, default=32, help="held-out vectors per input kind and case")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(20261123)
     with tempfile.TemporaryDirectory() as tmp:
         sweep = args.sweep
-        if sweep is None:
+        if args.from_params:
+            model = CrossbarModel.from_params(2.0, 2.0)
+            print(f"model without a sweep (default settings): {model.settings}", flush=True)
+        elif sweep is None:
             toml = Path(tmp) / "calibration.toml"
             toml.write_text(CALIBRATION_SWEEP)
             start = time.perf_counter()
             sweep = run_sweep(toml, Path(tmp) / "calibration.h5", progress=False)
             print(f"calibration sweep: {time.perf_counter() - start:.0f} s", flush=True)
-        start = time.perf_counter()
-        model = build_crossbar_model(sweep)
-        print(f"model built in {time.perf_counter() - start:.1f} s: {model.settings}", flush=True)
+        if not args.from_params:
+            start = time.perf_counter()
+            model = build_crossbar_model(sweep)
+            print(f"model built in {time.perf_counter() - start:.1f} s: {model.settings}", flush=True)
         w, hidden, acc = trained_mlp()
         print(f"MLP (digits) test accuracy {acc:.3f}; real weights {w.shape}, activations {hidden.shape}", flush=True)
         speed_lines = speed(model, rng, args.repeats)
         spice_lines = ngspice_check(model, w, hidden, rng)
         sizes = args.sizes or ((32, 64, 128) if args.quick else (32, 64, 128, 256, 512, 1024))
-        rows = [] if args.speed_only else error_table(model, w, hidden, rng, sizes, batch=32)
+        rows = [] if args.speed_only else error_table(model, w, hidden, rng, sizes, batch=args.batch)
     if rows:
         print("\n== held-out error: rms(I_model - I_ref) / rms(I_ref), reference = nodal solver ==")
         print(format_rows(rows))

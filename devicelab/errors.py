@@ -108,7 +108,7 @@ class RangeExcess:
     hi: float
     fraction: float | None = None
 
-    def merged(self, other: "RangeExcess") -> "RangeExcess":
+    def merged(self, other: RangeExcess) -> RangeExcess:
         """The span of both (same quantity and range): widest values, largest fraction outside."""
         fractions = [f for f in (self.fraction, other.fraction) if f is not None]
         return RangeExcess(self.quantity, self.unit, min(self.low, other.low), max(self.high, other.high),

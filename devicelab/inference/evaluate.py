@@ -108,11 +108,12 @@ class EvaluationResult:
     def attribution_table(self, terms: dict) -> str:
         """Loss decomposition of :func:`attribution_terms` as text (accuracy points per read time)."""
         times = terms["times_s"]
-        head = f"{'loss (points)':<28}" + "".join(f"{'t=' + format(t, '.6g') + ' s':>14}" for t in times)
+        width = max([28] + [len(k) + 12 for k in terms["interaction"]])
+        head = f"{'loss (points)':<{width}}" + "".join(f"{'t=' + format(t, '.6g') + ' s':>14}" for t in times)
         lines = [head]
 
         def row(label, values):
-            lines.append(f"{label:<28}" + "".join(f"{100 * v:14.2f}" for v in values))
+            lines.append(f"{label:<{width}}" + "".join(f"{100 * v:14.2f}" for v in values))
 
         for k, v in terms["single"].items():
             row(f"{k} alone", v)
@@ -149,7 +150,6 @@ def _validity_once_per_layer(strict: bool):
     warning per layer at the end (strict: raise :class:`ValidityRangeError` at the first one). Yields a dict
     layer -> description, filled at the end."""
     seen: dict[str, str] = {}
-    by_layer: dict[str, list] = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValidityRangeWarning)
         if strict:
@@ -161,19 +161,27 @@ def _validity_once_per_layer(strict: bool):
     for w in caught:
         if not issubclass(w.category, ValidityRangeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            continue
-        match = re.search(r"on layer '([^']*)'", str(w.message))
-        if match is None:  # not a per-layer crossbar warning (e.g. the device model's): once per text
-            if str(w.message) not in seen:
-                seen[str(w.message)] = str(w.message)
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            continue
-        by_layer.setdefault(match.group(1), []).append(w.message)
-    for layer, found in by_layer.items():
-        excess, notes = merge_validity(found)
-        message = layer_validity_warning(layer, excess, notes, f"merged over {len(found)} binds of the run")
-        seen[layer] = str(message)
+    merged = merge_layer_warnings([w.message for w in caught if issubclass(w.category, ValidityRangeWarning)])
+    for key, message in merged.items():
+        seen[key] = str(message)
         warnings.warn(message, stacklevel=4)
+
+
+def merge_layer_warnings(found) -> dict:
+    """One :class:`ValidityRangeWarning` per layer from the per-bind-call warnings ``found`` of a run (what is
+    out of range, widest span over every bind); warnings not about a layer are kept once per text. Returns
+    layer name (or message text) -> warning."""
+    out, by_layer = {}, {}
+    for message in found:
+        match = re.search(r"on layer '([^']*)'", str(message))
+        if match is None:
+            out.setdefault(str(message), message)
+        else:
+            by_layer.setdefault(match.group(1), []).append(message)
+    for layer, messages in by_layer.items():
+        excess, notes = merge_validity(messages)
+        out[layer] = layer_validity_warning(layer, excess, notes, f"seen {len(messages)} times in the run")
+    return out
 
 
 def _curve(network, test, calibration_x, hardware: AnalogHardware, times, repeats, rng, label,

@@ -11,7 +11,7 @@ import numpy as np
 from devicelab.errors import ValidityRangeWarning
 from devicelab.files import atomic_output
 from devicelab.inference.compensation import make_compensation
-from devicelab.inference.evaluate import EvaluationResult, evaluate_accuracy_vs_time
+from devicelab.inference.evaluate import EvaluationResult, evaluate_accuracy_vs_time, merge_layer_warnings
 from devicelab.inference.hardware import AnalogHardware
 from devicelab.inference.plots import plot_accuracy_vs_time
 from devicelab.network.data import load_dataset
@@ -69,7 +69,8 @@ def network_demo(out: Path, hardware: AnalogHardware, dataset: str = "fashion-mn
                                                 ATTRIBUTION_TIMES, 1, rng, attribution=True,
                                                 attribution_pairs=False)
         combined.elapsed_s += attribution.elapsed_s
-    validity = sorted({str(w.message) for w in caught if issubclass(w.category, ValidityRangeWarning)})
+    validity = [str(m) for m in merge_layer_warnings(
+        [w.message for w in caught if issubclass(w.category, ValidityRangeWarning)]).values()]
     for w in caught:
         if not issubclass(w.category, ValidityRangeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -102,6 +103,6 @@ def network_demo(out: Path, hardware: AnalogHardware, dataset: str = "fashion-mn
                   "attenuates each column differently and compounds with the ADC's resolution, which BatchNorm "
                   "re-estimation through the analog network absorbs.", "", "```", attribution.table(), "```"]
     if validity:
-        lines += ["", f"Validity: {len(validity)} layer(s) used the crossbar model outside its validity range "
-                      f"(e.g. {validity[0]})."]
+        lines += ["", f"Validity: {len(validity)} layer(s) used the crossbar model outside its validity range:", ""]
+        lines += [f"- {text}" for text in validity]
     return [("Network accuracy vs time on PCM", "\n".join(lines))]

@@ -189,3 +189,15 @@ def test_strict_validity_fails_with_the_details(rng):
     with pytest.raises(ValidityRangeError, match="strict validity: .*rows up to 64"):
         evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], _small_validity_hardware(),
                                   [0.0], 1, rng, strict_validity=True)
+
+
+def test_evaluate_command_takes_calibration_and_strict_validity(tmp_path, rng):
+    weights = save_network(_fitted_mlp(rng), tmp_path / "mlp.npz")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["evaluate", "--network", str(weights), "--dataset", "digits", "--preset",
+                                      "joshi2020", "--times", "0,3600", "--repeats", "1", "--calibration",
+                                      "column-affine", "--calibration-refresh", "--strict-validity",
+                                      "--test-limit", "50", "--no-progress", "--json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    config = json.loads(result.output)["config"]
+    assert config["calibration"] == "column-affine" and config["calibration_refresh"] is True

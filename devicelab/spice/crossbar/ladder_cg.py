@@ -57,7 +57,7 @@ class Ladders:
         # e_j / m_j: weight of y_j in the forward sweep at j+1 and of x_{j+1} in the back substitution at j
         self._weight = (couple[:, None] / pivot[:-1])[..., None]
 
-    def transposed(self) -> "Ladders":
+    def transposed(self) -> Ladders:
         """The same ladders acting along axis 0 of arrays laid out with the first two axes swapped."""
         other = object.__new__(Ladders)
         other.__dict__.update(self.__dict__)

@@ -181,6 +181,8 @@ def _incidence(a: np.ndarray, b: np.ndarray, n_nodes: int) -> sp.csr_matrix:
 METHODS = ("auto", "direct", "iterative")
 #: Largest default number of threads of the iterative solver (one block of input vectors each).
 MAX_WORKERS = 4
+#: Cells x vectors from which the iterative solver uses threads by default (below: one thread).
+THREADS_FROM_ELEMENTS = 1 << 20
 #: Cells (rows x physical columns) from which ``method="auto"`` picks the iterative solver when it applies.
 ITERATIVE_FROM_CELLS = 32 * 32
 
@@ -212,7 +214,8 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *,
         Iterative solver: iteration limit (SimulationError beyond it).
     workers : int or None
         Iterative solver: threads, each solving one block of the input vectors (None: the number of CPUs,
-        at most :data:`MAX_WORKERS`; 1: no threads). The direct solver is single-threaded.
+        at most :data:`MAX_WORKERS`, from :data:`THREADS_FROM_ELEMENTS` cells x vectors on; 1: no threads).
+        The direct solver is single-threaded.
 
     Returns
     -------
@@ -255,8 +258,9 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *,
 def _iterative_blocks(spec, g_phys, v, rtol, max_iter, node_voltages, workers):
     """:func:`solve_linear_passive` on blocks of the input vectors, one thread per block (numpy releases the
     GIL in the vectorized sweeps); results concatenated in vector order."""
-    if workers is None:
-        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if workers is None:  # threads only pay off on large blocks (their start-up is ~1 ms)
+        big = g_phys.size * v.shape[0] >= THREADS_FROM_ELEMENTS
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if big else 1
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"solve_nodal workers: expected an integer >= 1 or None, got {workers!r}")
     blocks = [b for b in np.array_split(np.arange(v.shape[0]), min(int(workers), v.shape[0])) if b.size]
