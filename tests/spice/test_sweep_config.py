@@ -141,8 +141,9 @@ def test_shipped_sweep_descriptions_are_valid():
 
     folder = Path(__file__).resolve().parents[2] / "netlists" / "sweeps"
     demo = load_description(folder / "demo.toml")
-    # 6 sizes up to the demo network's 256x256 tiles x 3 wires x single-ended/differential x 3 input kinds
-    assert len(demo.points()) == 108 and max(demo.sizes) == (256, 256) and demo.ngspice_max_size == 32
+    # 6 sizes up to the demo network's 256x256 tiles x 3 wires x single-ended/differential x 2 conductance
+    # distributions (uniform, real weight tiles with 0 S cells) x 2 input kinds
+    assert len(demo.points()) == 144 and max(demo.sizes) == (256, 256) and demo.ngspice_max_size == 32
     study = load_description(folder / "study.toml")
     assert len(study.points()) == 1920
 
