@@ -159,6 +159,15 @@ class AnalogConfig:
         return dataclasses.replace(base, **{name: True})
 
 
+def spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
+    """``n`` independent child generators of ``rng`` (:meth:`numpy.random.Generator.spawn`; generators made
+    without a seed sequence fall back to seeds drawn from ``rng``)."""
+    try:
+        return rng.spawn(n)
+    except TypeError:
+        return [np.random.default_rng(s) for s in rng.integers(0, 2**63, size=n)]
+
+
 def bind_tiles(crossbar_model: "CrossbarModelLike", tiling: Tiling, g_plus: np.ndarray, g_minus: np.ndarray,
                layer_name: str = ""):
     """Bind a behavioral crossbar model to every tile of a layer with conductances ``g_plus``/``g_minus`` (S).
@@ -371,15 +380,17 @@ class AnalogNetwork:
         sets the targets, see :meth:`~devicelab.inference.mapping.UnitCell.program`) and drifts with its own
         exponent."""
         model, cfg, cell = self.hardware.require_device(), self.config, self.cell
+        # Separate streams: switching one non-ideality off does not shift the draws of the others.
+        program_rng, nu_rng, reference_rng = spawn(rng, 3)
 
         def program_fn(g):
-            return model.program(g, rng) if cfg.programming_noise else g
+            return model.program(g, program_rng) if cfg.programming_noise else g
 
         for pl in self.layers.values():
             targets = (pl.g_plus_target, pl.g_minus_target)
             progs = [cell.program(g, program_fn, self.converter.g_max) for g in targets]
             slots = (cell.n,) + pl.g_plus_target.shape
-            nus = [model.drift_exponents(np.broadcast_to(g, slots), rng) if cfg.drift else np.zeros(slots)
+            nus = [model.drift_exponents(np.broadcast_to(g, slots), nu_rng) if cfg.drift else np.zeros(slots)
                    for g in targets]
             pl.g_plus, pl.g_minus = progs
             pl.nu_plus, pl.nu_minus = nus
@@ -389,12 +400,12 @@ class AnalogNetwork:
         if compensation.measures:  # (none and BatchNorm-based compensations measure nothing)
             for pl in self.layers.values():
                 pl.calibration_scale = self._calibration_scale(pl)
-            reference_state = AnalogState(self, 0.0, rng, compensate=False)
+            reference_state = AnalogState(self, 0.0, reference_rng, compensate=False)
             for pl in self.layers.values():
                 pl.reference = compensation.readout(reference_state.calibration_read_fn(pl), pl.tiling.rows)
         if cfg.calibration == "column-affine":
             # after programming: a read right away, drift compensation applied, calibration not yet
-            state = AnalogState(self, 0.0, rng, calibrate=False)
+            state = AnalogState(self, 0.0, reference_rng, calibrate=False)
             for pl in self.layers.values():
                 pl.affine = state.fit_affine(pl)
 
@@ -423,15 +434,16 @@ class AnalogNetwork:
 class AnalogState:
     """Conductances of an :class:`AnalogNetwork` read at one time; runs the network on them.
 
-    The state itself is the ``mvm`` of :meth:`Network.forward` (call plus ``encode_input``); per-MVM randomness
-    (output noise, ADC noise) comes from the generator given at construction.
+    The state itself is the ``mvm`` of :meth:`Network.forward` (call plus ``encode_input``); the read noise
+    and the per-MVM randomness (output noise, ADC noise) come from two streams spawned from the generator
+    given at construction.
     """
 
     def __init__(self, analog: AnalogNetwork, t: float, rng: np.random.Generator, temperature=None,
                  compensate: bool = True, calibrate: bool = True):
         self.analog = analog
         self.t = t
-        self.rng = rng
+        read_rng, self.rng = spawn(rng, 2)
         cfg, model = analog.config, analog.hardware.require_device()
         self._g_eff: dict[str, np.ndarray] = {}
         self._bound: dict[str, list] = {}
@@ -442,8 +454,8 @@ class AnalogState:
         compensation = analog.hardware.compensation
         for name, pl in analog.layers.items():
             if cfg.read_noise:
-                g_plus = model.read(pl.g_plus, pl.nu_plus, t, rng, temperature)
-                g_minus = model.read(pl.g_minus, pl.nu_minus, t, rng, temperature)
+                g_plus = model.read(pl.g_plus, pl.nu_plus, t, read_rng, temperature)
+                g_minus = model.read(pl.g_minus, pl.nu_minus, t, read_rng, temperature)
             else:
                 g_plus = model.drift(pl.g_plus, pl.nu_plus, t, temperature)
                 g_minus = model.drift(pl.g_minus, pl.nu_minus, t, temperature)

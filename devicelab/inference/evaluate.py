@@ -184,10 +184,13 @@ def merge_layer_warnings(found) -> dict:
     return out
 
 
-def _curve(network, test, calibration_x, hardware: AnalogHardware, times, repeats, rng, label,
+def _curve(network, test, calibration_x, hardware: AnalogHardware, times, seeds, label,
            bar, energies: dict | None = None) -> AccuracyCurve:
-    accuracy = np.empty((repeats, len(times)))
-    for k in range(repeats):
+    """Accuracy (repeats, times); programming k draws from ``default_rng(seeds[k])``, the same for every
+    curve of a run (common random numbers: see :func:`evaluate_accuracy_vs_time`)."""
+    accuracy = np.empty((len(seeds), len(times)))
+    for k, seed in enumerate(seeds):
+        rng = np.random.default_rng(seed)
         analog = AnalogNetwork(network, hardware, calibration_x, rng)
         for i, t in enumerate(times):
             state = analog.read_at(float(t), rng)
@@ -288,6 +291,12 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
         over every repeat and read, saying what is out of range and by how much).
     energy : also account the energy per inference of the "all" curve's first programming at every read time
         (:mod:`devicelab.inference.energy`, with ``hardware.energy`` or the defaults) into ``result.energy``.
+
+    Every curve of one run uses common random numbers: programming k of each curve starts from the same seed
+    (drawn once from ``rng``), and the engine draws programming noise, drift exponents, read noise and per-MVM
+    noise from separate streams, so switching one non-ideality off leaves the others' draws unchanged. The
+    differences between curves (attribution singles, pairs, higher-order term) are then not swamped by
+    sampling noise.
     """
     from tqdm.auto import tqdm
 
@@ -303,6 +312,7 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
     if attribution:
         variants.update(attribution_hardware(hardware, pairs=attribution_pairs))
     total = len(variants) * repeats * len(times)
+    seeds = rng.integers(0, 2**63, size=repeats)
     float_accuracy = network.accuracy(test.x, test.y)
     result = EvaluationResult(network.name, test.name, getattr(hardware.device, "name", "custom"),
                               hardware.compensation.name, dataclasses.asdict(hardware.tile), len(test),
@@ -311,7 +321,7 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
             _validity_once_per_layer(strict_validity) as seen:
         for label, hw in variants.items():
             energies = result.energy if energy and label == "all" else None
-            result.curves[label] = _curve(network, test, calibration_x, hw, times, repeats, rng, label, bar, energies)
+            result.curves[label] = _curve(network, test, calibration_x, hw, times, seeds, label, bar, energies)
     result.meta["validity"] = seen
     result.elapsed_s = time.perf_counter() - start
     result.meta["hardware"] = hardware.describe()

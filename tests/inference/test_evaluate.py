@@ -201,3 +201,20 @@ def test_evaluate_command_takes_calibration_and_strict_validity(tmp_path, rng):
     assert result.exit_code == 0, result.output
     config = json.loads(result.output)["config"]
     assert config["calibration"] == "column-affine" and config["calibration_refresh"] is True
+
+
+def test_attribution_curves_share_their_random_draws(rng):
+    """Common random numbers: at t = 0 drift changes nothing, so the programming_noise+drift pair must give
+    exactly the accuracy of programming_noise alone (same programmed devices), for every repeat. Without
+    shared seeds and separate streams the two would differ by sampling noise (~1/sqrt(n) of the test set)."""
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig().only("programming_noise"),
+                              compensation=make_compensation("none"))
+    hardware = hardware.with_tile(drift=True)
+    net = _fitted_mlp(rng)
+    test = load_digits_split("test").subset(200)
+    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [0.0], 3, rng,
+                                       attribution=True)
+    pair = result.curves["programming_noise+drift"].accuracy
+    np.testing.assert_array_equal(pair, result.curves["programming_noise"].accuracy)
+    np.testing.assert_array_equal(pair, result.curves["all"].accuracy)
+    assert np.ptp(pair) > 0  # the repeats themselves differ: independent programmings
