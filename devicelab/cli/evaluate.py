@@ -143,6 +143,8 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
             if v_gate is None and cell == "1t1r":
                 v_gate = circuit.transistor.v_gate
         hardware = hardware.replace(cell=_unit_cell(cell, devices_per_polarity, significance, programming, v_gate))
+    if hardware.ir_drop:
+        hardware.tile_crossbar()  # a crossbar model that does not fit the mapping fails here, before any work
     # The result files are named after the network: check them (and the folder) before the evaluation runs.
     net = resolve_network(network, dataset, arch)
     stem = Path(output_dir) / f"accuracy_{net.name}_{hardware.compensation.name}"

@@ -236,8 +236,20 @@ class AnalogHardware:
         if crossbar is None or not hasattr(crossbar, "with_circuit"):
             return crossbar
         cell = self.cell
-        return crossbar.with_circuit(cell=cell.cell, transistor=cell.transistor, devices_per_polarity=cell.n,
-                                     significance=cell.significance)
+        tiled = crossbar.with_circuit(cell=cell.cell, transistor=cell.transistor, devices_per_polarity=cell.n,
+                                      significance=cell.significance)
+        validity, circuit = getattr(tiled, "validity", None), getattr(tiled, "circuit", None)
+        if validity is not None and circuit is not None:
+            # Kinds the model was never built for (a cell, device or pair layout) are a mismatch, not a range
+            # excess: its error table says nothing about them. (Transistor values out of range only warn.)
+            kinds = [n for n in validity.circuit_notes(circuit) if not n.startswith("access transistor")]
+            if kinds:
+                src = self.sources.get("crossbar")
+                name = src.file if src is not None and src.file else "the crossbar model"
+                raise ConfigError(f"crossbar model {name} does not fit the mapping of this hardware "
+                                  f"({cell.cell} cells, {cell.n} device(s) per polarity): {'; '.join(kinds)}; "
+                                  "build a crossbar model from a sweep of that layout")
+        return tiled
 
     def require_device(self) -> DeviceModelLike:
         """The device model; :class:`ConfigError` when this hardware has none (inference needs one)."""
@@ -382,6 +394,11 @@ class AnalogHardware:
         hardware = cls.from_files(device_model=device_file, preset=device_preset, crossbar_model=crossbar_file,
                                   adc_model=adc_file, compensation=comp, tile=tile, update_model=update_file,
                                   update_preset=update_preset, cell=cell)
+        if hardware.ir_drop:
+            try:
+                hardware.tile_crossbar()
+            except ConfigError as exc:
+                raise InputFileError(path, str(exc), field="crossbar") from None
         if "energy" in data:
             from devicelab.inference.energy import EnergyModel
 

@@ -141,3 +141,18 @@ def test_exact_io_gives_the_float_result_without_device_noise(rng):
     tile = AnalogConfig(dac_bits=None, adc_bits=None, programming_noise=False, drift=False, read_noise=False)
     analog = AnalogNetwork(net, AnalogHardware(preset("joshi2020"), tile, compensation=NoCompensation()), x, rng)
     np.testing.assert_allclose(analog.read_at(0.0, rng).forward(x), net.forward(x), rtol=1e-4, atol=1e-5)
+
+
+def test_a_crossbar_model_that_does_not_fit_the_mapping_is_refused_naming_both_files(tmp_path):
+    from devicelab.behavioral import Validity
+
+    # Built from differential sweeps only, but bound single-ended: its error table says nothing about that.
+    validity = Validity(rows=(1, 256), cols=(1, 256), r_wire=(0.0, 5.0), r_driver=(0.0, 0.0), r_sense=(0.0, 0.0),
+                        g=(0.0, 40e-6), v_max=0.2, devices=("linear",), differential=(True,))
+    model_file = save_crossbar_model(CrossbarModel.from_params(2.0, 2.0, validity=validity), tmp_path / "xbar.h5")
+    hw = AnalogHardware.from_files(preset="joshi2020", crossbar_model=model_file)
+    with pytest.raises(ConfigError, match=r"xbar.h5 does not fit the mapping .*differential=False not covered"):
+        hw.tile_crossbar()
+    path = hw.save(tmp_path / "hw.toml")
+    with pytest.raises(InputFileError, match=r"hw.toml.*xbar.h5 does not fit the mapping"):
+        AnalogHardware.load(path)
