@@ -136,6 +136,7 @@ def _check_result_files(network, dataset, output_dir, prefix, suffixes, overwrit
 @overwrite_option
 def network_command(network, dataset, hardware, read_time, test_limit, seed, output_dir, as_json, overwrite) -> None:
     """Energy per inference by layer and part, latency and TOPS/W of a network, with its accuracy."""
+    from devicelab.errors import ConfigError
     from devicelab.inference.energy_experiment import run_network_energy
 
     _check_result_files(network, dataset, output_dir, "energy", (".json", ".png"), overwrite)
@@ -145,6 +146,8 @@ def network_command(network, dataset, hardware, read_time, test_limit, seed, out
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, default=float))
         return
+    if result.accuracy is None:  # run_network_energy always passes the test labels
+        raise ConfigError("energy network: the run measured no accuracy (no test labels)")
     click.echo(result.report())
     click.echo(f"accuracy {100 * result.accuracy:.2f} % on {result.n_images} test images; wrote "
                + " and ".join(str(p) for p in paths))
