@@ -367,7 +367,8 @@ def drift_law(part: PartFit) -> tuple[laws._Law, dict]:
     if part.law is None:
         raise ConfigError(f"{part.name}: this fit carries no drift law")
     if not isinstance(part.law, laws._Law):
-        raise ConfigError(f"{part.name}: the fit's law is a {type(part.law).__name__}, not a devicelab.devices.laws law")
+        raise ConfigError(f"{part.name}: the fit's law is a {type(part.law).__name__}, "
+                          "not a devicelab.devices.laws law")
     errs = {k: p.stderr for k, p in part.params.items()}
     if isinstance(part.law, LogLinearClip):
         errs = {k: errs.get(k, float("nan")) for k in ("a0", "a1", "lo", "hi")}

@@ -12,7 +12,8 @@ turns the sums into energy by part (J):
   the exact nodal solution of the same circuit (:func:`~devicelab.spice.crossbar.energy.array_energy`):
   on the first tile of each tile shape of the layer and up to ``calibration_vectors`` recorded activation
   vectors, the ratio nodal / ideal source energy scales the energy and the row currents of the tiles of that
-  shape, and the nodal split gives the fractions dissipated in the wires and the driver/sense resistances. The result records the ideal model's error before calibration and the
+  shape, and the nodal split gives the fractions dissipated in the wires and the driver/sense resistances. The
+  result records the ideal model's error before calibration and the
   calibrated model's residual per vector (``calibration``). Without a crossbar model the tile has no wire
   resistance and the ideal currents are the circuit's (error 0).
 - **dac**, **sense**, **adc**, **digital**: the periphery model (:mod:`devicelab.behavioral.periphery`); one
