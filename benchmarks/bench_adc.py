@@ -41,7 +41,8 @@ def main() -> None:
         model_time = _best(lambda: model.convert(v)) / v.size
         table = model.error_table
         print(f"| {spec.bits}-bit {spec.kind} | {spice_time:.3g} | {model_time:.3g} | {spice_time / model_time:.3g} "
-              f"| {table['fraction_exact']:.3f} / {table['ideal_fraction_exact']:.3f} | {table['max_abs_code_error']} |")
+              f"| {table['fraction_exact']:.3f} / {table['ideal_fraction_exact']:.3f} "
+              f"| {table['max_abs_code_error']} |")
     ideal = ideal_adc(6, 0.0, 1.0)
     levels32 = ideal.transitions.astype(np.float32)
     lookup = _best(lambda: ideal.convert(v)) / v.size

@@ -5,7 +5,8 @@
 
 The HWA ResNet on Fashion-MNIST runs on joshi2020 PCM devices with global drift compensation, 8-bit DAC/ADC,
 weights mapped up to 20 uS (so that programmed conductances stay inside the model's 25 uS range; the
-count of reads that left it is printed) and 256 x 256 tiles whose IR drop comes from the behavioral crossbar model (:meth:`CrossbarModel.from_params`,
+count of reads that left it is printed) and 256 x 256 tiles whose IR drop comes from the behavioral crossbar
+model (:meth:`CrossbarModel.from_params`,
 validity = the held-out benchmark range of BENCHMARKS.md: arrays up to 512, wires up to 5 ohm, 1T1R
 on-resistance 385 ohm - 4.2 kohm). Cells: passive, 1T1R with the default access transistor (1.8 V word
 line, 385 ohm) and 1T1R with a weak one (0.9 V, W = 0.3 um: 4.2 kohm). Same seed for every cell, so each

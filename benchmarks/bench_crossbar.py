@@ -85,7 +85,8 @@ def main(argv=None) -> int:
         naive = args.naive_vectors if args.naive_vectors is not None else default_naive(n, args.vectors)
         naive = max(1, min(naive, args.vectors))
         r = bench_size(n, args.vectors, naive, args.repeats, args.timeout, args.seed)
-        print(f"| {n} | {r['t_naive']:.3g} ({r['naive_timed']}/{args.vectors}) | {r['t_amortized']:.3g} ({r['wall_amortized']:.3g}) | "
+        print(f"| {n} | {r['t_naive']:.3g} ({r['naive_timed']}/{args.vectors}) | "
+              f"{r['t_amortized']:.3g} ({r['wall_amortized']:.3g}) | "
               f"{r['t_nodal']:.3g} | {r['t_amortized'] / r['t_nodal']:.0f}x | {r['t_naive'] / r['t_nodal']:.0f}x | "
               f"{r['t_naive'] / r['t_amortized']:.1f}x | {r['err']:.1e} |", flush=True)
     return 0

@@ -1,8 +1,9 @@
 """Cost of the energy accounting: the full Fashion-MNIST test set through the shipped HWA ResNet, one analog
 pass at t = 1 s without and with the energy meter, measured side by side (interleaved, best of 3).
 
-Run: python benchmarks/bench_energy.py [--crossbar] [--repeats R] [--test-limit N]. With --crossbar the tiles have a linear differential
-crossbar model (2 ohm segments) and the time of the nodal calibration of the array energy is printed too.
+Run: python benchmarks/bench_energy.py [--crossbar] [--repeats R] [--test-limit N]. With --crossbar the tiles
+have a linear differential crossbar model (2 ohm segments) and the time of the nodal calibration of the array
+energy is printed too.
 """
 
 from __future__ import annotations

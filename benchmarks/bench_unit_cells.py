@@ -46,7 +46,8 @@ def main() -> int:
     rng = np.random.default_rng(16)
     calibration = load_dataset("fashion-mnist", "train").subset(64, rng).x
     matrices = {layer.name: layer.matrix for layer in net.weight_layers()}
-    print(f"HWA ResNet, {sum(m.size for m in matrices.values())} weights, joshi2020 devices, N devices per polarity (parallel programming)")
+    print(f"HWA ResNet, {sum(m.size for m in matrices.values())} weights, joshi2020 devices, "
+          "N devices per polarity (parallel programming)")
     for label, config, t in (("programming noise, t = 0", AnalogConfig().only("programming_noise"), 0.0),
                              ("read noise, t = 1 day", AnalogConfig().only("read_noise"), 86400.0)):
         diffs, errors = {}, {}
@@ -60,7 +61,8 @@ def main() -> int:
             float_w = np.concatenate([matrices[name].ravel() for name in analog.layers])
             diffs[n], errors[n] = second - first, second - float_w
         print(f"\n{label}:")
-        print(f"  {'N':>2} {'noise var ratio':>16} {'99.9 % interval':>20} {'expected':>9} {'mean-square err ratio':>22}")
+        print(f"  {'N':>2} {'noise var ratio':>16} {'99.9 % interval':>20} {'expected':>9} "
+              f"{'mean-square err ratio':>22}")
         for n in (2, 4):
             r, lo, hi = ratio(diffs[n], diffs[1])
             ms = np.mean(errors[n] ** 2) / np.mean(errors[1] ** 2)

@@ -148,8 +148,8 @@ def stage_energy(out: Path, ctx: dict) -> list[tuple[str, str]]:
     described = out / "network" / "hardware.toml"
     hardware = (AnalogHardware.load(described) if described.is_file()
                 else AnalogHardware.from_files(preset="joshi2020", crossbar_model=ctx.get("crossbar_model")))
-    build = build_adc_model(SARADCSpec(bits=4), 8 * 2**4, rng=np.random.default_rng(4), output=folder / "adc_sar_4bit.h5",
-                            checkpoint_dir=folder / "checkpoints")
+    build = build_adc_model(SARADCSpec(bits=4), 8 * 2**4, rng=np.random.default_rng(4),
+                            output=folder / "adc_sar_4bit.h5", checkpoint_dir=folder / "checkpoints")
     models = {4: build.model_path}
     if ctx.get("adc_model"):
         models[6] = ctx["adc_model"]

@@ -215,7 +215,8 @@ def build_crossbar_model(sweep, *, circuit: CrossbarCircuit | None = None, r_wir
                           f"{len({(r.params['seed_g'], r.params['seed_v']) for r in records})} draws)")
     if circuit is None and r_wire is not None:
         matching = [r for r in records
-                    if math.isclose(float(r.params["r_row"]), r_wire) and math.isclose(float(r.params["r_col"]), r_wire)]
+                    if math.isclose(float(r.params["r_row"]), r_wire)
+                    and math.isclose(float(r.params["r_col"]), r_wire)]
         if not matching:
             found = sorted({float(r.params["r_row"]) for r in records})
             raise ConfigError(f"{data.path}: no sweep point has r_row = r_col = {r_wire:g} ohm "

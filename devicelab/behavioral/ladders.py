@@ -149,7 +149,8 @@ def _wire_degree(n: int, g_wire: float) -> np.ndarray:
 class RelaxationResult:
     """Outcome of :func:`relax_lines`: row-node voltages ``u`` (rows, physical columns, k) V, column-node
     voltages ``w`` (same) V of the last sweep; ``first_u``, ``first_w`` those of the first sweep (the
-    uncoupled line responses: rows with column nodes at 0 V, columns with row nodes at 0 V); terminal currents ``drive`` (rows, k) A flowing from each
+    uncoupled line responses: rows with column nodes at 0 V, columns with row nodes at 0 V); terminal currents
+    ``drive`` (rows, k) A flowing from each
     driver into its row and ``sense`` (physical columns, k) A flowing from each column into its sense,
     geometrically extrapolated from the last three sweeps; ``iterations`` done, ``converged`` flag and
     final relative ``change``."""

@@ -6,11 +6,13 @@ calibration/held-out point indices, calibration trials, target). Every dataset h
 
 - ``/circuit/``: ``r_row``, ``r_col``, ``r_driver``, ``r_sense`` (ohm), ``device`` (string, "1"),
   ``v0`` (V, NaN for linear devices), ``differential`` (bool, "1"): the circuit the model is bound for.
-- ``/settings/``: ``n_probes`` (int, "1"), ``tol`` ("1"), ``max_iter`` (int, "1"), ``kappa3`` ("1"): the calibrated method parameters (see :mod:`devicelab.behavioral.crossbar_model`).
+- ``/settings/``: ``n_probes`` (int, "1"), ``tol`` ("1"), ``max_iter`` (int, "1"), ``kappa3`` ("1"): the
+  calibrated method parameters (see :mod:`devicelab.behavioral.crossbar_model`).
 - ``/validity/``: ``rows``, ``cols`` (2,) int "1"; ``r_wire``, ``r_driver``, ``r_sense`` (2,) ohm;
   ``g`` (2,) S; ``v_max`` V; ``devices`` (strings, "1"); ``differential`` (bools, "1").
 - format_version 2 adds ``/circuit/cell`` (string, "1"), ``/circuit/devices_per_polarity`` (int, "1"),
-  ``/circuit/significance`` (N,) "1" (multi-device unit cells, see :mod:`devicelab.spice.crossbar.spec`) and, for 1T1R cells, ``/circuit/transistor/``
+  ``/circuit/significance`` (N,) "1" (multi-device unit cells, see :mod:`devicelab.spice.crossbar.spec`) and,
+  for 1T1R cells, ``/circuit/transistor/``
   ``v_gate``, ``vt0`` (V), ``kp`` (A/V^2), ``w``, ``l`` (m), ``lambda_`` (1/V); ``/validity/cells``
   (strings, "1") and, when 1T1R cells are covered, ``/validity/v_gate``, ``vt0`` (2,) V and ``r_on`` (2,)
   ohm; error-table columns ``cell``, ``v_gate``, ``vt0`` (V) and ``r_on`` (ohm). Version 1 files (no such

@@ -103,7 +103,8 @@ class PeripheryModel:
             check_number(getattr(self, name), f"PeripheryModel.{name} (A)", minimum=0.0)
         sharing = self.adc_sharing
         if isinstance(sharing, bool) or not isinstance(sharing, int) or sharing < 1:
-            raise ConfigError(f"PeripheryModel.adc_sharing: expected an integer >= 1 (columns per ADC), got {sharing!r}")
+            raise ConfigError(f"PeripheryModel.adc_sharing: expected an integer >= 1 (columns per ADC), "
+                              f"got {sharing!r}")
 
     @property
     def cell_area(self) -> float:

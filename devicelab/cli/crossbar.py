@@ -60,7 +60,8 @@ def _circuit_options(command):
             try:
                 factors = tuple(float(f) for f in significance.split(","))
             except ValueError:
-                raise ConfigError(f"--significance: expected comma-separated numbers > 0, got {significance!r}") from None
+                raise ConfigError(f"--significance: expected comma-separated numbers > 0, "
+                                  f"got {significance!r}") from None
         spec = CrossbarSpec(rows, cols, r_row=r_row, r_col=r_col, r_driver=r_driver, r_sense=r_sense, device=device,
                             v0=v0, cell=cell, transistor=transistor, differential=differential,
                             devices_per_polarity=devices_per_polarity, significance=factors)

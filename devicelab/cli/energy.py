@@ -24,7 +24,8 @@ def _periphery_options(command):
         click.option("--t-read", type=float, default=None, help=f"Read pulse length (s; 10 ns) {_PERIPHERY_DEFAULTS}."),
         click.option("--c-wire", type=float, default=None,
                      help=f"Wire capacitance per length (F/m; 0.2 fF/um as NeuroSim V1.3) {_PERIPHERY_DEFAULTS}."),
-        click.option("--feature-size", type=float, default=None, help=f"Feature size F (m; 45 nm) {_PERIPHERY_DEFAULTS}."),
+        click.option("--feature-size", type=float, default=None,
+                     help=f"Feature size F (m; 45 nm) {_PERIPHERY_DEFAULTS}."),
         click.option("--cell-f2", type=(float, float), default=None,
                      help=f"Cell width and height in F (area = product x F^2; 12 4) {_PERIPHERY_DEFAULTS}."),
         click.option("--adc-sharing", type=int, default=None, help=f"Columns per ADC (1) {_PERIPHERY_DEFAULTS}."),
@@ -136,6 +137,7 @@ def _check_result_files(network, dataset, output_dir, prefix, suffixes, overwrit
 @overwrite_option
 def network_command(network, dataset, hardware, read_time, test_limit, seed, output_dir, as_json, overwrite) -> None:
     """Energy per inference by layer and part, latency and TOPS/W of a network, with its accuracy."""
+    from devicelab.errors import ConfigError
     from devicelab.inference.energy_experiment import run_network_energy
 
     _check_result_files(network, dataset, output_dir, "energy", (".json", ".png"), overwrite)
@@ -145,6 +147,8 @@ def network_command(network, dataset, hardware, read_time, test_limit, seed, out
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1, default=float))
         return
+    if result.accuracy is None:  # run_network_energy always passes the test labels
+        raise ConfigError("energy network: the run measured no accuracy (no test labels)")
     click.echo(result.report())
     click.echo(f"accuracy {100 * result.accuracy:.2f} % on {result.n_images} test images; wrote "
                + " and ".join(str(p) for p in paths))

@@ -163,7 +163,8 @@ def evaluate(ctx, network, arch, dataset, hardware_file, save_hardware, device_m
     cell_text = (f"{c.cell} cell, {c.n} device(s) per polarity" + (f", significance {list(c.significance)} "
                  f"({c.scheme})" if c.n > 1 and len(set(c.significance)) > 1 else ""))
     click.echo(f"{result.network} on {result.dataset} ({result.n_test} test images), device model "
-               f"{result.device_model}, {cell_text}, compensation {result.compensation}; accuracy in %, mean +- std over "
+               f"{result.device_model}, {cell_text}, compensation {result.compensation}; "
+               "accuracy in %, mean +- std over "
                f"{repeats} repeats:")
     click.echo(result.table())
     for t, e in result.energy.items():

@@ -62,7 +62,7 @@ def aihwkit_loglinear(g_rel, a0, a1, lo=None, hi=None) -> np.ndarray:
 
 def _best_loglinear(law, g_rel_grid) -> LogLinearClip:
     """The clip(a0 + a1 ln x, lo, hi) closest (least squares) to ``law`` on the grid."""
-    from devicelab.devices.fit_laws import fit_loglinear_clip
+    from devicelab.devices.fit_laws import fit_loglinear_clip, loglinear_law
 
     g_rel_grid = np.geomspace(g_rel_grid[0], g_rel_grid[-1], APPROX_POINTS)
     y = law(g_rel_grid)
@@ -70,7 +70,7 @@ def _best_loglinear(law, g_rel_grid) -> LogLinearClip:
         warnings.simplefilter("ignore")
         part = fit_loglinear_clip(g_rel_grid, y, np.full(y.shape, max(float(np.ptp(y)), 1e-12) * 1e-3), 1.0,
                                   criterion="aic", floor=None)
-    return part.law
+    return loglinear_law(part)[0]
 
 
 def _drift_entry(name: str, law, g_rel_grid) -> tuple[dict, str | None]:

@@ -362,10 +362,13 @@ def fit_loglinear_clip(g, y, yerr, g_max: float, *, criterion: str = "bic", name
     return fit_drift_law(g, y, yerr, g_max, families=("loglinear",), criterion=criterion, name=name, floor=floor)
 
 
-def drift_law(part: PartFit) -> tuple[object, dict]:
+def drift_law(part: PartFit) -> tuple[laws._Law, dict]:
     """The law object of a :func:`fit_drift_law` result and the standard errors of its fitted parameters."""
     if part.law is None:
         raise ConfigError(f"{part.name}: this fit carries no drift law")
+    if not isinstance(part.law, laws._Law):
+        raise ConfigError(f"{part.name}: the fit's law is a {type(part.law).__name__}, "
+                          "not a devicelab.devices.laws law")
     errs = {k: p.stderr for k, p in part.params.items()}
     if isinstance(part.law, LogLinearClip):
         errs = {k: errs.get(k, float("nan")) for k in ("a0", "a1", "lo", "hi")}

@@ -22,7 +22,8 @@ Q_s(G) = min(c / x^exponent, q_max) (:func:`power_law_clip`, :class:`PowerLawCli
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
 
 import numpy as np
 
@@ -110,7 +111,9 @@ class _Law:
 
     def to_dict(self) -> dict:
         """Plain-dict form: ``{"law": family, <parameter>: value, ...}`` (tuples become lists)."""
-        out = {"law": self.law}
+        if not is_dataclass(self):
+            raise TypeError(f"{type(self).__name__} must be a dataclass to be serialized")
+        out: dict[str, Any] = {"law": self.law}
         for f in fields(self):
             value = getattr(self, f.name)
             out[f.name] = [float(v) for v in value] if isinstance(value, tuple) else float(value)

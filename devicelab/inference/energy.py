@@ -12,7 +12,8 @@ turns the sums into energy by part (J):
   the exact nodal solution of the same circuit (:func:`~devicelab.spice.crossbar.energy.array_energy`):
   on the first tile of each tile shape of the layer and up to ``calibration_vectors`` recorded activation
   vectors, the ratio nodal / ideal source energy scales the energy and the row currents of the tiles of that
-  shape, and the nodal split gives the fractions dissipated in the wires and the driver/sense resistances. The result records the ideal model's error before calibration and the
+  shape, and the nodal split gives the fractions dissipated in the wires and the driver/sense resistances. The
+  result records the ideal model's error before calibration and the
   calibrated model's residual per vector (``calibration``). Without a crossbar model the tile has no wire
   resistance and the ideal currents are the circuit's (error 0).
 - **dac**, **sense**, **adc**, **digital**: the periphery model (:mod:`devicelab.behavioral.periphery`); one
@@ -34,6 +35,7 @@ import os
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,9 +110,9 @@ class EnergyModel:
         path = Path(path)
         if not isinstance(table, dict):
             raise InputFileError(path, "[energy] must be a table", field="energy")
-        values = {k: (None if v == "none" else v) for k, v in table.items()}
+        values: dict[str, Any] = {k: (None if v == "none" else v) for k, v in table.items()}
         name, file, digest = values.pop("table", None), values.pop("table_file", None), values.pop("table_sha256", None)
-        calibration = values.pop("calibration_vectors", 4)
+        calibration: int = values.pop("calibration_vectors", 4)  # checked by EnergyModel.__post_init__
         known = {f.name for f in fields(PeripheryModel)}
         unknown = set(values) - known
         if unknown:
@@ -353,7 +355,8 @@ def _calibrate(crossbar_model, g_plus, g_minus, samples_v, t_read) -> dict:
         pairs = [(circuit.spec(rows, cols), np.stack([g_plus, g_minus]))]
     else:
         pairs = [(circuit.spec(rows, cols), g_plus), (circuit.spec(rows, cols), g_minus)]
-    source = wires = drivers = senses = 0.0
+    zero = np.zeros(len(samples_v))  # J per calibration vector, summed over the arrays of the tile
+    source, wires, drivers, senses = zero, zero, zero, zero
     for spec, g in pairs:
         e = array_energy(spec, g, samples_v, t_read)
         source, wires = source + e.source, wires + e.wires
@@ -404,7 +407,7 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
             g_rows = (g_plus[rb, cb] + g_minus[rb, cb]).sum(axis=1, dtype=np.float64)
             tile_power = to_volts**2 * float(stats.sum_sq[rb] @ g_rows)  # sum over MVMs of sum_i V_i I_i (W)
             shape = (rb.stop - rb.start, cb.stop - cb.start)
-            if calibrate and shape not in shapes:
+            if samples is not None and shape not in shapes:  # samples is None unless calibrating
                 shapes[shape] = _calibrate(crossbar_model, g_plus[rb, cb], g_minus[rb, cb], samples[:, rb], t_read)
             cal = shapes.get(shape, {})
             ratio = cal.get("ratio", 1.0)
@@ -413,7 +416,7 @@ def layer_energy(name: str, stats: _LayerStats, n_images: int, programmed, tile,
             for part in parts:
                 parts[part] += t_read * tile_power * ratio * cal.get(f"{part}_fraction", 0.0)
     source = t_read * power
-    calibration = {"method": "ideal", "reason": "no crossbar model: tiles without wire resistance"}
+    calibration: dict[str, Any] = {"method": "ideal", "reason": "no crossbar model: tiles without wire resistance"}
     if shapes:
         calibrated = [c for c in shapes.values() if c.get("method") == "nodal-calibrated"]
         calibration = {"method": "nodal-calibrated" if calibrated else "ideal", "tiles": list(shapes.values())}

@@ -38,16 +38,16 @@ from devicelab.inference.energy import (
 from devicelab.inference.experiment import N_CALIBRATION
 from devicelab.inference.hardware import AnalogHardware
 from devicelab.inference.plots import plot_energy_breakdown, plot_pareto
-from devicelab.network.data import load_dataset
-from devicelab.network.model import resolve_network
+from devicelab.network.data import DataSplit, load_dataset
+from devicelab.network.model import Network, resolve_network
 
 
 @dataclass(frozen=True)
 class Workload:
     """Network, test images and calibration images of an energy run."""
 
-    network: object
-    test: object
+    network: Network
+    test: DataSplit
     calibration_x: np.ndarray
 
 
@@ -67,6 +67,13 @@ def measure(workload: Workload, hardware: AnalogHardware, t: float, rng: np.rand
     the hardware's energy model (defaults when it has none)."""
     analog = AnalogNetwork(workload.network, hardware, workload.calibration_x, rng)
     return network_energy(analog, workload.test.x, t, rng, y=workload.test.y)
+
+
+def _adc_bits(hardware: AnalogHardware, adc_path) -> int:
+    """Resolution (bits) of the ADC model ``hardware`` got from ``adc_path``."""
+    if hardware.adc is None:
+        raise ConfigError(f"{adc_path}: the hardware has no ADC model after loading this file")
+    return hardware.adc.bits
 
 
 def _write_json(path: Path, record: dict) -> Path:
@@ -110,11 +117,12 @@ def run_tradeoff(network: str, dataset: str, hardware: AnalogHardware, *, adc_mo
     rows = []
     for adc_path in adc_model_paths:
         with_adc = hardware.with_files(adc_model=adc_path)
+        adc_bits = _adc_bits(with_adc, adc_path)
         for size in tile_sizes:
             for v_read in v_reads:
-                point = with_adc.with_tile(tile_rows=size, tile_cols=size, v_read=v_read, adc_bits=with_adc.adc.bits)
+                point = with_adc.with_tile(tile_rows=size, tile_cols=size, v_read=v_read, adc_bits=adc_bits)
                 result = measure(workload, point, t, np.random.default_rng(seed))
-                rows.append({"adc_bits": with_adc.adc.bits, "adc_model": str(adc_path), "tile_size": size,
+                rows.append({"adc_bits": adc_bits, "adc_model": str(adc_path), "tile_size": size,
                              "v_read_V": v_read, "accuracy": result.accuracy,
                              "energy_J": result.energy.total, "tops_per_watt": result.tops_per_watt,
                              "latency_s": result.latency,
@@ -161,7 +169,8 @@ def tile_efficiency(rows: int, cols: int, *, g_max: float, v_read: float, dac_bi
     g = rng.uniform(0.0, g_max, spec.g_shape)
     periphery, table = energy_model.periphery, energy_model.table
     breakdown, _ = tile_mvm_energy(spec, g, v, v_read, periphery, table, adc_model)
-    mean = EnergyBreakdown(*(float(np.mean(getattr(breakdown, n))) for n in BREAKDOWN))
+    means = {n: float(np.mean(getattr(breakdown, n))) for n in BREAKDOWN}
+    mean = EnergyBreakdown(**means)
     macs = rows * cols
     adc = adc_costs(adc_model, adc_model.bits, table.clock_frequency)
     latency = periphery.t_read + min(periphery.adc_sharing, cols) * adc.time
@@ -177,13 +186,13 @@ def tile_efficiency(rows: int, cols: int, *, g_max: float, v_read: float, dac_bi
     column_r = 0.5 / v_read / np.maximum(g.sum(axis=1), 1e-30)  # (2, cols) ohm, NeuroSim's Vread scaling
     cycles = (adc.bits + 1) / table.clock_frequency
     neurosim_adc = float(np.sum((per_bit * adc.bits + base + 0.100225 * column_r ** (-1.0002)) * cycles)) / 2
-    neurosim_total = neurosim_adc + neurosim_array + mean.digital
+    neurosim_total = neurosim_adc + neurosim_array + means["digital"]
     return {"rows": rows, "cols": cols, "g_max_S": g_max, "v_read_V": v_read, "dac_bits": dac_bits,
             "adc_bits": adc.bits, "adc_source": adc.source, "n_vectors": n_vectors, "macs_per_mvm": macs,
             "energy_per_mvm_J": mean.to_dict(), "latency_per_mvm_s": latency,
             "tops_per_watt": OPS_PER_MAC * macs / mean.total / 1e12,
             "tops": OPS_PER_MAC * macs / latency / 1e12,
-            "neurosim_style": {"array_J": neurosim_array, "adc_J": neurosim_adc, "digital_J": mean.digital,
+            "neurosim_style": {"array_J": neurosim_array, "adc_J": neurosim_adc, "digital_J": means["digital"],
                                "total_J": neurosim_total, "tops_per_watt": OPS_PER_MAC * macs / neurosim_total / 1e12},
             "periphery": periphery.to_dict(), "table": table.name}
 
@@ -202,15 +211,18 @@ def demo_energy(out: str | os.PathLike, adc_models: dict, hardware: AnalogHardwa
     base = None
     for bits, adc_path in sorted(adc_models.items()):
         with_adc = hardware.with_files(adc_model=adc_path)
+        adc_bits = _adc_bits(with_adc, adc_path)
         for size in (128, 256):
             for v_read in (0.2,):
-                point = with_adc.with_tile(tile_rows=size, tile_cols=size, v_read=v_read, adc_bits=with_adc.adc.bits)
+                point = with_adc.with_tile(tile_rows=size, tile_cols=size, v_read=v_read, adc_bits=adc_bits)
                 result = measure(workload, point, t, np.random.default_rng(seed))
                 if base is None or (bits, size, v_read) == (max(adc_models), 256, 0.2):
                     base = result
-                rows.append({"label": f"{with_adc.adc.bits}b/{size}/{v_read:g}V", "adc_bits": with_adc.adc.bits,
+                rows.append({"label": f"{adc_bits}b/{size}/{v_read:g}V", "adc_bits": adc_bits,
                              "tile_size": size, "v_read_V": v_read, "accuracy": result.accuracy,
                              "energy": result.energy.total, "tops_per_watt": result.tops_per_watt})
+    if base is None:
+        raise ConfigError("demo_energy: no ADC models given (expected a dict of bits -> model file)")
     _write_figure(out / "energy_breakdown.png", plot_energy_breakdown(base))
     _write_figure(out / "energy_tradeoff.png", plot_pareto(rows, f"HWA ResNet, {len(workload.test.x)} {dataset} test "
                                                                  "images, t = 1 day (ADC bits / tile size / v_read)"))

@@ -155,7 +155,11 @@ def _measurement_table(path, sha256, codes, labels, values, drop, locate=None) -
         kept = np.flatnonzero(~bad)
         codes = codes[kept]
         values = {k: v[kept] for k, v in values.items()}
-        locate = (lambda i, column, within=locate: within(int(kept[i]), column))  # rows as in the file
+
+        def locate_in_file(i, column, within=locate):  # rows as in the file
+            return within(int(kept[i]), column)
+
+        locate = locate_in_file
     check_duplicates(path, codes, values["t"], "t", locate, labels)
     return MeasurementTable(
         device=codes, g_target=values["g_target"], t=values["t"], g=values["g"],

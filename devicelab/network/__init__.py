@@ -13,7 +13,8 @@ from devicelab._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".data": ["DataSplit", "load_dataset", "load_digits_split", "load_fashion_mnist", "read_idx"],
-    ".model": ["Network", "build_network", "load_network", "mlp", "resnet", "resolve_network", "save_network", "shipped_networks"],
+    ".model": ["Network", "build_network", "load_network", "mlp", "resnet", "resolve_network", "save_network",
+               "shipped_networks"],
     ".torch_io": ["from_torch", "to_torch"],
     ".pretrain": ["PretrainConfig", "train"],
     ".formats": ["adapt_input_shape", "describe_network", "network_summary", "read_network"],

@@ -39,6 +39,8 @@ def adapt_input_shape(network: Network, input_shape) -> Network:
     flat_first = network.layers and isinstance(network.layers[0], Flatten)
     if not flat_first or int(np.prod(shape)) != int(np.prod(network.input_shape)):
         raise ConfigError(f"network {network.name!r} takes inputs {network.input_shape}, not {shape}")
+    if len(shape) != 3:
+        raise ConfigError(f"input shape {shape} must be (channels, height, width)")
     return Network(network.layers, shape, network.classes, network.name, network.meta)
 
 

@@ -92,7 +92,8 @@ class Linear(WeightLayer):
             raise ModelFileError(f"linear layer {name!r}: weight must be 2-D (out, in), got {self.weight.shape}")
         self.bias = None if bias is None else _f32(bias)
         if self.bias is not None and self.bias.shape != (self.weight.shape[0],):
-            raise ModelFileError(f"linear layer {name!r}: bias shape {self.bias.shape}, expected ({self.weight.shape[0]},)")
+            raise ModelFileError(f"linear layer {name!r}: bias shape {self.bias.shape}, "
+                                 f"expected ({self.weight.shape[0]},)")
         self.matrix = np.ascontiguousarray(self.weight.T)
 
     def forward(self, x, mvm=float_mvm):
@@ -114,7 +115,8 @@ class Conv2d(WeightLayer):
         self.name = name
         self.weight = _f32(weight)
         if self.weight.ndim != 4:
-            raise ModelFileError(f"conv2d layer {name!r}: weight must be 4-D (out, in, kh, kw), got {self.weight.shape}")
+            raise ModelFileError(f"conv2d layer {name!r}: weight must be 4-D (out, in, kh, kw), "
+                                 f"got {self.weight.shape}")
         self.bias = None if bias is None else _f32(bias)
         self.stride = int(stride)
         self.padding = int(padding)

@@ -20,7 +20,8 @@ def _model() -> CrossbarModel:
     validity = Validity(rows=(8, 16), cols=(4, 8), r_wire=(0.5, 5.0), r_driver=(0.0, 1.0), r_sense=(0.0, 1.0),
                         g=(2.5e-7, 2.5e-5), v_max=0.2, devices=("linear", "sinh"), differential=(False, True))
     model = CrossbarModel.from_params(2.0, 2.5, 0.0, 1.0, device="sinh", v0=0.3, differential=True,
-                                      settings=ModelSettings(n_probes=6, tol=3e-5, max_iter=50, kappa3=1.02), validity=validity)
+                                      settings=ModelSettings(n_probes=6, tol=3e-5, max_iter=50, kappa3=1.02),
+                                      validity=validity)
     return CrossbarModel(model.circuit, model.settings, model.validity, (ROW, dict(ROW, point=5, device="linear",
                                                                                     v0=math.nan)),
                          {"ngspice_version": "39", "netlist_sha256": ["ab" * 32]})

@@ -11,7 +11,8 @@ from devicelab.network.model import Network
 def linear_net(rng):
     """One 300 -> 200 Linear layer (2 x 1 tiles of 256) on (N, 1, 1, 300) inputs, weights ~ N(0, 1)."""
     w = rng.standard_normal((200, 300)).astype(np.float32)
-    return Network([Flatten(), Linear("fc", w, rng.standard_normal(200).astype(np.float32))], (1, 1, 300), 200, "linear")
+    return Network([Flatten(), Linear("fc", w, rng.standard_normal(200).astype(np.float32))], (1, 1, 300), 200,
+                   "linear")
 
 
 @pytest.fixture

@@ -100,7 +100,8 @@ def test_drift_alone_only_shrinks_weights_with_the_model_exponents(linear_net, l
     nu = -np.log(w_eff[mask] / w[mask]) / np.log(t / MODEL.t0)
     mean, std = MODEL.nu_stats(g[mask])
     # nu = |N(mean, std)|: the folded-normal mean; 4 standard errors of the sample mean.
-    folded_mean = std * np.sqrt(2 / np.pi) * np.exp(-mean**2 / (2 * std**2)) + mean * (1 - 2 * stats.norm.cdf(-mean / std))
+    folded_mean = (std * np.sqrt(2 / np.pi) * np.exp(-mean**2 / (2 * std**2))
+                   + mean * (1 - 2 * stats.norm.cdf(-mean / std)))
     assert abs(nu.mean() - folded_mean.mean()) < 4 * nu.std() / np.sqrt(nu.size)
 
 

@@ -86,7 +86,8 @@ def test_ideal_tile_array_energy_is_t_read_v_squared_g(linear_net, linear_inputs
     result = network_energy(analog, linear_inputs, 0.0, rng)
     pl = analog.layers["fc"]
     v = dac_voltages(analog, "fc", linear_inputs.reshape(len(linear_inputs), -1))
-    expected = 10e-9 * np.sum((v**2) @ (device_sum(pl.g_plus) + device_sum(pl.g_minus)).sum(axis=1)) / len(linear_inputs)
+    g_rows = (device_sum(pl.g_plus) + device_sum(pl.g_minus)).sum(axis=1)
+    expected = 10e-9 * np.sum((v**2) @ g_rows) / len(linear_inputs)
     # float32 inputs summed in float64: 1e-6 relative
     assert result.layers[0].energy.array == pytest.approx(expected, rel=1e-6)
     assert result.layers[0].energy.wires == 0.0

@@ -133,7 +133,8 @@ def test_pretrain_command_learns_and_writes_loadable_weights(tmp_path):
 
     out = tmp_path / "w.npz"
     result = CliRunner().invoke(cli, ["pretrain", "--network", "mlp", "--dataset", "digits", "--epochs", "3",
-                                      "--batch-size", "64", "--lr", "0.01", "--hwa-noise", "0.05", "--no-progress", "-o", str(out)])
+                                      "--batch-size", "64", "--lr", "0.01", "--hwa-noise", "0.05", "--no-progress",
+                                      "-o", str(out)])
     assert result.exit_code == 0, result.output
     net = load_network(out)
     assert net.meta["training"]["hwa_noise"] == 0.05 and net.name == "mlp-digits-hwa"

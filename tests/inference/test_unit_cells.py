@@ -158,7 +158,8 @@ from devicelab.cli import cli  # noqa: E402
     (["--devices-per-polarity", "2", "--significance", "3,-1"], "--significance: UnitCell.significance: every factor"),
     (["--devices-per-polarity", "2", "--significance", "3,1,1"], "--significance: UnitCell.significance: expected 2"),
     (["--significance", "big"], "--significance: expected comma-separated numbers"),
-    (["--cell", "1t1r", "--v-gate", "0.3"], "--v-gate: UnitCell.transistor.v_gate: the word line (0.3 V) must be above"),
+    (["--cell", "1t1r", "--v-gate", "0.3"],
+     "--v-gate: UnitCell.transistor.v_gate: the word line (0.3 V) must be above"),
     (["--v-gate", "1.2"], "--v-gate: only 1T1R cells have an access transistor"),
 ])
 def test_evaluate_refuses_bad_unit_cells_naming_the_option(tmp_path, options, message):

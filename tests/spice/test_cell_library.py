@@ -10,7 +10,8 @@ pytestmark = pytest.mark.spice
 
 def simulate(body: str, analysis: str) -> dict:
     lib = load_library("crossbar_cells").text
-    return run_netlist(f"cell library test\n{lib}\n{body}\n.options reltol=1e-9 vntol=1e-12\n{analysis}\n.end\n").vectors()
+    netlist = f"cell library test\n{lib}\n{body}\n.options reltol=1e-9 vntol=1e-12\n{analysis}\n.end\n"
+    return run_netlist(netlist).vectors()
 
 
 def test_pcm_cell_follows_its_sinh_iv_curve():

@@ -85,7 +85,7 @@ def test_pulses_go_to_the_side_of_their_sign_and_multi_device_arbitration_rotate
     model = nandakumar2018().replace(d2d=0.0)
     tiles = PulsedSynapses((1, 2), model, 1.0, SynapseConfig(devices_per_side=3), rng)
     before_p, before_m = tiles.g_plus.copy(), tiles.g_minus.copy()
-    for k in range(3):
+    for _ in range(3):
         tiles.apply(np.array([[1, -1]]), rng)
     assert np.all(tiles.g_plus[:, 0, 0] != before_p[:, 0, 0]) and np.all(tiles.g_minus[:, 0, 0] == before_m[:, 0, 0])
     assert np.all(tiles.g_minus[:, 0, 1] != before_m[:, 0, 1]) and np.all(tiles.g_plus[:, 0, 1] == before_p[:, 0, 1])

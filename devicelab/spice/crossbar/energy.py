@@ -120,7 +120,12 @@ def energy_from_nodes(spec: CrossbarSpec, g, v, nodes: NodeVoltages, t_read: flo
         raise SimulationError(f"node voltages of shape {nodes.row.shape} do not belong to {v.shape[0]} input "
                               f"vector(s) of a {spec.rows}x{spec.physical_cols} physical array")
     row, col = nodes.row, nodes.col
-    bottom = nodes.mid if spec.cell == "1t1r" else col
+    mid = None
+    if spec.cell == "1t1r":
+        if nodes.mid is None:
+            raise SimulationError("1T1R node voltages carry no drain (mid) node voltages")
+        mid = nodes.mid
+    bottom = col if mid is None else mid
     v_device = row - bottom
     i_device = cell_currents(spec, g_phys, v_device)
 
@@ -131,10 +136,10 @@ def energy_from_nodes(spec: CrossbarSpec, g, v, nodes: NodeVoltages, t_read: flo
     source = t_read * np.einsum("ki,ki->k", v, i_device.sum(axis=2))
     devices = total(i_device * v_device)
     transistors = zero
-    if spec.cell == "1t1r":
+    if mid is not None:  # 1T1R
         # KCL at the drain node: the device current leaves through the channel and the drain junction's gmin
-        i_channel = i_device - GMIN * nodes.mid
-        transistors = total(i_channel * (nodes.mid - col) + GMIN * (nodes.mid**2 + col**2))
+        i_channel = i_device - GMIN * mid
+        transistors = total(i_channel * (mid - col) + GMIN * (mid**2 + col**2))
     row_wires = total(np.diff(row, axis=2) ** 2) / spec.r_row if spec.r_row > 0 else zero
     col_wires = total(np.diff(col, axis=1) ** 2) / spec.r_col if spec.r_col > 0 else zero
     drivers = total((v - row[:, :, 0]) ** 2) / spec.r_driver if spec.r_driver > 0 else zero

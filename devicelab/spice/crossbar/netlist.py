@@ -4,7 +4,8 @@ All input vectors share one analysis: an index source ``vidx`` is swept by ``.dc
 row driver is a B-source ``V = pwl(V(idx), 0, V_i(0), 1, V_i(1), ...)``, equal to V_i of vector k at idx = k,
 so ngspice orders the matrix once for the K vectors (ngspice 39 without KLU spends most of a crossbar run
 reordering). The waveform is linear between the integer points (no plateaus): Newton's predictor at the
-previous point then lands exactly on the next vector, so each sweep point costs two iterations, not three. Output currents are the branch
+previous point then lands exactly on the next vector, so each sweep point costs two iterations, not three.
+Output currents are the branch
 currents of the 0 V sense sources ``vsns<p>`` (only those are saved, unless ``save_drivers=True`` also saves
 the branch currents of the row drivers ``bdrv<i>``, from which the source power is read).
 """
@@ -65,7 +66,8 @@ def crossbar_netlist(spec: CrossbarSpec, g, v, save_drivers: bool = False) -> st
     ]
     if spec.cell == "1t1r":
         t = spec.transistor
-        out.append(f"* access transistor: card of {TRANSISTOR_MODEL} in circuits/crossbar_cells.lib, values from the spec")
+        out.append(f"* access transistor: card of {TRANSISTOR_MODEL} in circuits/crossbar_cells.lib, "
+                   "values from the spec")
         out.append(f".model {TRANSISTOR_MODEL} nmos (level=1 vto={spice_float(t.vt0)} kp={spice_float(t.kp)} "
                    f"lambda={spice_float(t.lambda_)} gamma=0 phi=0.6 is=0)")
         out.append(f"vwl {names[topo.gate]} 0 {spice_float(t.v_gate)}")

@@ -8,7 +8,8 @@ boundary values. Two methods (``solve_nodal(..., method=...)``):
   by the row ladders, all vectors as one block (:mod:`~devicelab.spice.crossbar.ladder_cg`); O(N P K) work
   per iteration and a few to a dozen iterations, to a stated residual tolerance.
 - ``"direct"`` (the reference, and every other circuit): the conductance matrix is LU-factored once
-  (``scipy.sparse.linalg.splu``) and all input vectors are solved as one batch. Nonlinear circuits (sinh devices, 1T1R access transistors):
+  (``scipy.sparse.linalg.splu``) and all input vectors are solved as one batch. Nonlinear circuits (sinh
+  devices, 1T1R access transistors):
 Newton iterations from the small-signal solution: the small-signal matrix (factored once) is the chord
 Jacobian for the whole batch; vectors whose chord iteration contracts slowly (step ratio > 0.6) continue
 with Newton per vector, each Newton step solved by GMRES preconditioned with the same factorization

@@ -11,7 +11,7 @@ Units: g in S, v in V, currents in A.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -41,7 +41,7 @@ Engine = Callable[[SweepPoint, np.ndarray, np.ndarray], EngineOutput]
 
 def crossbar_spec(point: SweepPoint):
     """The :class:`~devicelab.spice.CrossbarSpec` of a sweep point (with its access transistor for 1T1R)."""
-    extra = {} if point.transistor is None else {"transistor": point.transistor}
+    extra: dict[str, Any] = {} if point.transistor is None else {"transistor": point.transistor}
     return CrossbarSpec(rows=point.rows, cols=point.cols, r_row=point.r_row, r_col=point.r_col,
                         r_driver=point.r_driver, r_sense=point.r_sense, device=point.device.kind,
                         v0=point.device.v0, cell=point.cell, differential=point.differential, **extra)
