@@ -159,6 +159,19 @@ class AnalogConfig:
         return dataclasses.replace(base, **{name: True})
 
 
+def adc_zero_and_half_range(adc) -> tuple[float, float]:
+    """Where 0 A sits on an ADC's input range and the half range used for signed currents, both in V.
+
+    A 2^b-code ADC has no code centred on its mid-range: mid-range is the transition between codes
+    2^(b-1) - 1 and 2^(b-1), so a zero current placed there would come back as +-LSB/2 and flip between the two
+    on the slightest offset or noise (a bias of up to one LSB on every column of every row tile). Zero is placed
+    instead at the centre of code 2^(b-1) (two's-complement style, as a signed integrating readout does), so
+    an ideal ADC returns 0 A exactly; the signed range is then +-(2^(b-1) - 1/2) LSB.
+    """
+    lsb = (adc.v_max - adc.v_min) / 2**adc.bits
+    return adc.v_min + (2 ** (adc.bits - 1) + 0.5) * lsb, (2 ** (adc.bits - 1) - 0.5) * lsb
+
+
 def spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
     """``n`` independent child generators of ``rng`` (:meth:`numpy.random.Generator.spawn`; generators made
     without a seed sequence fall back to seeds drawn from ``rng``)."""
@@ -551,14 +564,13 @@ class AnalogState:
             currents += noise
         if not cfg.adc or adc_model is None:  # ADC off, or exact (adc_bits None)
             return currents, 1.0
-        v_mid = 0.5 * (adc_model.v_min + adc_model.v_max)
-        v_half = 0.5 * (adc_model.v_max - adc_model.v_min)
+        v_zero, v_half = adc_zero_and_half_range(adc_model)
         gain = (v_half / i_fs).astype(np.float32)
         currents *= gain
-        currents += np.float32(v_mid)
+        currents += np.float32(v_zero)
         codes = adc_model.convert(currents, self.rng)
         volts = np.asarray(adc_model.reconstruct(codes), dtype=np.float32)
-        volts -= np.float32(v_mid)
+        volts -= np.float32(v_zero)
         return volts, 1.0 / gain
 
     def _tile_currents(self, pl, name, r, rows, x_q):

@@ -411,3 +411,18 @@ def test_ir_aware_programming_matches_the_effective_matrix_except_where_g_max_cl
     # unreachable cells stop at g_max: the residual shrinks but stays > 0
     assert np.all(np.maximum(new_plus, new_minus)[~reachable] == g_max)
     assert 0 < after < 0.5 * before
+
+
+def test_an_ideal_adc_model_returns_zero_current_as_exactly_zero(linear_net, linear_inputs, rng):
+    """0 A must sit on a code centre, not on the mid-range transition (where it would come back as +-LSB/2)."""
+    from devicelab.behavioral.adc import ideal_adc
+    from devicelab.inference.analog import adc_zero_and_half_range
+
+    adc = ideal_adc(6, 0.0, 1.0)
+    v_zero, v_half = adc_zero_and_half_range(adc)
+    assert adc.reconstruct(adc.convert(np.array([v_zero])))[0] == pytest.approx(v_zero)
+    assert v_zero + v_half <= adc.v_max and v_zero - v_half >= adc.v_min  # the signed range fits
+    config = dataclasses.replace(IDEAL, adc=True)
+    analog = _analog(linear_net, linear_inputs, config, rng, adc_model=adc)
+    zeros = np.zeros((4, linear_inputs[0].size), dtype=np.float32)
+    np.testing.assert_array_equal(analog.read_at(0.0, rng).layer_output(analog.layers["fc"], zeros), 0.0)
