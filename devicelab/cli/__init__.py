@@ -27,6 +27,7 @@ _COMMANDS = [
     ("evaluate", "evaluate"),
     ("pretrain", "pretrain"),
     ("train", "train"),
+    ("pim", "pim"),
 ]
 
 

@@ -12,8 +12,11 @@ W_io = alpha_o s_io, s in {-1, +1} (binary) or {-1, 0, +1} (ternary), is compute
   implements the **bit-serial in-memory adder tree** (the "in-memory full adder" scheme of the reviewed works):
   pairs of partial counts are added bit-serially, one full-adder step per bit position, each step a single
   three-row sensing whose thermometer code gives both the sum (parity) and the carry (majority) -- the
-  operations ``fa_sum``/``fa_carry`` of the bit-operation model. (The second scheme of the paper, counting
-  with a near-memory bit-counter, is not implemented.)
+  operations ``fa_sum``/``fa_carry`` of the bit-operation model (``adder="fa3"``, the default). As an option
+  (``adder="two_row"``) each full-adder step is instead built from five two-row sensings, s1 = a XOR b,
+  sum = s1 XOR c, carry = (a AND b) OR (s1 AND c): slower and costlier, but every sensing has the wider margins
+  of two rows (first-order error: 2 p_xor2 for the sum, p_and2 + p_and2 + p_or2 + p_xor2 for the carry).
+  (Counting with a near-memory digital bit-counter, the alternative of the reviewed works, is not implemented.)
 - binary weights: sum_i A_b,i s_io = 2 popcount(A_b AND P_o) - popcount(A_b); ternary: popcount(A_b AND P_o)
   - popcount(A_b AND M_o). Combining bit-planes (shift and add), scaling by alpha_o and the activation step,
   the bias, BatchNorm, ReLU and re-quantization run in exact digital logic next to the sub-array.
@@ -47,22 +50,40 @@ from devicelab.errors import ConfigError
 from devicelab.network.quantized import QuantizedMVM, quantize_activations, weight_signs
 
 
+ADDERS = ("fa3", "two_row")
+#: Sensings, written-back bits and sequential steps of one full-adder step per scheme.
+_FA_COST = {"fa3": {"sense": {"fa_sum": 1}, "writes": 2, "steps": 1},
+            "two_row": {"sense": {"xor2": 2, "and2": 2, "or2": 1}, "writes": 5, "steps": 5}}
+
+
+def full_adder_errors(bitops: BitOpsModel, adder: str) -> tuple[float, float]:
+    """First-order (sum, carry) error probabilities of one full-adder step of scheme ``adder`` (uniform inputs)."""
+    if adder == "fa3":
+        return bitops.mean_error("fa_sum"), bitops.mean_error("fa_carry")
+    xor, and2, or2 = (bitops.mean_error(op) for op in ("xor2", "and2", "or2"))
+    return min(1.0, 2 * xor), min(1.0, 2 * and2 + or2 + xor)
+
+
 @dataclass(frozen=True)
 class DigitalPIMConfig:
     """Array organization and write-back costs (stated assumptions, not simulated).
 
     ``columns``: bit lines sensed at once per sub-array; ``subarrays``: sub-arrays computing in parallel;
+    ``adder``: full-adder scheme, "fa3" (one three-row sensing per step) or "two_row" (five two-row sensings);
     ``write_energy`` (J) and ``write_latency`` (s) per bit written back (an SOT-MRAM write of order 100 fJ and
     1 ns); ``reads_per_second``: sensings of each stored weight bit per second of storage (read disturb).
     """
 
     columns: int = 512
     subarrays: int = 64
+    adder: str = "fa3"
     write_energy: float = 100e-15
     write_latency: float = 1e-9
     reads_per_second: float = 0.0
 
     def __post_init__(self):
+        if self.adder not in ADDERS:
+            raise ConfigError(f"DigitalPIMConfig.adder: expected one of {ADDERS}, got {self.adder!r}")
         for name in ("columns", "subarrays"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -137,8 +158,7 @@ class DigitalPIMEngine:
         self.rng = rng or np.random.default_rng(0)
         p_flip = self.bitops.stored_flip_probability(t_storage, config.reads_per_second * t_storage)
         self.p_and = np.asarray(self.bitops.error["and2"], dtype=np.float64)
-        self.p_sum = self.bitops.mean_error("fa_sum")
-        self.p_carry = self.bitops.mean_error("fa_carry")
+        self.p_sum, self.p_carry = full_adder_errors(self.bitops, config.adder)
         self.ternary = network.meta.get("weights") == "ternary"
         self.planes = {}
         for layer in network.weight_layers():
@@ -198,21 +218,23 @@ class DigitalPIMEngine:
         fa_per_count = int(adder_tree_steps(n).sum())
         and_ops = batch * self.bits * planes * n_out * n
         fa_ops = batch * counts_per_vector * fa_per_count
+        cost = _FA_COST[self.config.adder]
         self.counts["and2"] += and_ops
         self.counts["fa"] += fa_ops
-        self.counts["writes"] += and_ops + 2 * fa_ops
+        self.counts["writes"] += and_ops + cost["writes"] * fa_ops
         parallel = self.config.columns * self.config.subarrays
-        self.counts["steps"] += math.ceil(and_ops / parallel) + math.ceil(fa_ops / parallel)
+        self.counts["steps"] += math.ceil(and_ops / parallel) + cost["steps"] * math.ceil(fa_ops / parallel)
 
     def energy(self) -> float:
         """Energy (J) of everything computed so far: sensings plus write-backs."""
         e = self.bitops.energy
-        return float(self.counts["and2"] * e["and2"] + self.counts["fa"] * e["fa_sum"]
+        e_fa = sum(count * e[op] for op, count in _FA_COST[self.config.adder]["sense"].items())
+        return float(self.counts["and2"] * e["and2"] + self.counts["fa"] * e_fa
                      + self.counts["writes"] * self.config.write_energy)
 
     def latency(self) -> float:
         """Time (s) of everything computed so far: sequential steps times (sensing + write-back)."""
-        t = max(self.bitops.latency["and2"], self.bitops.latency["fa_sum"])
+        t = max(self.bitops.latency.values())
         return float(self.counts["steps"] * (t + self.config.write_latency))
 
     def reset_counts(self) -> None:
