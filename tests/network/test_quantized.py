@@ -50,12 +50,18 @@ def test_quantized_mvm_needs_quantized_meta():
         QuantizedMVM(resolve_network("mlp-fashion-mnist-float"))
 
 
+@pytest.mark.slow
 def test_short_training_run_learns_and_quantizes():
-    """30 s budget: 1 epoch on 2000 digits images; the result is binary and far above chance (10 %)."""
-    pytest.importorskip("torch")
+    """8 epochs on 1000 digits images; the result is binary and far above chance (10 %)."""
+    torch = pytest.importorskip("torch")
     from devicelab.network.quantized import train_quantized
 
-    net = train_quantized("mlp", "digits", QuantTrainConfig(epochs=3, train_limit=1000, batch_size=64))
-    assert net.meta["exact_test_accuracy"] > 0.5
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny model: more threads only contend
+    try:
+        net = train_quantized("mlp", "digits", QuantTrainConfig(epochs=8, train_limit=1000, batch_size=64))
+    finally:
+        torch.set_num_threads(threads)
+    assert net.meta["exact_test_accuracy"] > 0.7
     for layer in net.weight_layers():
         assert set(np.unique(weight_signs(layer)[0]).tolist()) <= {-1, 1}
