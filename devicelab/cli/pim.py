@@ -171,12 +171,13 @@ def evaluate(network, bitops_path, scales, times, adder, repeats, test_limit, se
               help="Quantized networks for digital MRAM (repeat the option).")
 @click.option("--bitops", "bitops_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Bit-operation model file [default: the shipped pim_default model].")
-@click.option("--adder", type=click.Choice(["fa3", "two_row"]), default="fa3", show_default=True)
+@click.option("--adder", "adders", type=click.Choice(["fa3", "two_row"]), multiple=True, default=("fa3", "two_row"),
+              show_default=True, help="Full-adder schemes of the MRAM bit counting (repeat the option).")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--test-limit", type=int, default=None, help="Evaluate only the first N test images.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-def compare(dataset, pcm_network, pcm_preset, mram_networks, bitops_path, adder, repeats, test_limit, seed, as_json):
+def compare(dataset, pcm_network, pcm_preset, mram_networks, bitops_path, adders, repeats, test_limit, seed, as_json):
     """Analog PCM vs digital MRAM on the same data set: accuracy at 1 s, 1 day, 1 year; energy and latency."""
     from devicelab.devices import preset
     from devicelab.inference.digital import DigitalPIMConfig
@@ -184,9 +185,13 @@ def compare(dataset, pcm_network, pcm_preset, mram_networks, bitops_path, adder,
     from devicelab.network import resolve_network
 
     pcm_net = resolve_network(pcm_network, dataset)
-    mram = {f"digital MRAM ({resolve_network(n).meta.get('weights', '?')})": resolve_network(n) for n in mram_networks}
+    mram = {}
+    for name in mram_networks:
+        net = resolve_network(name)
+        for adder in adders:
+            mram[f"digital MRAM ({net.meta.get('weights', '?')}, {adder})"] = (net, DigitalPIMConfig(adder=adder))
     result = compare_pcm_mram(dataset, pcm_net, mram, _load_bitops(bitops_path), preset(pcm_preset),
-                              repeats=repeats, test_limit=test_limit, seed=seed, config=DigitalPIMConfig(adder=adder))
+                              repeats=repeats, test_limit=test_limit, seed=seed)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))
         return

@@ -102,13 +102,12 @@ def _fmt(value: float) -> str:
 
 def compare_pcm_mram(dataset: str, pcm_network, mram_networks: dict, bitops: BitOpsModel, pcm_device, *,
                      times=COMPARE_TIMES, repeats: int = 3, test_limit: int | None = None, seed: int = 0,
-                     config: DigitalPIMConfig = DigitalPIMConfig(), pcm_energy=None, progress: bool = False
-                     ) -> Comparison:
+                     pcm_energy=None, progress: bool = False) -> Comparison:
     """Accuracy at ``times`` (s), energy and latency per inference of analog PCM and digital MRAM on ``dataset``.
 
     ``pcm_network``: a float/HWA Network evaluated on PCM tiles (``devicelab.inference`` with its defaults and
-    global drift compensation, device model ``pcm_device``); ``mram_networks``: {label: quantized Network}
-    evaluated with the digital engine and ``bitops``. ``pcm_energy``: optional callable (network) ->
+    global drift compensation, device model ``pcm_device``); ``mram_networks``: {label: (quantized Network,
+    DigitalPIMConfig)} evaluated with the digital engine and ``bitops``. ``pcm_energy``: optional callable (network) ->
     (J, s) per inference for the PCM row; without it those cells are n/a.
     """
     from devicelab.inference.evaluate import evaluate_accuracy_vs_time
@@ -130,7 +129,7 @@ def compare_pcm_mram(dataset: str, pcm_network, mram_networks: dict, bitops: Bit
                               energy, latency, f"device {getattr(pcm_device, 'name', 'custom')}, global drift "
                               "compensation, 8-bit DAC/ADC"))
     exact[pcm_network.name] = float(pcm.float_accuracy)
-    for label, net in mram_networks.items():
+    for label, (net, config) in mram_networks.items():
         result = accuracy_vs_time(net, test.x, test.y, bitops, times, repeats, rng, config)
         exact[net.name] = exact_accuracy(net, test.x, test.y)
         rows.append(ComparisonRow(label, net.name, tuple(times), [r["accuracy"] for r in result],
