@@ -34,3 +34,7 @@ from devicelab.behavioral.plots import plot_column_errors, plot_error_vs_size, p
 # ADC behavioral model and DAC input quantization (helper "adc"; see devicelab.behavioral.adc)
 from devicelab.behavioral.adc import ADCModel, from_characterization, ideal_adc, load_adc_model, quantize_dac  # noqa: E402
 from devicelab.behavioral.adc import save_adc_model  # noqa: E402
+
+# Digital MRAM PIM bit-operation model (helper "mram"; see devicelab.behavioral.bitops)
+from devicelab.behavioral.bitops import BitOpsModel, ideal_bitops, load_bitops_model, save_bitops_model  # noqa: E402
+from devicelab.behavioral.bitops import shipped_bitops_model  # noqa: E402

@@ -60,6 +60,41 @@ def characterize(preset, tmr, spread, sa_offset, per_pattern, heldout, seed, out
     click.echo(f"model written: {output}")
 
 
+@pim.command("sweep")
+@click.option("--preset", default="pim_default", show_default=True, help="MTJ preset the sweep starts from.")
+@click.option("--tmr", "tmrs", default="0.5,1.0,1.5,2.0", show_default=True, help="Zero-bias TMR values, comma-separated.")
+@click.option("--spread", "spreads", default="0.05", show_default=True,
+              help="Lognormal spreads sigma(ln R) of both states, comma-separated.")
+@click.option("--per-pattern", type=click.IntRange(min=2), default=40, show_default=True,
+              help="Monte Carlo instances per input pattern and point.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for per-run checkpoints; re-running the same command resumes from them.")
+def sweep(preset, tmrs, spreads, per_pattern, seed, checkpoint_dir):
+    """Bit error rate of each operation vs TMR and spread: SPICE Monte Carlo counts next to the model's value."""
+    import numpy as np
+
+    from devicelab.behavioral.bitops import from_characterization
+    from devicelab.devices.mtj import mtj_preset
+    from devicelab.inference.evaluate import parse_times
+    from devicelab.spice.pim import OPERATIONS, SenseSpec, characterize_bitops
+
+    ops = list(OPERATIONS)
+    click.echo("| TMR | spread | " + " | ".join(f"{op}: SPICE / model" for op in ops) + " |")
+    click.echo("|---|---|" + "---|" * len(ops))
+    for spread in parse_times(spreads):
+        for tmr in parse_times(tmrs):
+            model = mtj_preset(preset).replace(tmr0=float(tmr), sigma_p=float(spread), sigma_ap=float(spread))
+            char = characterize_bitops(model, SenseSpec(), per_pattern, rng=np.random.default_rng(seed),
+                                       checkpoint_dir=checkpoint_dir)
+            bitops = from_characterization(char)
+            cells = []
+            for op in ops:
+                errors, trials = char.errors(op)
+                cells.append(f"{errors.sum() / trials.sum():.2e} / {bitops.mean_error(op):.2e}")
+            click.echo(f"| {tmr:g} | {spread:g} | " + " | ".join(cells) + " |")
+
+
 def _print_model(bitops) -> None:
     click.echo(f"MTJ {bitops.mtj_name}; SA offset {1e3 * bitops.sa_offset_sigma:.3g} mV rms; read disturb "
                f"{bitops.read_disturb:.3g} per sensing")

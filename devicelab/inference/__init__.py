@@ -5,7 +5,8 @@ Tile settings and non-ideality switches: :class:`AnalogConfig` (:data:`NONIDEALI
 ``Network.forward``). Mapping: :class:`DifferentialConverter`, :class:`Tiling`, :func:`map_matrix`. Drift
 compensation: :class:`NoCompensation`, :class:`GlobalDriftCompensation`, :class:`ColumnDriftCompensation`,
 :class:`BatchNormCompensation`. Experiments: :func:`evaluate_accuracy_vs_time` -> :class:`EvaluationResult`,
-:func:`run_evaluation` (files), :func:`plot_accuracy_vs_time`.
+:func:`run_evaluation` (files), :func:`plot_accuracy_vs_time`. Digital MRAM processing-in-memory:
+:class:`DigitalPIMEngine`, :class:`DigitalPIMConfig`, :func:`digital_accuracy`, :func:`compare_pcm_mram`.
 """
 
 from devicelab._lazy import lazy_exports
@@ -17,4 +18,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".evaluate": ["AccuracyCurve", "EvaluationResult", "evaluate_accuracy_vs_time", "parse_times"],
     ".experiment": ["run_evaluation"],
     ".plots": ["plot_accuracy_vs_time"],
+    ".digital": ["DigitalPIMConfig", "DigitalPIMEngine", "digital_accuracy", "exact_accuracy"],
+    ".digital_experiment": ["Comparison", "accuracy_vs_error_scale", "accuracy_vs_time", "compare_pcm_mram"],
 })

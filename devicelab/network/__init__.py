@@ -14,4 +14,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".model": ["Network", "build_network", "load_network", "mlp", "resnet", "resolve_network", "save_network", "shipped_networks"],
     ".torch_io": ["from_torch", "to_torch"],
     ".pretrain": ["PretrainConfig", "train"],
+    ".quantized": ["QuantTrainConfig", "QuantizedMVM", "quantize_activations", "train_quantized", "weight_signs"],
 })
