@@ -150,3 +150,25 @@ def test_bad_config_is_rejected():
         DigitalPIMConfig(columns=0)
     with pytest.raises(ConfigError, match="t_storage"):
         DigitalPIMEngine(_network(), t_storage=-1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("devicelab.network.data", fromlist=["x"]).FASHION_MNIST_DIR.is_dir(),
+                    reason="Fashion-MNIST not installed")
+def test_preset_bit_errors_cost_the_binary_mlp_at_most_about_one_point():
+    """Issue target on 2000 test images: the shipped binary MLP with the shipped pim_default bit-operation model
+    and the two-row adder loses <= 1 point against its exact evaluation, plus 2 standard errors of the paired
+    mean over 3 repeats (the spread of the error draws)."""
+    from devicelab.behavioral.bitops import shipped_bitops_model
+    from devicelab.inference.digital import exact_accuracy
+    from devicelab.network import load_dataset, resolve_network
+
+    net = resolve_network("mlp-fashion-mnist-binary")
+    test = load_dataset("fashion-mnist", "test").subset(2000)
+    exact = exact_accuracy(net, test.x, test.y)
+    rng = np.random.default_rng(0)
+    noisy = [digital_accuracy(net, test.x, test.y, shipped_bitops_model(), DigitalPIMConfig(adder="two_row"),
+                              rng=rng)["accuracy"] for _ in range(3)]
+    loss = exact - np.mean(noisy)
+    se = np.std(noisy, ddof=1) / math.sqrt(3)
+    assert loss <= 0.01 + 2 * se, (exact, noisy)
