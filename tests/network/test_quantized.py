@@ -8,7 +8,7 @@ from devicelab.network.data import FASHION_MNIST_DIR
 from devicelab.network.quantized import QuantizedMVM, QuantTrainConfig, quantize_activations, weight_signs
 from devicelab.errors import ConfigError
 
-SHIPPED = ("mlp-fashion-mnist-binary", "mlp-fashion-mnist-ternary")
+SHIPPED = ("mlp-fashion-mnist-binary", "mlp-fashion-mnist-ternary", "resnet-fashion-mnist-binary")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
