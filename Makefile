@@ -5,7 +5,9 @@ APT_PACKAGES := ngspice libngspice0-dev dataset-fashion-mnist
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: install system-deps python-deps demo test test-all bench clean
+WHEEL_TEST_DIR ?= build/wheel-test
+
+.PHONY: install system-deps python-deps demo lint test test-all wheel-test bench clean
 
 install: system-deps python-deps
 
@@ -26,10 +28,34 @@ python-deps:
 demo: install
 	$(PYTHON) -m devicelab.demo --output $(DEMO_DIR)
 
-test: install
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+# ruff (lint + import order) and mypy, configured in pyproject.toml; `make test` runs them first.
+lint: install
+	$(PYTHON) -m ruff check devicelab tests benchmarks
+	$(PYTHON) -m mypy
 
-test-all: install
+test: install lint
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory wheel-test
+
+# A plain, non-editable install works (package data such as circuits/*.lib included): build a wheel, install it
+# into a fresh venv (system site-packages only for the dependencies; the check below fails if devicelab or its
+# circuit library would come from anywhere but the venv) and run one ngspice command from it. About 30 s.
+wheel-test:
+	rm -rf $(WHEEL_TEST_DIR) build/lib build/bdist.* && mkdir -p $(WHEEL_TEST_DIR)
+	$(PIP) wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w $(WHEEL_TEST_DIR)/dist . \
+		|| $(PIP) wheel -q --disable-pip-version-check --no-deps -w $(WHEEL_TEST_DIR)/dist .
+	$(PYTHON) -m venv --system-site-packages $(WHEEL_TEST_DIR)/venv
+	$(WHEEL_TEST_DIR)/venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-index \
+		$(WHEEL_TEST_DIR)/dist/devicelab-*.whl
+	cd $(WHEEL_TEST_DIR) && env -u PYTHONPATH venv/bin/python -c "import sys, devicelab, devicelab.spice.library as lib; \
+		ok = devicelab.__file__.startswith(sys.prefix) and str(lib.CIRCUITS_DIR).startswith(sys.prefix) \
+		and (lib.CIRCUITS_DIR / 'adc_cells.lib').is_file(); \
+		sys.exit(0 if ok else f'not the wheel: {devicelab.__file__}, {lib.CIRCUITS_DIR}'); " && \
+		echo "wheel-test: devicelab and circuits/*.lib come from the wheel in $(WHEEL_TEST_DIR)/venv"
+	cd $(WHEEL_TEST_DIR) && env -u PYTHONPATH venv/bin/devicelab adc characterize --type sar --bits 4 --heldout 8 \
+		-o adc.h5
+
+test-all: install lint
 	$(PYTHON) -m pytest
 
 bench: install

@@ -20,7 +20,7 @@ from devicelab.behavioral.adc import ideal_adc
 from devicelab.devices import preset
 from devicelab.errors import ValidityRangeWarning
 from devicelab.network import load_dataset, resolve_network
-from devicelab.inference import AnalogConfig, AnalogNetwork, GlobalDriftCompensation, evaluate_accuracy_vs_time
+from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, evaluate_accuracy_vs_time
 from devicelab.network.layers import Flatten, Linear
 from devicelab.network.model import Network
 
@@ -66,8 +66,8 @@ def bench_layer(rng):
     print("of this thread (cpu1 is insensitive to other processes taking the cores).")
     print(f"{'case':58s} {'matmul ms':>9s} {'fwd ms':>7s} {'wall':>5s} {'wall1':>5s} {'cpu1':>5s} {'read_at ms':>10s}")
     for label, config, xbar, adc in cases:
-        analog = AnalogNetwork(net, MODEL, config, x[:256].reshape(256, 1, 1, 512), rng, crossbar_model=xbar,
-                               adc_model=adc, compensation=GlobalDriftCompensation())
+        hardware = AnalogHardware(MODEL, config, xbar, adc)  # global drift compensation
+        analog = AnalogNetwork(net, hardware, x[:256].reshape(256, 1, 1, 512), rng)
         t_read = best_of(lambda: analog.read_at(86400.0, rng), repeats=3)
         state = analog.read_at(86400.0, rng)
         pl = analog.layers["fc"]
@@ -89,7 +89,7 @@ def bench_resnet(rng):
     t_float = time.perf_counter() - start
     times = [1, 3600, 86400, 2592000, 31536000]
     start = time.perf_counter()
-    result = evaluate_accuracy_vs_time(net, test, cal.x, MODEL, times, 5, rng, AnalogConfig(), "global")
+    result = evaluate_accuracy_vs_time(net, test, cal.x, AnalogHardware(MODEL), times, 5, rng)
     t_total = time.perf_counter() - start
     print(f"\nsmall ResNet ({net.n_parameters()} parameters), Fashion-MNIST test set ({len(test)} images):")
     print(f"  float forward of the test set: {t_float:.1f} s")

@@ -11,11 +11,85 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from devicelab.errors import ModelFileError
+from devicelab.errors import InputFileError, ModelFileError, OutputError
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def check_writable(path: str | os.PathLike, *, folder: bool = False, overwrite: bool = True,
+                   what: str = "output") -> Path:
+    """Check, before any work, that ``path`` (a file, or a folder with ``folder=True``) can be written.
+
+    The nearest existing parent must be a folder this process can create files in (tried for real, so a
+    read-only file system or a missing permission is found even when running as root). An existing file,
+    or an existing non-empty folder, is refused unless ``overwrite``. Raises
+    :class:`~devicelab.errors.OutputError` naming the path and what was expected; returns ``Path(path)``.
+    """
+    path = Path(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            raise OutputError(f"{what} folder {path} is an existing file; expected a folder (or a new name)")
+        if not folder and path.is_dir():
+            raise OutputError(f"{what} file {path} is an existing folder; expected a file name")
+        if not overwrite and (not folder or any(path.iterdir())):
+            kind = "file" if not folder else "folder (not empty)"
+            raise OutputError(f"{what} {kind} {path} already exists; pass --overwrite to replace it, "
+                              f"or choose another name")
+    parent = path if folder and path.is_dir() else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {what} {path}: {parent} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".devicelab-probe-", dir=parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} {path}: folder {parent} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder next to ``path`` to write a report into; publish it only if the block succeeds.
+
+    Every report folder is written this way: an interrupted run (an error, Ctrl-C) leaves no half-written
+    report, only the temporary folder's removal. A new ``path`` is created by renaming the temporary folder;
+    into an existing folder the files are renamed one by one (each atomic; ``report.*`` last), other files
+    there are kept, and files of the same name are replaced only with ``overwrite`` (else
+    :class:`~devicelab.errors.OutputError`, nothing published).
+    """
+    path = Path(path)
+    check_writable(path, folder=True, overwrite=True, what="report")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        if not path.exists():
+            os.replace(tmp, path)
+            return
+        entries = sorted(tmp.iterdir(), key=lambda p: (p.stem == "report", p.name))
+        clashes = [p.name for p in entries if (path / p.name).exists()]
+        if clashes and not overwrite:
+            raise OutputError(f"report folder {path} already holds {', '.join(clashes)}; pass --overwrite to "
+                              f"replace them, or choose another folder")
+        for entry in entries:
+            if entry.is_dir() and (path / entry.name).is_dir():
+                shutil.rmtree(path / entry.name)
+            os.replace(entry, path / entry.name)
+        tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @contextlib.contextmanager
@@ -41,6 +115,37 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterato
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def load_numpy(path: str | os.PathLike, what: str, *, archive_ok: bool = False):
+    """Load a .npy array (or, with ``archive_ok``, an .npz archive) of ``what`` without ever unpickling.
+
+    The file's first bytes are checked first, so a text file, a CSV or anything else named ``.npy`` is
+    reported as "not a NumPy file" (numpy itself would call it pickled data). Raises
+    :class:`~devicelab.errors.InputFileError` naming the file; returns an ndarray or an open NpzFile.
+    """
+    import numpy as np
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+    is_zip = head[:4] == _ZIP_MAGIC
+    if head != _NPY_MAGIC and not (archive_ok and is_zip):
+        found = "an .npz archive" if is_zip else "empty" if not head else f"starts with {head!r}"
+        expected = ".npy (or .npz)" if archive_ok else ".npy"
+        raise InputFileError(path, f"{what}: not a NumPy {expected} file ({found}); save arrays with numpy.save")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "Object arrays" in str(exc) or "pickled" in str(exc):
+            raise InputFileError(path, f"{what}: holds Python objects (dtype=object), which devicelab never "
+                                       f"unpickles; save a numeric array") from None
+        raise InputFileError(path, f"{what}: damaged or truncated NumPy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise InputFileError(path, f"{what}: damaged or truncated NumPy file ({exc})") from None
+    return loaded
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -1,6 +1,6 @@
 """Stage 3: behavioral models built from SPICE/nodal sweeps, with their measured error.
 
-Crossbar model (helper "behavioral"; SI units: S, ohm, V, A):
+Crossbar model (SI units: S, ohm, V, A):
 
 - ``load_crossbar_model(path) -> CrossbarModel``; ``save_crossbar_model(model, path)`` (HDF5, format
   "devicelab.crossbar_model" v1, see :mod:`devicelab.behavioral.model_file`).
@@ -12,29 +12,20 @@ Crossbar model (helper "behavioral"; SI units: S, ohm, V, A):
 - ``build_crossbar_model(sweep) -> CrossbarModel`` (calibrated on part of a sweep, error table on the
   held-out rest), ``check_crossbar_model(model, sweep) -> rows``, ``format_error_table(rows) -> str``.
 - Plots (matplotlib Figures): ``plot_model_vs_reference``, ``plot_error_vs_size``, ``plot_column_errors``.
+
+ADC behavioral model and DAC input quantization: :class:`ADCModel` (``load_adc_model`` / ``save_adc_model``,
+``from_characterization``, ``ideal_adc``), ``quantize_dac``; see :mod:`devicelab.behavioral.adc`.
 """
 
-from devicelab.behavioral.build import (
-    build_crossbar_model,
-    check_crossbar_model,
-    format_error_table,
-    nrms_error,
-    summarize_errors,
-)
-from devicelab.behavioral.crossbar_model import (
-    BoundCrossbar,
-    CrossbarCircuit,
-    CrossbarModel,
-    ModelSettings,
-    Validity,
-)
-from devicelab.behavioral.model_file import apply_model_files, load_crossbar_model, save_crossbar_model
-from devicelab.behavioral.plots import plot_column_errors, plot_error_vs_size, plot_model_vs_reference
+from devicelab._lazy import lazy_exports
 
-# ADC behavioral model and DAC input quantization (helper "adc"; see devicelab.behavioral.adc)
-from devicelab.behavioral.adc import ADCModel, from_characterization, ideal_adc, load_adc_model, quantize_dac  # noqa: E402
-from devicelab.behavioral.adc import save_adc_model  # noqa: E402
-
-# Digital MRAM PIM bit-operation model (helper "mram"; see devicelab.behavioral.bitops)
-from devicelab.behavioral.bitops import BitOpsModel, ideal_bitops, load_bitops_model, save_bitops_model  # noqa: E402
-from devicelab.behavioral.bitops import shipped_bitops_model  # noqa: E402
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    ".build": ["build_crossbar_model", "check_crossbar_model", "format_error_table", "nrms_error", "summarize_errors"],
+    ".crossbar_model": ["BoundCrossbar", "CrossbarCircuit", "CrossbarModel", "ModelSettings", "Validity"],
+    ".model_file": ["apply_model_files", "load_crossbar_model", "save_crossbar_model"],
+    ".plots": ["plot_column_errors", "plot_error_vs_size", "plot_model_vs_reference"],
+    ".energy_table": ["EnergyTable", "load_energy_table"],
+    ".periphery": ["EnergyBreakdown", "PeripheryModel", "adc_costs", "tile_mvm_energy"],
+    ".adc": ["ADCModel", "from_characterization", "ideal_adc", "load_adc_model", "quantize_dac", "save_adc_model"],
+    ".bitops": ["BitOpsModel", "ideal_bitops", "load_bitops_model", "save_bitops_model", "shipped_bitops_model"],
+})

@@ -117,16 +117,6 @@ class ADCModel:
                 raise ConfigError("ADCModel.convert: this model has input noise; pass rng")
             x = x + rng.normal(0.0, self.noise_sigma, x.shape).astype(x.dtype, copy=False)
         return self._lookup[x.dtype == np.float32].codes(x)
-        # guess the code of the nominal quantizer, then correct it by at most `shift` codes each way: the
-        # transition levels are within shift - 1 LSB of nominal, so the loops end on edges[c] <= x < edges[c + 1]
-        scale = x.dtype.type(1.0 / self.lsb)
-        guess = np.floor((x - x.dtype.type(self.v_min)) * scale)
-        code = np.fmin(np.fmax(guess, 0), self.top_code).astype(np.int32)  # fmax/fmin map NaN to 0
-        for _ in range(shift):
-            code -= x < edges[code]
-        for _ in range(shift):
-            code += x >= edges[code + 1]
-        return code
 
     def reconstruct(self, codes, dtype=np.float32) -> np.ndarray:
         """Nominal code centres ``v_min + (code + 1/2) LSB`` (V) of integer ``codes``, as ``dtype`` (float32 by

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.behavioral.adc import ADCModel, from_characterization, save_adc_model
-from devicelab.files import atomic_output
+from devicelab.files import atomic_folder
 from devicelab.spice.adc.characterize import ADCCharacterization, characterize_adc
 from devicelab.spice.adc.netlist import RampADCSpec, SARADCSpec
 from devicelab.spice.adc.plots import plot_inl_dnl, plot_transfer_curve
@@ -27,11 +27,12 @@ class ADCBuild:
 def build_adc_model(spec, n_points: int, *, rng: np.random.Generator, n_heldout: int = 64,
                     output: str | Path | None = None, report_dir: str | Path | None = None,
                     checkpoint_dir: str | Path | None = None, timeout: float = 600.0,
-                    progress: bool = False) -> ADCBuild:
+                    progress: bool = False, overwrite: bool = True) -> ADCBuild:
     """Characterize ``spec`` in ngspice (``n_points`` sweep + ``n_heldout`` held-out inputs), build the model.
 
     Writes the model file to ``output`` and the transfer-curve and INL/DNL plots (PNG) to ``report_dir``
-    when given. The held-out error is measured with the model's noise when it has any (drawn from ``rng``).
+    when given (atomically; existing plots of the same name are replaced only with ``overwrite``). The
+    held-out error is measured with the model's noise when it has any (drawn from ``rng``).
     """
     char = characterize_adc(spec, n_points, rng=rng, n_heldout=n_heldout, timeout=timeout,
                             checkpoint_dir=checkpoint_dir, progress=progress)
@@ -39,13 +40,11 @@ def build_adc_model(spec, n_points: int, *, rng: np.random.Generator, n_heldout:
     model_path = save_adc_model(model, output) if output is not None else None
     figures: dict[str, Path] = {}
     if report_dir is not None:
-        folder = Path(report_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         stem = f"adc_{spec.kind}_{spec.bits}bit"
-        for name, plot in (("transfer", plot_transfer_curve), ("inl_dnl", plot_inl_dnl)):
-            figures[name] = folder / f"{stem}_{name}.png"
-            with atomic_output(figures[name], suffix=".png") as tmp:
-                plot(char).savefig(tmp, dpi=110)
+        with atomic_folder(report_dir, overwrite=overwrite) as folder:
+            for name, plot in (("transfer", plot_transfer_curve), ("inl_dnl", plot_inl_dnl)):
+                plot(char).savefig(folder / f"{stem}_{name}.png", dpi=110)
+                figures[name] = Path(report_dir) / f"{stem}_{name}.png"
     return ADCBuild(model, char, model_path, figures)
 
 

@@ -9,6 +9,12 @@ calibration/held-out point indices, calibration trials, target). Every dataset h
 - ``/settings/``: ``n_probes`` (int, "1"), ``tol`` ("1"), ``max_iter`` (int, "1"), ``kappa3`` ("1"): the calibrated method parameters (see :mod:`devicelab.behavioral.crossbar_model`).
 - ``/validity/``: ``rows``, ``cols`` (2,) int "1"; ``r_wire``, ``r_driver``, ``r_sense`` (2,) ohm;
   ``g`` (2,) S; ``v_max`` V; ``devices`` (strings, "1"); ``differential`` (bools, "1").
+- format_version 2 adds ``/circuit/cell`` (string, "1"), ``/circuit/devices_per_polarity`` (int, "1"),
+  ``/circuit/significance`` (N,) "1" (multi-device unit cells, see :mod:`devicelab.spice.crossbar.spec`) and, for 1T1R cells, ``/circuit/transistor/``
+  ``v_gate``, ``vt0`` (V), ``kp`` (A/V^2), ``w``, ``l`` (m), ``lambda_`` (1/V); ``/validity/cells``
+  (strings, "1") and, when 1T1R cells are covered, ``/validity/v_gate``, ``vt0`` (2,) V and ``r_on`` (2,)
+  ohm; error-table columns ``cell``, ``v_gate``, ``vt0`` (V) and ``r_on`` (ohm). Version 1 files (no such
+  datasets) are passive-cell models.
 - ``/error_table/<column>``: one dataset per column of the held-out error table (length = points),
   columns as in :data:`devicelab.behavioral.build.ERROR_COLUMNS` (errors dimensionless, resistances ohm,
   v0 V).
@@ -26,12 +32,17 @@ from devicelab.behavioral.build import ERROR_COLUMNS
 from devicelab.behavioral.crossbar_model import CrossbarCircuit, CrossbarModel, ModelSettings, Validity
 from devicelab.errors import ConfigError, ModelFileError
 from devicelab.files import atomic_output, check_header, write_dataset, write_header
+from devicelab.spice.crossbar.spec import AccessTransistor
 
 FORMAT = "devicelab.crossbar_model"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
+_TRANSISTOR_UNITS = {"v_gate": "V", "vt0": "V", "kp": "A/V^2", "w": "m", "l": "m", "lambda_": "1/V"}
+#: Error-table columns added in format_version 2, with the value a version 1 (passive) row takes.
+_V2_COLUMNS = {"cell": "passive", "v_gate": math.nan, "vt0": math.nan, "r_on": 0.0}
 _STR = h5py.string_dtype()
-_UNITS = {"r_row": "ohm", "r_col": "ohm", "r_driver": "ohm", "r_sense": "ohm", "v0": "V"}
+_UNITS = {"r_row": "ohm", "r_col": "ohm", "r_driver": "ohm", "r_sense": "ohm", "v0": "V", "v_gate": "V", "vt0": "V",
+          "r_on": "ohm"}
 
 
 def save_crossbar_model(model: CrossbarModel, path) -> Path:
@@ -46,6 +57,13 @@ def save_crossbar_model(model: CrossbarModel, path) -> Path:
             _write_str(c, "device", model.circuit.device)
             write_dataset(c, "v0", math.nan if model.circuit.v0 is None else float(model.circuit.v0), "V")
             write_dataset(c, "differential", bool(model.circuit.differential), "1")
+            _write_str(c, "cell", model.circuit.cell)
+            write_dataset(c, "devices_per_polarity", int(model.circuit.devices_per_polarity), "1")
+            write_dataset(c, "significance", np.asarray(model.circuit.significance, dtype=float), "1")
+            if model.circuit.transistor is not None:
+                tr = c.create_group("transistor")
+                for name, unit in _TRANSISTOR_UNITS.items():
+                    write_dataset(tr, name, float(getattr(model.circuit.transistor, name)), unit)
             s = fh.create_group("settings")
             st = model.settings
             write_dataset(s, "n_probes", int(st.n_probes), "1")
@@ -62,9 +80,13 @@ def save_crossbar_model(model: CrossbarModel, path) -> Path:
             write_dataset(v, "v_max", float(va.v_max), "V")
             _write_str(v, "devices", list(va.devices))
             write_dataset(v, "differential", np.asarray(va.differential, dtype=bool), "1")
+            _write_str(v, "cells", list(va.cells))
+            for name, unit in (("v_gate", "V"), ("vt0", "V"), ("r_on", "ohm")):
+                if getattr(va, name) is not None:
+                    write_dataset(v, name, np.asarray(getattr(va, name), dtype=float), unit)
             t = fh.create_group("error_table")
             for col in ERROR_COLUMNS:
-                values = [row[col] for row in model.error_table]
+                values = [row[col] if col in row else _V2_COLUMNS[col] for row in model.error_table]
                 if values and isinstance(values[0], str):
                     _write_str(t, col, values)
                 else:
@@ -107,9 +129,15 @@ def load_crossbar_model(path) -> CrossbarModel:
         try:
             c, s, v, t = fh["circuit"], fh["settings"], fh["validity"], fh["error_table"]
             v0 = float(c["v0"][()])
+            cell = _read_str(c["cell"]) if "cell" in c else "passive"
+            transistor = (AccessTransistor(**{name: float(c["transistor"][name][()]) for name in _TRANSISTOR_UNITS})
+                          if cell == "1t1r" else None)
             circuit = CrossbarCircuit(float(c["r_row"][()]), float(c["r_col"][()]), float(c["r_driver"][()]),
                                       float(c["r_sense"][()]), _read_str(c["device"]),
-                                      None if math.isnan(v0) else v0, bool(c["differential"][()]))
+                                      None if math.isnan(v0) else v0, bool(c["differential"][()]), cell, transistor,
+                                      int(c["devices_per_polarity"][()]) if "devices_per_polarity" in c else 1,
+                                      tuple(float(x) for x in c["significance"][()]) if "significance" in c else None)
+            access = {name: tuple(float(x) for x in v[name][()]) for name in ("v_gate", "vt0", "r_on") if name in v}
             settings = ModelSettings(int(s["n_probes"][()]), float(s["tol"][()]), int(s["max_iter"][()]),
                                      float(s["kappa3"][()]))
             validity = Validity(
@@ -117,9 +145,14 @@ def load_crossbar_model(path) -> CrossbarModel:
                 r_wire=tuple(float(x) for x in v["r_wire"][()]), r_driver=tuple(float(x) for x in v["r_driver"][()]),
                 r_sense=tuple(float(x) for x in v["r_sense"][()]), g=tuple(float(x) for x in v["g"][()]),
                 v_max=float(v["v_max"][()]), devices=tuple(_read_str(v["devices"])),
-                differential=tuple(bool(x) for x in v["differential"][()]))
+                differential=tuple(bool(x) for x in v["differential"][()]),
+                cells=tuple(_read_str(v["cells"])) if "cells" in v else ("passive",), **access)
             columns = {}
+            n_rows = len(t["point"])
             for col in ERROR_COLUMNS:
+                if col not in t and col in _V2_COLUMNS:
+                    columns[col] = [_V2_COLUMNS[col]] * n_rows
+                    continue
                 ds = t[col]
                 columns[col] = (_read_str(ds) if h5py.check_string_dtype(ds.dtype) else
                                 [x.item() if hasattr(x, "item") else x for x in ds[()]])
@@ -135,11 +168,11 @@ def load_crossbar_model(path) -> CrossbarModel:
 def _load_npy(path, what: str) -> np.ndarray:
     """A numeric array from a .npy file (never unpickled); InputFileError naming the file otherwise."""
     from devicelab.errors import InputFileError
+    from devicelab.files import load_numpy
 
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(path, f"cannot read {what} as a .npy array ({exc})") from exc
+    array = load_numpy(path, what)
+    if np.iscomplexobj(array):
+        raise InputFileError(path, f"{what}: expected real numbers, got a complex array (dtype {array.dtype})")
     if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
         raise InputFileError(path, f"expected a numeric array of {what}, got dtype {getattr(array, 'dtype', None)}")
     if not np.all(np.isfinite(array)):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from devicelab.behavioral.build import (
+    TARGET,
+    TARGET_1T1R,
     build_crossbar_model,
     format_error_table,
     model_on_record,
@@ -24,14 +26,17 @@ def _save(fig, path: Path) -> str:
     return path.name
 
 
-def crossbar_model_report(sweep_path, out: Path, r_wire: float | None = None) -> tuple[Path, str]:
+def crossbar_model_report(sweep_path, out: Path, r_wire: float | None = None,
+                          name: str = "xbar_model") -> tuple[Path, str]:
     """Build a crossbar model from ``sweep_path`` (bound for ``r_wire`` ohm per segment, see
-    :func:`build_crossbar_model`), save it as ``out/xbar_model.h5`` with three plots, and return
-    (model path, Markdown body)."""
+    :func:`build_crossbar_model`), save it as ``out/<name>.h5`` with three plots (file names prefixed
+    by ``name`` unless it is the default), and return (model path, Markdown body)."""
     out = Path(out)
     data = read_sweep(sweep_path)
     model = build_crossbar_model(data, r_wire=r_wire)
-    model_path = save_crossbar_model(model, out / "xbar_model.h5")
+    model_path = save_crossbar_model(model, out / f"{name}.h5")
+    prefix = "" if name == "xbar_model" else f"{name}_"
+    target = TARGET_1T1R if model.circuit.cell == "1t1r" else TARGET
     table = model.error_table
     held = {row["point"] for row in table}
     hardest = max((r for r in data.records if supported(r) and r.params["index"] in held),
@@ -42,9 +47,11 @@ def crossbar_model_report(sweep_path, out: Path, r_wire: float | None = None) ->
     label = (f"point {p['index']}: {p['rows']}x{p['cols']}, {p['r_row']:g} ohm wires, {p['inputs']} inputs "
              f"(vs {hardest.reference})")
     plots = [
-        _save(plot_error_vs_size(table), out / "behavioral_error_vs_size.png"),
-        _save(plot_model_vs_reference(i_ref, i_model, hardest.i_ideal, title=label), out / "behavioral_scatter.png"),
-        _save(plot_column_errors(i_ref, i_model, hardest.i_ideal, title=label), out / "behavioral_column_errors.png"),
+        _save(plot_error_vs_size(table), out / f"{prefix}behavioral_error_vs_size.png"),
+        _save(plot_model_vs_reference(i_ref, i_model, hardest.i_ideal, title=label),
+              out / f"{prefix}behavioral_scatter.png"),
+        _save(plot_column_errors(i_ref, i_model, hardest.i_ideal, title=label),
+              out / f"{prefix}behavioral_column_errors.png"),
     ]
     s, summary = model.settings, summarize_errors(table)
     circuit = record_circuit(hardest)
@@ -54,7 +61,7 @@ def crossbar_model_report(sweep_path, out: Path, r_wire: float | None = None) ->
         f"(their own conductance and input draws). Method: line attenuations plus a two-sided smooth-probe "
         f"correction; calibrated settings: {s.n_probes} probes per side, relaxation tolerance {s.tol:g}.",
         "",
-        f"Target (1 % wherever the ideal V.G model is >= 10 % off, never worse than ideal): met on "
+        f"Target ({100 * target:g} % wherever the ideal V.G model is >= 10 % off, never worse than ideal): met on "
         f"{summary['met']} points, missed on {summary['missed']}, worse than ideal on {summary['worse']}; worst "
         f"held-out error {100 * summary['worst_err']:.3f} %. Hardest held-out point: {label}, circuit {circuit}. "
         f"The model file is bound by default for {model.circuit.r_row:g} ohm row and "

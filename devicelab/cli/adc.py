@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 
 @click.group("adc")
 def adc():
@@ -35,8 +37,9 @@ def adc():
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for per-run checkpoints; re-running the same command resumes from them.")
 @click.option("--progress/--no-progress", default=False, show_default=True, help="Show a progress bar.")
+@overwrite_option
 def characterize(kind, bits, vref, offset, noise, mismatch, r_leak, points, heldout, seed, output, report_dir,
-                 checkpoint_dir, progress):
+                 checkpoint_dir, progress, overwrite):
     """Simulate an ADC in ngspice (transient, many conversions per run), print offset, gain error, INL/DNL,
     ENOB and conversion energy, and write the behavioral ADC model built from it."""
     import numpy as np
@@ -45,6 +48,7 @@ def characterize(kind, bits, vref, offset, noise, mismatch, r_leak, points, held
     from devicelab.errors import ConfigError
     from devicelab.spice.adc.netlist import RampADCSpec, SARADCSpec
 
+    check_outputs(overwrite, files=[output], folders=[report_dir], updated_folders=[checkpoint_dir])
     common = {"bits": bits, "vref": vref, "comparator_offset": offset, "comparator_noise": noise}
     if kind == "sar":
         if r_leak != float("inf"):
@@ -55,7 +59,8 @@ def characterize(kind, bits, vref, offset, noise, mismatch, r_leak, points, held
             raise ConfigError("--mismatch applies to --type sar only")
         spec = RampADCSpec(**common, r_leak=r_leak)
     build = build_adc_model(spec, points or 8 * 2**bits, rng=np.random.default_rng(seed), n_heldout=heldout,
-                            output=output, report_dir=report_dir, checkpoint_dir=checkpoint_dir, progress=progress)
+                            output=output, report_dir=report_dir, checkpoint_dir=checkpoint_dir, progress=progress,
+                            overwrite=overwrite)
     for line in summary_lines(build):
         click.echo(line)
     click.echo(f"model written: {build.model_path}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 
 @click.group("behavioral")
 def behavioral():
@@ -17,10 +19,13 @@ def behavioral():
 @click.option("--r-wire", type=float, default=None,
               help="Wire resistance (ohm per segment) of the circuit the model is bound for by default; must be one "
                    "of the sweep's values (default: the sweep's largest).")
-def build(sweep_file, output, r_wire):
+@overwrite_option
+def build(sweep_file, output, r_wire, overwrite):
     """Calibrate a crossbar model on part of SWEEP_FILE, measure its error on the held-out rest, and
     write it with its validity range, error table and provenance; prints the error table."""
     from devicelab.behavioral import build_crossbar_model, format_error_table, save_crossbar_model
+
+    check_outputs(overwrite, files=[output])
 
     model = build_crossbar_model(sweep_file, r_wire=r_wire)
     save_crossbar_model(model, output)
@@ -55,9 +60,12 @@ def check(model_file, sweep_file):
               help="Input voltages in V (.npy): one vector per row, (n_vectors, rows).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="Output currents in A (.npy, float64): (n_vectors, cols).")
-def apply(model_file, g_file, v_file, output):
+@overwrite_option
+def apply(model_file, g_file, v_file, output, overwrite):
     """Column currents of the crossbar in MODEL_FILE for the given conductances and inputs."""
     from devicelab.behavioral import apply_model_files
+
+    check_outputs(overwrite, files=[output])
 
     shape = apply_model_files(model_file, g_file, v_file, output)
     click.echo(f"currents written: {output} {shape}")

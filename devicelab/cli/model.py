@@ -7,6 +7,7 @@ import math
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
 from devicelab.errors import ConfigError
 
 
@@ -47,18 +48,33 @@ def show(path, as_json):
     for key, unit in info["units"].items():
         if m.get(key) is None:
             continue
-        if key == "prog_coeffs":
+        if key == "g_range":
+            click.echo(f"  {key:<22} [{m[key][0]:.6g}, {m[key][1]:.6g}] {unit}")
+        elif key == "prog_coeffs":
             errs = unc.get(key) or [math.nan] * len(m[key])
             for k, (c, e) in enumerate(zip(m[key], errs)):
                 line(f"prog_coeffs[{k}]", c, e, unit)
         else:
             line(key, m[key], unc.get(key), unit)
     for law in ("nu_mean", "nu_std", "read_noise"):
+        click.echo(f"  {law + '.law':<22} {m[law]['law']}")
         for k, v in m[law].items():
-            line(f"{law}.{k}", v, (unc.get(law) or {}).get(k), "")
+            if k == "law":
+                continue
+            errs = (unc.get(law) or {}).get(k)
+            if isinstance(v, list):
+                errs = errs if isinstance(errs, list) and len(errs) == len(v) else [math.nan] * len(v)
+                for i, (vi, ei) in enumerate(zip(v, errs)):
+                    line(f"{law}.{k}[{i}]", vi, ei, "")
+            else:
+                line(f"{law}.{k}", v, errs, "")
     for name, fit_info in info["fits"].items():
         click.echo(f"  fit {name}: n = {fit_info['n_points']:.0f}, redchi = {fit_info['redchi']:.3g}, "
                    f"AIC = {fit_info['aic']:.4g}, BIC = {fit_info['bic']:.4g}")
+        if len(fit_info["candidates"]) > 1:
+            crit = fit_info["criterion"] or "bic"
+            click.echo(f"    {crit.upper()} of the candidates: " + ", ".join(
+                f"{c['model']} {c[crit]:.4g}" for c in fit_info["candidates"]))
     for src in info["provenance"].get("inputs", []):
         click.echo(f"  input {src['path']} sha256 {src['sha256']}")
 
@@ -73,7 +89,8 @@ def show(path, as_json):
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="CSV to write (columns g_target, t, g; SI units), written atomically.")
-def sample(path, preset_name, g_target, times, n, seed, output):
+@overwrite_option
+def sample(path, preset_name, g_target, times, n, seed, output, overwrite):
     """Sample conductances from MODEL.h5 (or --preset): N devices per target, each read at every time.
 
     Targets or times outside the range the model was fitted on are sampled but trigger a warning.
@@ -84,9 +101,31 @@ def sample(path, preset_name, g_target, times, n, seed, output):
 
     if (path is None) == (preset_name is None):
         raise click.UsageError("give exactly one of MODEL.h5 or --preset NAME")
+    check_outputs(overwrite, files=[output])
     pcm = load_model(path) if path else preset(preset_name)
     validity = read_model_info(path)["validity"] if path else None
     columns = sample_model(pcm, _floats(g_target, "--g-target"), _floats(times, "--t"), n,
                            np.random.default_rng(seed), validity)
     write_samples(columns, output)
     click.echo(f"{columns['g'].size} samples of model '{pcm.name}' -> {output}")
+
+
+@model.command("export-aihwkit")
+@click.argument("model_ref", metavar="MODEL.h5")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="JSON file to write (aihwkit PCMLikeNoiseModel parameters), written atomically.")
+@overwrite_option
+def export_aihwkit_command(model_ref, output, overwrite):
+    """Write MODEL.h5 (or a preset name, e.g. joshi2020) as aihwkit PCMLikeNoiseModel parameters (JSON).
+
+    prog_coeff, g_max (uS), t_0, t_read, the drift-exponent laws and the read-noise law in aihwkit's forms;
+    laws aihwkit cannot express are approximated, with the error stated in the JSON and on stderr.
+    """
+    from devicelab.devices.aihwkit_export import export_aihwkit
+    from devicelab.devices.modelfile import resolve_model
+
+    check_outputs(overwrite, files=[output])
+    path, notes = export_aihwkit(resolve_model(model_ref), output)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"aihwkit noise model -> {path}")

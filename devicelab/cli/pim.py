@@ -11,8 +11,10 @@ TIMES_HELP = "Storage/read times after writing the weights, s, comma-separated."
 
 @click.group("pim")
 def pim():
-    """Digital MRAM processing-in-memory (Angizi & Fan, NANOARCH 2019): MTJ column in ngspice, bit-operation
-    model, binary/ternary networks with in-memory AND and bit-serial addition, comparison with analog PCM."""
+    """Digital MRAM processing-in-memory: MTJ column in ngspice, bit-operation model, quantized networks.
+
+    After Angizi & Fan, NANOARCH 2019: binary/ternary networks with in-memory AND and bit-serial addition,
+    compared with analog PCM."""
 
 
 @pim.command("characterize")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 
 @click.command("pretrain")
 @click.option("--network", "arch", type=click.Choice(["mlp", "resnet"]), required=True, help="Architecture.")
@@ -19,13 +21,17 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Output weights (.npz or .h5).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def pretrain(arch, dataset, hwa_noise, epochs, batch_size, lr, train_limit, init_path, seed, output, progress):
+@overwrite_option
+def pretrain(arch, dataset, hwa_noise, epochs, batch_size, lr, train_limit, init_path, seed, output, progress,
+             overwrite):
     """Train the reference MLP or ResNet on digits or Fashion-MNIST and save its weights.
 
     Plain float training, or hardware-aware training with weight-noise injection (Joshi et al. 2020)
     when --hwa-noise > 0. Needs the optional PyTorch extra.
     """
     from devicelab.network import PretrainConfig, load_network, save_network, train
+
+    check_outputs(overwrite, files=[output])
 
     config = PretrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, hwa_noise=hwa_noise,
                             train_limit=train_limit, seed=seed)

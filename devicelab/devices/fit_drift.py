@@ -22,7 +22,7 @@ import numpy as np
 from scipy import optimize, special
 
 from devicelab.devices.fitbase import PartFit, part_from_lmfit, spread_from_variance
-from devicelab.devices.pcm import K_BOLTZMANN_EV
+from devicelab.devices.constants import K_BOLTZMANN_EV, T0, T_READ, T_REF_TEMPERATURE
 from devicelab.errors import ConfigError, FitQualityWarning
 from devicelab.measurements import MeasurementTable
 
@@ -88,8 +88,8 @@ def _design(idx, n, w, x):
     return sw, swx, swxx, det, ok
 
 
-def fit_device_drift(table: MeasurementTable, *, t0: float = 20.0, t_read: float = 250e-9,
-                     activation_energy: float | None = None, t_ref_temperature: float = 300.0,
+def fit_device_drift(table: MeasurementTable, *, t0: float = T0, t_read: float = T_READ,
+                     activation_energy: float | None = None, t_ref_temperature: float = T_REF_TEMPERATURE,
                      max_iter: int = 30, rtol: float = 1e-9, bias_correct: bool = True) -> DeviceDrift:
     """Fit G_prog and nu for every device of a drift (or bake) table at once; see the module docstring.
 
@@ -207,8 +207,8 @@ def nu_level_stats(drift: DeviceDrift, min_devices: int = 5) -> dict[str, np.nda
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
-def fit_activation_energy(table: MeasurementTable, *, t0: float = 20.0, t_read: float = 250e-9,
-                          t_ref_temperature: float = 300.0, ea_start: float = 0.3,
+def fit_activation_energy(table: MeasurementTable, *, t0: float = T0, t_read: float = T_READ,
+                          t_ref_temperature: float = T_REF_TEMPERATURE, ea_start: float = 0.3,
                           ea_bounds: tuple[float, float] = (0.0, 3.0)) -> PartFit:
     """Fit the Arrhenius activation energy of drift (eV) from bake data at two or more temperatures.
 

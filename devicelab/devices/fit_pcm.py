@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from devicelab.devices import fit_drift, fit_laws, fit_noise, fit_program
+from devicelab.devices.constants import DRIFT_FAMILIES, T0, T_READ, T_REF_TEMPERATURE
 from devicelab.devices.fitbase import PartFit, check_criterion, spread_from_variance
 from devicelab.devices.pcm import PCMModel
 from devicelab.errors import ConfigError
@@ -49,7 +50,10 @@ class FitOptions:
     t_ref_temperature : float
         Temperature at which the drift laws hold, K.
     criterion : str
-        ``"aic"`` or ``"bic"``: chooses polynomial degree and clip variants.
+        ``"aic"`` or ``"bic"``: chooses polynomial degree, drift-law family and clip variants.
+    drift_laws : tuple of str
+        Drift-exponent law families the criterion chooses among for mu_nu(G) and sigma_nu(G) (subset of
+        :data:`~devicelab.devices.constants.DRIFT_FAMILIES`; ``("loglinear",)`` keeps the aihwkit form).
     max_degree : int
         Highest sigma_prog polynomial degree tried.
     min_devices : int
@@ -59,16 +63,21 @@ class FitOptions:
     """
 
     g_max: float | None = None
-    t0: float = 20.0
-    t_read: float = 250e-9
-    t_ref_temperature: float = 300.0
+    t0: float = T0
+    t_read: float = T_READ
+    t_ref_temperature: float = T_REF_TEMPERATURE
     criterion: str = "bic"
     max_degree: int = 4
     min_devices: int = 5
     white_floor: bool | None = False
+    drift_laws: tuple = DRIFT_FAMILIES
 
     def __post_init__(self):
         check_criterion(self.criterion)
+        object.__setattr__(self, "drift_laws", tuple(self.drift_laws))
+        bad = [f for f in self.drift_laws if f not in DRIFT_FAMILIES]
+        if bad or not self.drift_laws:
+            raise ConfigError(f"drift_laws must be a non-empty subset of {DRIFT_FAMILIES}, got {self.drift_laws}")
         if self.g_max is not None and not (math.isfinite(self.g_max) and self.g_max > 0):
             raise ConfigError(f"g_max must be finite and > 0 S, got {self.g_max}")
         if not (self.t0 > 0 and self.t_read > 0 and self.t_ref_temperature > 0):
@@ -242,10 +251,10 @@ def fit_pcm_model(*tables, kinds=None, options: FitOptions | None = None, base: 
         if levels["g"].size < 2:
             raise ConfigError(f"{table.source}: drift laws need >= 2 levels with >= {opts.min_devices} devices")
         for key, y, err in (("nu_mean", "mu", "mu_err"), ("nu_std", "sigma", "sigma_err")):
-            parts[key] = fit_laws.fit_loglinear_clip(levels["g"], levels[y], levels[err], g_max,
-                                                     criterion=crit, name=key)
-        nu_mean, unc["nu_mean"] = fit_laws.loglinear_law(parts["nu_mean"])
-        nu_std, unc["nu_std"] = fit_laws.loglinear_law(parts["nu_std"])
+            parts[key] = fit_laws.fit_drift_law(levels["g"], levels[y], levels[err], g_max,
+                                                families=opts.drift_laws, criterion=crit, name=key)
+        nu_mean, unc["nu_mean"] = fit_laws.drift_law(parts["nu_mean"])
+        nu_std, unc["nu_std"] = fit_laws.drift_law(parts["nu_std"])
         notes.append(f"nu laws: fitted from {'drift' if groups['drift'] else 'bake'} data "
                      f"({device_drift.device.size} devices, {levels['g'].size} levels)")
     elif base is not None:
@@ -317,7 +326,8 @@ def fit_pcm_model(*tables, kinds=None, options: FitOptions | None = None, base: 
 
     model = PCMModel(g_max=g_max, prog_coeffs=prog_coeffs, nu_mean=nu_mean, nu_std=nu_std, read_noise=read_noise,
                      t0=opts.t0, t_read=opts.t_read, activation_energy=ea,
-                     t_ref_temperature=opts.t_ref_temperature, v0=v0, name=name, uncertainties=unc)
+                     t_ref_temperature=opts.t_ref_temperature, v0=v0, name=name, uncertainties=unc,
+                     g_range=_g_range(meas, levels))
     summary = {}
     if device_drift is not None:
         for lv in np.unique(device_drift.g_target):
@@ -344,6 +354,15 @@ def _sigma_prog_from_drift(drift: fit_drift.DeviceDrift, min_devices: int) -> di
         out["sigma_err"].append(sigma_err)
         out["n"].append(n)
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+def _g_range(tables, levels) -> tuple[float, float] | None:
+    """Target-conductance range (S) the laws rest on: the drift levels when there are drift data, else all targets."""
+    if levels is not None:
+        return float(levels["g"].min()), float(levels["g"].max())
+    g = np.concatenate([t.g_target for t in tables]) if tables else np.array([])
+    g = g[g > 0]
+    return (float(g.min()), float(g.max())) if g.size else None
 
 
 def _validity(tables) -> dict:

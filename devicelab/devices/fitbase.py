@@ -68,6 +68,9 @@ class PartFit:
         Criterion used to choose among candidates (``"aic"`` or ``"bic"``), or ``""`` if there was one model.
     data : dict of str -> ndarray
         The points the fit used (for plots), e.g. ``x``, ``y``, ``yerr``.
+    law : object or None
+        The fitted law object of :mod:`devicelab.devices.laws` when the part is one of the model's laws
+        chosen among families (the drift-exponent laws), else None.
     """
 
     name: str
@@ -83,6 +86,7 @@ class PartFit:
     candidates: tuple = ()
     criterion: str = ""
     data: dict = field(default_factory=dict, compare=False, repr=False)
+    law: object = field(default=None, compare=False, repr=False)
 
     def value(self, name: str) -> float:
         """Fitted value of parameter ``name``."""
@@ -175,14 +179,32 @@ def warn_quality(part: PartFit) -> None:
                       FitQualityWarning, stacklevel=3)
 
 
-def choose(results: list[tuple[str, object]], criterion: str) -> tuple[int, tuple[dict, ...]]:
+def known_scale_criteria(result) -> tuple[float, float]:
+    """AIC = chi2 + 2k and BIC = chi2 + k ln n of a fit whose residuals are in units of known standard errors.
+
+    lmfit's n ln(chi2/n) + ... forms estimate the error scale from the residuals, which with a handful of
+    points rewards near-interpolating candidates without bound; when the errors are known (per-level
+    standard errors) the Gaussian log-likelihood is -chi2/2 and these forms apply.
+    """
+    k, n = int(result.nvarys), int(result.ndata)
+    chi2 = float(result.chisqr)
+    return chi2 + 2 * k, chi2 + k * math.log(max(n, 1))
+
+
+def choose(results: list[tuple[str, object]], criterion: str,
+           known_scale: bool = False) -> tuple[int, tuple[dict, ...]]:
     """Pick the candidate with the lowest information criterion among ``(label, MinimizerResult)`` pairs.
 
     Returns the index of the winner and the candidate table for :attr:`PartFit.candidates`.
-    Candidates whose fit failed (non-finite criterion) are never chosen.
+    Candidates whose fit failed (non-finite criterion) are never chosen. ``known_scale`` uses
+    :func:`known_scale_criteria` instead of lmfit's aic/bic.
     """
     check_criterion(criterion)
-    table = tuple({"model": label, "n_params": int(r.nvarys), "aic": float(r.aic), "bic": float(r.bic),
+
+    def scores(r):
+        return known_scale_criteria(r) if known_scale else (float(r.aic), float(r.bic))
+
+    table = tuple({"model": label, "n_params": int(r.nvarys), "aic": scores(r)[0], "bic": scores(r)[1],
                    "chisqr": float(r.chisqr)} for label, r in results)
     scores = [c[criterion] if np.isfinite(c[criterion]) else math.inf for c in table]
     if not np.isfinite(min(scores)):

@@ -1,13 +1,19 @@
 """Versioned HDF5 device-model files: :func:`save_model` and :func:`load_model`.
 
-Layout (format ``devicelab.device_model``, format_version 1; root attributes per :mod:`devicelab.files`)::
+Layout (format ``devicelab.device_model``, format_version 2; root attributes per :mod:`devicelab.files`)::
 
     /model                      attrs: kind = "PCMModel", name
         g_max, t0, t_read, ...  scalar datasets with attrs units and stderr (NaN when unknown)
         prog_coeffs             1-D dataset (S) with a ``stderr`` dataset-attribute of the same length
-        nu_mean/ nu_std/        groups of scalars a0, a1, lo, hi (dimensionless; +-inf when a clip is unused)
-        read_noise/             group of scalars c, exponent, q_max
+        g_range                 1-D dataset (S) of 2: the target range the laws were fitted on (absent: unstated)
+        nu_mean/ nu_std/        groups, attr ``law`` = drift-law family (loglinear, linear, quadratic, pchip),
+                                one dataset per parameter of :mod:`devicelab.devices.laws` (dimensionless;
+                                scalars, or 1-D for the PCHIP knots g_rel_knots / y_knots; +-inf when a clip
+                                is unused)
+        read_noise/             group (attr law = "power") of scalars c, exponent, q_max
                                 optional fields that are None (activation_energy, v0, g_max_clip) are absent
+
+Version 1 files (no ``law`` attribute: both drift laws are log-linear; no g_range) are still read.
     /fit/<part>                 attrs: formula, chisqr, redchi, aic, bic, n_points, success, criterion;
                                 one scalar dataset per parameter (attrs units, stderr, min, max)
     /validity                   attrs: g_min, g_max (S), t_min, t_max (s), temperatures (K) of the data
@@ -33,13 +39,13 @@ from devicelab.errors import ConfigError, ModelFileError
 from devicelab.files import atomic_output, check_header, write_dataset, write_header
 
 FORMAT = "devicelab.device_model"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 
 #: Unit of every PCMModel field (sub-fields of the laws are dimensionless).
 FIELD_UNITS = {
     "g_max": "S", "prog_coeffs": "S", "t0": "s", "t_read": "s", "activation_energy": "eV",
-    "t_ref_temperature": "K", "v0": "V", "g_max_clip": "S",
+    "t_ref_temperature": "K", "v0": "V", "g_max_clip": "S", "g_range": "S",
 }
 _LAWS = ("nu_mean", "nu_std", "read_noise")
 
@@ -80,18 +86,42 @@ def save_model(result_or_model: PCMFitResult | PCMModel, path, provenance: dict 
                 if key in ("name", "uncertainties") or value is None:
                     continue
                 if key in _LAWS:
-                    sub = grp.create_group(key)
-                    for k, v in value.items():
-                        err = (unc.get(key) or {}).get(k, math.nan)
-                        write_dataset(sub, k, float(v), "1", stderr=_nan_if_none(err))
+                    _write_law(grp.create_group(key), value, unc.get(key) or {})
                 elif key == "prog_coeffs":
                     err = unc.get(key) or [math.nan] * len(value)
                     write_dataset(grp, key, np.asarray(value, float), "S", stderr=np.asarray(err, float))
+                elif key == "g_range":
+                    write_dataset(grp, key, np.asarray(value, float), "S")
                 else:
                     write_dataset(grp, key, float(value), FIELD_UNITS[key], stderr=_nan_if_none(unc.get(key)))
             if result is not None:
                 _write_fits(h5, result)
     return path
+
+
+def _write_law(grp, law: dict, unc: dict) -> None:
+    grp.attrs["law"] = law["law"]
+    for k, v in law.items():
+        if k == "law":
+            continue
+        err = unc.get(k, math.nan)
+        if isinstance(v, list):
+            err = np.full(len(v), math.nan) if not isinstance(err, list) else np.asarray(err, float)
+            write_dataset(grp, k, np.asarray(v, float), "1", stderr=err)
+        else:
+            write_dataset(grp, k, float(v), "1", stderr=_nan_if_none(err))
+
+
+def _read_law(grp, default: str) -> tuple[dict, dict]:
+    data, unc = {"law": str(grp.attrs.get("law", default))}, {}
+    for k in grp:
+        ds = grp[k]
+        if ds.ndim == 0:
+            data[k], unc[k] = _scalar(ds)
+        else:
+            data[k] = [float(v) for v in ds[()]]
+            unc[k] = [float(e) for e in np.atleast_1d(ds.attrs.get("stderr", []))]
+    return data, unc
 
 
 def _write_fits(h5, result: PCMFitResult) -> None:
@@ -135,9 +165,9 @@ def load_model(path) -> PCMModel:
             for key in grp:
                 item = grp[key]
                 if key in _LAWS:
-                    data[key], unc[key] = {}, {}
-                    for k in item:
-                        data[key][k], unc[key][k] = _scalar(item[k])
+                    data[key], unc[key] = _read_law(item, "power" if key == "read_noise" else "loglinear")
+                elif key == "g_range":
+                    data[key] = tuple(float(g) for g in item[()])
                 elif key == "prog_coeffs":
                     data[key] = [float(c) for c in item[()]]
                     unc[key] = [float(e) for e in np.atleast_1d(item.attrs.get("stderr", []))]
@@ -173,6 +203,8 @@ def read_model_info(path) -> dict:
             info["fits"][name] = {
                 "formula": str(grp.attrs["formula"]),
                 **{k: float(grp.attrs[k]) for k in ("chisqr", "redchi", "aic", "bic", "n_points")},
+                "criterion": str(grp.attrs.get("criterion", "")),
+                "candidates": json.loads(grp.attrs.get("candidates", "[]")),
                 "params": {k: {"value": float(ds[()]), "stderr": float(ds.attrs["stderr"]),
                                "units": str(ds.attrs["units"])} for k, ds in grp.items()},
             }

@@ -9,7 +9,8 @@ aihwkit's ``PCMLikeNoiseModel``, in SI units, with every coefficient a named, fi
   sigma_prog(G) = sum_k c_k (G/g_max)^k  (a polynomial; coefficients in S)
 - drift:        G(t) = G_prog * (t_eff / t0)^-nu for t_eff > t0, else G_prog;
   nu ~ |N(mu_nu(G_target), sigma_nu(G_target))| drawn once per device,
-  mu_nu(G) = clip(a0 + a1 ln(G/g_max), lo, hi), sigma_nu likewise (:class:`LogLinearClip`)
+  mu_nu(G) and sigma_nu(G) are drift laws of :mod:`devicelab.devices.laws` (log-linear as in aihwkit,
+  linear or quadratic in G, or a monotone PCHIP spline), the family chosen by the fit
 - temperature:  t_eff = t * exp(Ea/k_B (1/T_ref - 1/T))  (Arrhenius acceleration; off when Ea is None)
 - read noise:   G_read = G(t) + |G(t)| * Q_s(G_prog) * sqrt(ln((t + t_read) / (2 t_read))) * N(0, 1),
   Q_s(G) = min(q_c / (G/g_max)^q_exp, q_max), a fresh draw on every read
@@ -24,51 +25,24 @@ No method changes its inputs; all randomness comes from the ``rng`` argument.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from devicelab.errors import ConfigError
-
-K_BOLTZMANN_EV = 8.617333262e-5  # eV/K
-#: Smallest relative conductance used inside logarithms and power laws (G/g_max).
-G_REL_FLOOR = 1e-3
-
-
-@dataclass(frozen=True)
-class LogLinearClip:
-    """y(G) = clip(a0 + a1 ln(G/g_max), lo, hi): the G dependence of the drift-exponent mean and spread.
-
-    ``a0``, ``lo``, ``hi`` are in the units of y (dimensionless for nu); ``a1`` per natural-log unit.
-    """
-
-    a0: float
-    a1: float
-    lo: float = 0.0
-    hi: float = np.inf
-
-    def __post_init__(self):
-        if not self.lo <= self.hi:
-            raise ConfigError(f"LogLinearClip: lo={self.lo} must not exceed hi={self.hi}")
-
-    def __call__(self, g_rel: np.ndarray) -> np.ndarray:
-        """Evaluate at relative conductance ``g_rel`` = G/g_max (floored at G_REL_FLOOR)."""
-        g_rel = np.maximum(np.abs(g_rel), G_REL_FLOOR)
-        return np.clip(self.a0 + self.a1 * np.log(g_rel), self.lo, self.hi)
-
-
-@dataclass(frozen=True)
-class PowerLawClip:
-    """Q(G) = min(c / (G/g_max)^exponent, q_max): relative 1/f read-noise amplitude (dimensionless)."""
-
-    c: float
-    exponent: float
-    q_max: float = np.inf
-
-    def __call__(self, g_rel: np.ndarray) -> np.ndarray:
-        """Evaluate at relative conductance ``g_rel`` = G/g_max (floored at G_REL_FLOOR)."""
-        g_rel = np.maximum(np.abs(g_rel), G_REL_FLOOR)
-        return np.minimum(self.c / g_rel**self.exponent, self.q_max)
+from devicelab.devices.constants import G_REL_FLOOR, K_BOLTZMANN_EV, T0, T_READ, T_REF_TEMPERATURE  # noqa: F401
+from devicelab.devices.laws import (  # noqa: F401
+    DRIFT_LAWS,
+    LinearClip,
+    LogLinearClip,
+    PchipLaw,
+    PowerLawClip,
+    QuadraticClip,
+    drift_law_from_dict,
+    polynomial,
+    power_law_from_dict,
+)
+from devicelab.errors import ConfigError, ValidityRangeWarning
 
 
 @dataclass(frozen=True)
@@ -81,8 +55,8 @@ class PCMModel:
         Largest target conductance, S; the normalization of all G-dependent laws.
     prog_coeffs : tuple of float
         Polynomial coefficients of sigma_prog in powers of G/g_max, in S (lowest order first).
-    nu_mean, nu_std : LogLinearClip
-        Mean and spread of the per-device drift exponent as functions of G_target.
+    nu_mean, nu_std : drift law (LogLinearClip, LinearClip, QuadraticClip or PchipLaw)
+        Mean and spread of the per-device drift exponent as functions of G_target/g_max.
     read_noise : PowerLawClip
         Relative 1/f read-noise amplitude Q_s(G).
     t0 : float
@@ -99,20 +73,24 @@ class PCMModel:
         Upper clip of sampled conductances, S (None: 2 g_max). The lower clip is always 0 S.
     name : str
         Free-text label (preset name or fit source); not used in computations.
+    g_range : tuple of float or None
+        Range (g_lo, g_hi) of target conductances, S, the laws were fitted on (None: not stated, e.g. a
+        preset). :meth:`sample` warns (:class:`ValidityRangeWarning`) for non-zero targets outside it.
     """
 
     g_max: float
     prog_coeffs: tuple[float, ...]
-    nu_mean: LogLinearClip
-    nu_std: LogLinearClip
+    nu_mean: LogLinearClip | LinearClip | QuadraticClip | PchipLaw
+    nu_std: LogLinearClip | LinearClip | QuadraticClip | PchipLaw
     read_noise: PowerLawClip
-    t0: float = 20.0
-    t_read: float = 250e-9
+    t0: float = T0
+    t_read: float = T_READ
     activation_energy: float | None = None
-    t_ref_temperature: float = 300.0
+    t_ref_temperature: float = T_REF_TEMPERATURE
     v0: float | None = None
     g_max_clip: float | None = None
     name: str = "custom"
+    g_range: tuple[float, float] | None = None
     uncertainties: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -126,6 +104,15 @@ class PCMModel:
             (self.activation_energy is None or self.activation_energy >= 0,
              f"activation_energy must be >= 0 eV or None, got {self.activation_energy}"),
         ]
+        if self.g_range is not None:
+            g_range = tuple(float(g) for g in self.g_range)
+            checks.append((len(g_range) == 2 and 0 <= g_range[0] <= g_range[1],
+                           f"g_range must be (g_lo, g_hi) with 0 <= g_lo <= g_hi in S, got {self.g_range}"))
+            object.__setattr__(self, "g_range", g_range)
+        for key in ("nu_mean", "nu_std"):
+            law = getattr(self, key)
+            checks.append((isinstance(law, tuple(DRIFT_LAWS.values())),
+                           f"{key} must be a drift law of devicelab.devices.laws, got {type(law).__name__}"))
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"PCMModel: {message}")
@@ -139,8 +126,7 @@ class PCMModel:
 
     def sigma_prog(self, g_target) -> np.ndarray:
         """Programming-noise standard deviation at ``g_target`` (S), in S; never negative."""
-        g_rel = np.asarray(g_target, dtype=float) / self.g_max
-        return np.maximum(np.polynomial.polynomial.polyval(g_rel, self.prog_coeffs), 0.0)
+        return np.maximum(polynomial(np.asarray(g_target, dtype=float) / self.g_max, self.prog_coeffs), 0.0)
 
     def nu_stats(self, g_target) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread of the drift exponent at ``g_target`` (S); dimensionless."""
@@ -150,6 +136,19 @@ class PCMModel:
     def q_s(self, g) -> np.ndarray:
         """Relative 1/f read-noise amplitude at conductance ``g`` (S); dimensionless."""
         return self.read_noise(np.asarray(g, dtype=float) / self.g_max)
+
+    def check_range(self, g_target, what: str = "targets") -> None:
+        """Warn (:class:`ValidityRangeWarning`) when non-zero ``g_target`` (S) lie outside :attr:`g_range`."""
+        if self.g_range is None:
+            return
+        g = np.abs(np.asarray(g_target, dtype=float))
+        lo, hi = self.g_range
+        outside = g[(g > 0) & ((g < lo * (1 - 1e-9)) | (g > hi * (1 + 1e-9)))]
+        if outside.size:
+            warnings.warn(f"model '{self.name}' was fitted to G_target in [{lo:.3g}, {hi:.3g}] S; {outside.size} "
+                          f"{what} lie outside (e.g. {outside[0]:.3g} S): sampling there extrapolates the fitted laws "
+                          f"(untested); map weights into the fitted range", ValidityRangeWarning,
+                          stacklevel=3)
 
     def effective_time(self, t, temperature=None) -> np.ndarray:
         """Time since programming (s) at ``temperature`` (K) converted to equivalent time at T_ref, s."""
@@ -217,6 +216,7 @@ class PCMModel:
         times = np.atleast_1d(np.asarray(t, dtype=float))
         if np.any(times < 0):
             raise ConfigError("read times must be >= 0 s")
+        self.check_range(g_target)
         g_prog = self.program(g_target, rng)
         nu = self.drift_exponents(g_target, rng)
         return np.stack([self.read(g_prog, nu, ti, rng, temperature) for ti in times])
@@ -224,8 +224,13 @@ class PCMModel:
     # ----------------------------------------------------------------- serialization
     def to_dict(self) -> dict:
         """Plain-dict form (JSON/HDF5 friendly); inverse of :meth:`from_dict`."""
-        out = dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["prog_coeffs"] = list(self.prog_coeffs)
+        out["uncertainties"] = dict(self.uncertainties)
+        for key in ("nu_mean", "nu_std", "read_noise"):
+            out[key] = out[key].to_dict()
+        if self.g_range is not None:
+            out["g_range"] = list(self.g_range)
         return out
 
     @classmethod
@@ -237,9 +242,11 @@ class PCMModel:
         if unknown:
             raise ConfigError(f"PCMModel: unknown fields {sorted(unknown)}")
         try:
-            data["nu_mean"] = LogLinearClip(**data["nu_mean"])
-            data["nu_std"] = LogLinearClip(**data["nu_std"])
-            data["read_noise"] = PowerLawClip(**data["read_noise"])
+            data["nu_mean"] = drift_law_from_dict(data["nu_mean"])
+            data["nu_std"] = drift_law_from_dict(data["nu_std"])
+            data["read_noise"] = power_law_from_dict(data["read_noise"])
+            if data.get("g_range") is not None:
+                data["g_range"] = tuple(data["g_range"])
             return cls(**data)
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"PCMModel: incomplete or malformed description ({exc})") from exc
@@ -263,8 +270,8 @@ def joshi2020() -> PCMModel:
         nu_mean=LogLinearClip(a0=0.0244, a1=-0.0155, lo=0.049, hi=0.1),
         nu_std=LogLinearClip(a0=-0.0059, a1=-0.0125, lo=0.008, hi=0.045),
         read_noise=PowerLawClip(c=0.0088, exponent=0.65, q_max=0.2),
-        t0=20.0,
-        t_read=250e-9,
+        t0=T0,
+        t_read=T_READ,
         name="joshi2020",
     )
 

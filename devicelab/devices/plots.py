@@ -19,7 +19,7 @@ def plot_drift(summary: dict, model: PCMModel) -> Figure:
 
     ``summary`` is :attr:`PCMFitResult.drift_summary` (keys g_target, t, mean, std, fitted).
     """
-    fig = Figure(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
     levels = np.unique(summary["g_target"])
     colors = [f"C{k % 10}" for k in range(levels.size)]
@@ -41,7 +41,7 @@ def plot_drift(summary: dict, model: PCMModel) -> Figure:
 
 def plot_sigma_prog(part: PartFit, model: PCMModel) -> Figure:
     """Per-level programming spread (points with standard errors) and the fitted sigma_prog(G) polynomial."""
-    fig = Figure(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     d = part.data
     ax.errorbar(d["g"] / MICRO, d["y"] / MICRO, yerr=d["yerr"] / MICRO, fmt="o", label="per level")
@@ -81,7 +81,7 @@ def plot_nu(mean_part: PartFit, std_part: PartFit, model: PCMModel, device_g=Non
 
 def plot_psd(psd_fits, max_curves: int = 8) -> Figure:
     """Binned relative PSD of read-noise series (points) and fitted A/f^alpha (+W) (lines)."""
-    fig = Figure(figsize=(6.5, 4.5))
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
     for k, part in enumerate(list(psd_fits)[:max_curves]):
         d = part.data
@@ -99,7 +99,7 @@ def plot_psd(psd_fits, max_curves: int = 8) -> Figure:
 
 def plot_read_noise(part: PartFit, model: PCMModel) -> Figure:
     """Q_s per device/level (points) and the fitted Q_s(G) law."""
-    fig = Figure(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     d = part.data
     ax.errorbar(d["g"] / MICRO, d["y"], yerr=d["yerr"], fmt="o", label="estimates")
@@ -116,7 +116,7 @@ def plot_read_noise(part: PartFit, model: PCMModel) -> Figure:
 
 def plot_spread_growth(spread_fits, max_curves: int = 8) -> Figure:
     """Conductance spread vs time per level (points with errors) and the chosen growth law (lines)."""
-    fig = Figure(figsize=(6.5, 4.5))
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
     fits = list(spread_fits)
     step = max(1, len(fits) // max_curves)

@@ -7,7 +7,6 @@ Every file is written atomically; the functions return the Markdown path.
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import numpy as np
 
 from devicelab.devices import plots
 from devicelab.devices.fitbase import PartFit
-from devicelab.files import atomic_output
+from devicelab.files import atomic_folder, atomic_output
+from devicelab.markdown import write_markdown_report
 
 
 def _fmt(value: float, err: float = math.nan) -> str:
@@ -44,55 +44,19 @@ def _part_table(part: PartFit) -> list[str]:
 
 
 def write_markdown_html(folder: Path, title: str, lines: list[str]) -> Path:
-    """Write ``report.md`` and ``report.html`` (tables and images rendered) into ``folder``."""
-    text = "\n".join([f"# {title}", ""] + lines)
-    md = folder / "report.md"
-    with atomic_output(md, suffix=".md") as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    with atomic_output(folder / "report.html", suffix=".html") as tmp:
-        tmp.write_text(markdown_to_html(text, title), encoding="utf-8")
-    return md
+    """Write ``report.md`` and ``report.html`` into ``folder``; return the Markdown path."""
+    return write_markdown_report(folder / "report.md", "\n".join([f"# {title}", ""] + lines), title)
 
 
-def markdown_to_html(text: str, title: str) -> str:
-    """Render the small Markdown subset of the reports (headings, tables, images, paragraphs) as HTML."""
-    out = [f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"]
-    rows: list[str] = []
-
-    def flush_table():
-        if rows:
-            out.append("<table border='1' cellspacing='0' cellpadding='3'>")
-            for k, row in enumerate(rows):
-                cells = [html.escape(c.strip()) for c in row.strip().strip("|").split("|")]
-                tag = "th" if k == 0 else "td"
-                out.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
-            out.append("</table>")
-            rows.clear()
-
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("|"):
-            if not set(stripped) <= set("|-: "):
-                rows.append(stripped)
-            continue
-        flush_table()
-        if stripped.startswith("#"):
-            level = len(stripped) - len(stripped.lstrip("#"))
-            out.append(f"<h{level}>{html.escape(stripped[level:].strip())}</h{level}>")
-        elif stripped.startswith("![") and "](" in stripped:
-            alt, src = stripped[2:].split("](", 1)
-            out.append(f"<p><img src='{html.escape(src.rstrip(')'))}' alt='{html.escape(alt)}' width='640'></p>")
-        elif stripped:
-            out.append(f"<p>{html.escape(stripped)}</p>")
-    flush_table()
-    out.append("</body></html>")
-    return "\n".join(out)
+def write_fit_report(result, folder, *, model_path=None, overwrite: bool = True) -> Path:
+    """Write plots (drift, sigma_prog, nu(G), read noise, PSD) and the summary of a PCM fit into ``folder``
+    (atomically, see :func:`devicelab.files.atomic_folder`); returns the path of ``report.md``."""
+    with atomic_folder(folder, overwrite=overwrite) as tmp:
+        _fit_report(result, tmp, model_path)
+    return Path(folder) / "report.md"
 
 
-def write_fit_report(result, folder, *, model_path=None) -> Path:
-    """Write plots (drift, sigma_prog, nu(G), read noise, PSD) and the summary of a PCM fit into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+def _fit_report(result, folder: Path, model_path) -> None:
     model, parts = result.model, result.parts
     images = []
     if result.drift_summary:
@@ -133,26 +97,38 @@ def write_fit_report(result, folder, *, model_path=None) -> Path:
     lines += ["## Plots", ""]
     for title, name in images:
         lines += [f"### {title}", "", f"![{title}]({name})", ""]
-    return write_markdown_html(folder, "PCM model fit report", lines)
+    write_markdown_html(folder, "PCM model fit report", lines)
 
 
-def write_relaxation_report(result, folder) -> Path:
-    """Write spread-growth and PSD plots and tables of a relaxation fit into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+def write_relaxation_report(result, folder, *, overwrite: bool = True) -> Path:
+    """Write spread-growth and PSD plots and tables of a relaxation fit into ``folder`` (atomically, see
+    :func:`devicelab.files.atomic_folder`); returns the path of ``report.md``."""
+    with atomic_folder(folder, overwrite=overwrite) as tmp:
+        _relaxation_report(result, tmp)
+    return Path(folder) / "report.md"
+
+
+def _relaxation_report(result, folder: Path) -> None:
     rows = result.rows()
     lines = ["## Sources", ""] + [f"- {s['source']} ({s['kind']}, {s['rows']} rows)" for s in result.sources] + [""]
     if result.spread:
         name = _save(plots.plot_spread_growth(result.spread), folder / "spread_growth.png")
         grows = sum(r["growth_per_decade"] > 0 for r in rows["spread"])
+        caveat = result.quality_caveat()
         lines += ["## Spread growth vs log time", "",
                   f"{grows} of {len(rows['spread'])} levels show a spread that grows with time; form per level "
                   f"chosen by {result.spread[0].criterion.upper()} between linear and sqrt in log10 t.", "",
-                  "| G_target (uS) | form | sigma first (uS) | sigma last (uS) | growth (uS/decade) | red. χ² |",
-                  "|---|---|---|---|---|---|"]
+                  f"**Caveat**: {caveat}." if caveat else "Every spread fit passes the chi-square and end-residual "
+                  "checks.", "",
+                  "| G_target (uS) | form | sigma first (uS) | sigma last (uS) | growth (uS/decade) | red. χ² | fit |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['g_target'] * 1e6:.3g} | {r['form']} | {r['sigma_first'] * 1e6:.3g} | "
-                  f"{r['sigma_last'] * 1e6:.3g} | {r['growth_per_decade'] * 1e6:.3g} | {r['redchi']:.3g} |"
-                  for r in rows["spread"]]
+                  f"{r['sigma_last'] * 1e6:.3g} | {r['growth_per_decade'] * 1e6:.3g} | {r['redchi']:.3g} | "
+                  f"{'poor: ' + r['quality'] if r['poor'] else 'ok'} |" for r in rows["spread"]]
+        lines += ["", "Cells beyond 5 robust sigmas (1.4826 MAD) of their level's median, per read time:", "",
+                  "| t (s) | cells | beyond 5 robust sigmas | largest level |", "|---|---|---|---|"]
+        lines += [f"| {r['t']:g} | {r['cells']} | {r['fraction'] * 100:.2f} % | {r['max_level_fraction'] * 100:.2f} % |"
+                  for r in rows["tails"]]
         lines += ["", f"![spread growth]({name})", ""]
     if result.spectra:
         name = _save(plots.plot_psd(result.spectra), folder / "psd.png")
@@ -163,7 +139,7 @@ def write_relaxation_report(result, folder) -> Path:
                   f"{_fmt(r['alpha'], r['alpha_err'])} | {r['S_abs_1Hz']:.3g} | {r['model']} |"
                   for r in rows["spectra"]]
         lines += ["", f"![PSD]({name})", ""]
-    return write_markdown_html(folder, "Relaxation and read-noise fit report", lines)
+    write_markdown_html(folder, "Relaxation and read-noise fit report", lines)
 
 
 def model_comparison(model, reference, g_levels) -> str:

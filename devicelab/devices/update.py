@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from devicelab.errors import ConfigError
-
-SET, RESET = 1, -1
+from devicelab.measurements.pulses import RESET, SET  # noqa: F401  (polarity codes defined once, re-exported)
 FAMILIES = ("soft-bounds", "exponential", "power-law")
 VARIABLES = ("g", "n")
 

@@ -20,7 +20,7 @@ from devicelab.devices.modelfile import save_model
 from devicelab.devices.pcm import PCMModel
 from devicelab.devices.relaxation import RelaxationResult, fit_relaxation
 from devicelab.devices.report import write_fit_report, write_relaxation_report
-from devicelab.errors import ConfigError, InputFileError, ValidityRangeWarning
+from devicelab.errors import ConfigError, DevicelabError, InputFileError, ValidityRangeWarning
 from devicelab.files import atomic_output, sha256_file
 from devicelab.measurements import ColumnMapping, read_iv, read_measurements
 
@@ -41,7 +41,7 @@ def read_table(path, mapping: ColumnMapping | None = None, kind: str | None = No
             raise
         try:
             return read_iv(path, mapping)
-        except InputFileError:
+        except DevicelabError:  # not I-V either: the first error is the one that explains the file
             raise first from None
 
 
@@ -98,13 +98,16 @@ def sample_model(model: PCMModel, g_targets, times, n: int, rng: np.random.Gener
     if not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ConfigError("read times must be finite and >= 0 s")
     if validity and "g_min" in validity:
-        outside_g = g_targets[(g_targets < validity["g_min"]) | (g_targets > validity["g_max"])]
+        # the model states its own G range (g_range) and warns in model.sample; files without it use /validity
+        g_lo, g_hi = model.g_range or (validity["g_min"], validity["g_max"])
+        outside_g = g_targets[(g_targets < g_lo) | (g_targets > g_hi)] if model.g_range is None else np.array([])
         outside_t = times[times > validity.get("t_max", np.inf)]
         if outside_g.size or outside_t.size:
-            warnings.warn(f"model '{model.name}' was fitted to G_target in [{validity['g_min']:.3g}, "
-                          f"{validity['g_max']:.3g}] S and t <= {validity.get('t_max', np.inf):.3g} s; sampling "
-                          f"G_target {outside_g.tolist()} S / t {outside_t.tolist()} s extrapolates the fitted laws",
-                          ValidityRangeWarning, stacklevel=2)
+            outside = ([f"G_target {', '.join(f'{g:.3g}' for g in outside_g)} S"] if outside_g.size else []) + \
+                      ([f"t {', '.join(f'{t:.3g}' for t in outside_t)} s"] if outside_t.size else [])
+            warnings.warn(f"model '{model.name}' was fitted to G_target in [{g_lo:.3g}, "
+                          f"{g_hi:.3g}] S and t <= {validity.get('t_max', np.inf):.3g} s; sampling "
+                          f"{' and '.join(outside)} extrapolates the fitted laws", ValidityRangeWarning, stacklevel=2)
     g_dev = np.repeat(g_targets, int(n))
     reads = model.sample(g_dev, times, rng)  # (n_times, n_devices)
     return {"g_target": np.tile(g_dev, times.size), "t": np.repeat(times, g_dev.size), "g": reads.reshape(-1)}

@@ -36,6 +36,12 @@ class NoCompensation:
     """No drift compensation (factor 1)."""
 
     name = "none"
+    measures = False
+    adapts_batchnorm = False
+
+    def calibration_inputs(self, n_inputs: int) -> np.ndarray:
+        """No calibration inputs: an empty (0, n_inputs) array."""
+        return np.zeros((0, n_inputs), dtype=np.float32)
 
     def readout(self, read_fn: ReadFn, n_inputs: int) -> np.ndarray:
         """Nothing to measure; returns 1."""
@@ -61,6 +67,8 @@ class GlobalDriftCompensation:
     n_vectors: int = 32
     seed: int = 1234
     name = "global"
+    measures = True
+    adapts_batchnorm = False
 
     def __post_init__(self):
         if self.n_vectors < 1:

@@ -7,20 +7,23 @@ compensation. Attribution repeats the experiment with one non-ideality on at a t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
+import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from devicelab.errors import ConfigError
+from devicelab.errors import ConfigError, ValidityRangeError, ValidityRangeWarning
 from devicelab.files import atomic_output
-from devicelab.inference.analog import NONIDEALITIES, AnalogConfig, AnalogNetwork
-from devicelab.inference.compensation import make_compensation
+from devicelab.inference.analog import NONIDEALITIES, AnalogNetwork, layer_validity_warning, merge_validity
+from devicelab.inference.hardware import AnalogHardware
 from devicelab.network.data import DataSplit
 from devicelab.network.model import Network
 
@@ -71,13 +74,20 @@ class EvaluationResult:
     curves: dict[str, AccuracyCurve] = field(default_factory=dict)
     elapsed_s: float = 0.0
     meta: dict = field(default_factory=dict)
+    #: Read time (s) -> :class:`~devicelab.inference.energy.NetworkEnergy` of the first programming
+    #: (``energy=True``).
+    energy: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-able form (times in s, accuracies as fractions)."""
-        return {"network": self.network, "dataset": self.dataset, "device_model": self.device_model,
-                "compensation": self.compensation, "config": self.config, "n_test": self.n_test,
-                "float_accuracy": self.float_accuracy, "elapsed_s": self.elapsed_s, "meta": self.meta,
-                "curves": {k: c.to_dict() for k, c in self.curves.items()}}
+        """JSON-able form (times in s, accuracies as fractions, energies in J)."""
+        out = {"network": self.network, "dataset": self.dataset, "device_model": self.device_model,
+               "compensation": self.compensation, "config": self.config, "n_test": self.n_test,
+               "float_accuracy": self.float_accuracy, "elapsed_s": self.elapsed_s, "meta": self.meta,
+               "curves": {k: c.to_dict() for k, c in self.curves.items()},
+               "attribution": attribution_terms(self)}
+        if self.energy:
+            out["energy"] = {format(t, ".10g"): e.to_dict() for t, e in self.energy.items()}
+        return out
 
     def table(self) -> str:
         """Plain-text table: time, float baseline, mean +- std accuracy of every curve (in %)."""
@@ -90,6 +100,29 @@ class EvaluationResult:
             cells = [f"{100 * c.mean[i]:.2f} +- {100 * c.std[i]:.2f}" for c in self.curves.values()]
             lines.append(f"{format(t, '.10g'):>12} {100 * self.float_accuracy:7.2f} "
                          + " ".join(f"{x:>{w}}" for x, w in zip(cells, widths)))
+        terms = attribution_terms(self)
+        if terms is not None:
+            lines += ["", self.attribution_table(terms)]
+        return "\n".join(lines)
+
+    def attribution_table(self, terms: dict) -> str:
+        """Loss decomposition of :func:`attribution_terms` as text (accuracy points per read time)."""
+        times = terms["times_s"]
+        width = max([28] + [len(k) + 12 for k in terms["interaction"]])
+        head = f"{'loss (points)':<{width}}" + "".join(f"{'t=' + format(t, '.6g') + ' s':>14}" for t in times)
+        lines = [head]
+
+        def row(label, values):
+            lines.append(f"{label:<{width}}" + "".join(f"{100 * v:14.2f}" for v in values))
+
+        for k, v in terms["single"].items():
+            row(f"{k} alone", v)
+        for k, v in terms["interaction"].items():
+            row(f"{k} interaction", v)
+        row("sum of singles", terms["sum_single"])
+        row("singles + pair interactions", terms["explained"])
+        row("all on (measured)", terms["all"])
+        row("higher-order term", terms["higher_order"])
         return "\n".join(lines)
 
     def write_json(self, path: str | os.PathLike) -> Path:
@@ -111,64 +144,175 @@ def parse_times(text: str) -> np.ndarray:
     return times
 
 
-def _curve(network, test, calibration_x, device_model, config, times, repeats, compensation, rng,
-           crossbar_model, adc_model, label, bar) -> AccuracyCurve:
+@contextlib.contextmanager
+def _validity_once_per_layer(strict: bool):
+    """Collect the engine's per-layer :class:`ValidityRangeWarning` over a whole run and re-emit one merged
+    warning per layer at the end (strict: raise :class:`ValidityRangeError` at the first one). Yields a dict
+    layer -> description, filled at the end."""
+    seen: dict[str, str] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ValidityRangeWarning)
+        if strict:
+            warnings.simplefilter("error", ValidityRangeWarning)
+        try:
+            yield seen
+        except ValidityRangeWarning as exc:
+            raise ValidityRangeError(f"strict validity: {exc}") from None
+    for w in caught:
+        if not issubclass(w.category, ValidityRangeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    merged = merge_layer_warnings([w.message for w in caught if issubclass(w.category, ValidityRangeWarning)])
+    for key, message in merged.items():
+        seen[key] = str(message)
+        warnings.warn(message, stacklevel=4)
+
+
+def merge_layer_warnings(found) -> dict:
+    """One :class:`ValidityRangeWarning` per layer from the per-bind-call warnings ``found`` of a run (what is
+    out of range, widest span over every bind); warnings not about a layer are kept once per text. Returns
+    layer name (or message text) -> warning."""
+    out, by_layer = {}, {}
+    for message in found:
+        match = re.search(r"on layer '([^']*)'", str(message))
+        if match is None:
+            out.setdefault(str(message), message)
+        else:
+            by_layer.setdefault(match.group(1), []).append(message)
+    for layer, messages in by_layer.items():
+        excess, notes = merge_validity(messages)
+        out[layer] = layer_validity_warning(layer, excess, notes, f"seen {len(messages)} times in the run")
+    return out
+
+
+def _curve(network, test, calibration_x, hardware: AnalogHardware, times, repeats, rng, label,
+           bar, energies: dict | None = None) -> AccuracyCurve:
     accuracy = np.empty((repeats, len(times)))
     for k in range(repeats):
-        analog = AnalogNetwork(network, device_model, config, calibration_x, rng, crossbar_model=crossbar_model,
-                               adc_model=adc_model, compensation=compensation)
+        analog = AnalogNetwork(network, hardware, calibration_x, rng)
         for i, t in enumerate(times):
-            accuracy[k, i] = analog.read_at(float(t), rng).accuracy(test.x, test.y)
+            state = analog.read_at(float(t), rng)
+            if energies is not None and k == 0:  # energy of the activations of the first programming
+                from devicelab.inference.energy import EnergyModel, metered_run
+
+                accuracy[k, i], energies[float(t)] = metered_run(analog, state, test.x, test.y, float(t),
+                                                                 hardware.energy or EnergyModel())
+            else:
+                accuracy[k, i] = state.accuracy(test.x, test.y)
             if bar is not None:
                 bar.update(1)
     log.info("%s: %s", label, np.round(accuracy.mean(axis=0), 4).tolist())
     return AccuracyCurve(label, np.asarray(times, dtype=float), accuracy)
 
 
-def attribution_configs(config: AnalogConfig, crossbar_model=None) -> dict[str, AnalogConfig]:
-    """One config per non-ideality that can act (enabled in ``config``; ir_drop needs a crossbar model)."""
-    out = {}
+def acting_nonidealities(hardware: AnalogHardware) -> list[str]:
+    """The non-idealities of :data:`NONIDEALITIES` that act on this hardware: enabled in its tile settings,
+    with a crossbar model for ir_drop and a quantizing ADC (model or adc_bits) for adc."""
+    tile = hardware.tile
+    out = []
     for name in NONIDEALITIES:
-        if not config.enabled(name) or (name == "ir_drop" and crossbar_model is None):
+        if not tile.enabled(name):
             continue
-        out[name] = config.only(name)
+        if name == "ir_drop" and hardware.crossbar is None:
+            continue
+        if name == "adc" and hardware.adc is None and tile.adc_bits is None:
+            continue
+        out.append(name)
     return out
 
 
-def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: np.ndarray, device_model,
-                              times, repeats: int, rng: np.random.Generator, config: AnalogConfig = AnalogConfig(),
-                              compensation: str = "global", crossbar_model=None, adc_model=None,
-                              attribution: bool = False, progress: bool = False) -> EvaluationResult:
-    """Accuracy of ``network`` on ``test`` vs read time after programming on analog PCM tiles.
+def attribution_hardware(hardware: AnalogHardware, pairs: bool = True) -> dict[str, AnalogHardware]:
+    """One hardware per acting non-ideality with only that one on (see :func:`acting_nonidealities`), and
+    with ``pairs`` one per pair of them with only those two on (labelled ``"a+b"``)."""
+    names = acting_nonidealities(hardware)
+    out = {name: hardware.replace(tile=_only(hardware.tile, [name])) for name in names}
+    if pairs:
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                out[f"{a}+{b}"] = hardware.replace(tile=_only(hardware.tile, [a, b]))
+    return out
+
+
+def _only(tile, names):
+    """Tile settings with every non-ideality off except ``names`` (output noise keeps its level)."""
+    changes = {name: True for name in names if name != "output_noise"}
+    ideal = tile.ideal()
+    if "output_noise" in names:
+        changes["output_noise"] = tile.output_noise
+    return dataclasses.replace(ideal, **changes)
+
+
+def attribution_terms(result: "EvaluationResult") -> dict | None:
+    """Loss decomposition (accuracy points lost against the float baseline, per read time) of an attribution
+    run: ``single`` loss of each non-ideality alone; ``interaction`` of each pair (loss of the pair minus
+    both single losses); ``all`` loss with everything on; ``explained`` = sum of singles + sum of pair
+    interactions; ``higher_order`` = all - explained (what pairs do not explain). None without attribution
+    curves. Means over repeats; fractions of the test set (x 100 for points)."""
+    curves = result.curves
+    if "all" not in curves:
+        return None
+    singles = {k: result.float_accuracy - c.mean for k, c in curves.items() if k != "all" and "+" not in k}
+    if not singles:
+        return None
+    interaction = {}
+    for k, c in curves.items():
+        if "+" in k:
+            a, b = k.split("+")
+            interaction[k] = (result.float_accuracy - c.mean) - singles[a] - singles[b]
+    loss_all = result.float_accuracy - curves["all"].mean
+    explained = sum(singles.values()) + sum(interaction.values(), np.zeros_like(loss_all))
+    return {"times_s": curves["all"].times.tolist(), "all": loss_all.tolist(),
+            "single": {k: v.tolist() for k, v in singles.items()},
+            "interaction": {k: v.tolist() for k, v in interaction.items()},
+            "sum_single": sum(singles.values()).tolist(), "explained": explained.tolist(),
+            "higher_order": (loss_all - explained).tolist()}
+
+
+def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: np.ndarray,
+                              hardware: AnalogHardware, times, repeats: int, rng: np.random.Generator,
+                              attribution: bool = False, progress: bool = False,
+                              strict_validity: bool = False, attribution_pairs: bool = True,
+                              energy: bool = False) -> EvaluationResult:
+    """Accuracy of ``network`` on ``test`` vs read time after programming on analog tiles.
 
     Parameters
     ----------
+    network : the float network; test : test split.
     calibration_x : images used for input-range and ADC calibration (take them from the training split).
-    device_model : a PCMModel; times : read times (s) after programming; repeats : independent programmings.
-    compensation : "none", "global", "column" or "batchnorm" drift compensation.
-    attribution : also run one curve per non-ideality with only that one on.
+    hardware : the :class:`~devicelab.inference.hardware.AnalogHardware` (device model, tiles, crossbar and
+        ADC models, drift compensation).
+    times : read times (s) after programming; repeats : independent programmings.
+    attribution : also run one curve per non-ideality with only that one on and one per pair of them
+        (see :func:`attribution_terms` for the decomposition); ``attribution_pairs=False`` runs the singles only.
+    strict_validity : raise :class:`~devicelab.errors.ValidityRangeError` as soon as a model is used outside
+        its validity range (default: one :class:`~devicelab.errors.ValidityRangeWarning` per layer, merged
+        over every repeat and read, saying what is out of range and by how much).
+    energy : also account the energy per inference of the "all" curve's first programming at every read time
+        (:mod:`devicelab.inference.energy`, with ``hardware.energy`` or the defaults) into ``result.energy``.
     """
     from tqdm.auto import tqdm
 
     times = np.asarray(times, dtype=float)
     if repeats < 1:
         raise ConfigError(f"repeats must be >= 1, got {repeats}")
-    if np.any(times < 0) or not np.all(np.isfinite(times)):
-        raise ConfigError("read times must be finite and >= 0 s")
+    if times.size == 0 or np.any(times < 0) or not np.all(np.isfinite(times)):
+        raise ConfigError("read times must be given, finite and >= 0 s")
+    if len(test) < 1:
+        raise ConfigError("the test set is empty (check --test-limit)")
     start = time.perf_counter()
-    comp = make_compensation(compensation)
-    configs = {"all": config}
+    variants = {"all": hardware}
     if attribution:
-        configs.update(attribution_configs(config, crossbar_model))
-    total = len(configs) * repeats * len(times)
+        variants.update(attribution_hardware(hardware, pairs=attribution_pairs))
+    total = len(variants) * repeats * len(times)
     float_accuracy = network.accuracy(test.x, test.y)
-    result = EvaluationResult(network.name, test.name, getattr(device_model, "name", "custom"), compensation,
-                              dataclasses.asdict(config), len(test), float_accuracy)
-    with tqdm(total=total, desc=f"evaluate {network.name}", unit="read", disable=not progress) as bar:
-        for label, cfg in configs.items():
-            result.curves[label] = _curve(network, test, calibration_x, device_model, cfg, times, repeats, comp,
-                                          rng, crossbar_model, adc_model, label, bar)
+    result = EvaluationResult(network.name, test.name, getattr(hardware.device, "name", "custom"),
+                              hardware.compensation.name, dataclasses.asdict(hardware.tile), len(test),
+                              float_accuracy)
+    with tqdm(total=total, desc=f"evaluate {network.name}", unit="read", disable=not progress) as bar, \
+            _validity_once_per_layer(strict_validity) as seen:
+        for label, hw in variants.items():
+            energies = result.energy if energy and label == "all" else None
+            result.curves[label] = _curve(network, test, calibration_x, hw, times, repeats, rng, label, bar, energies)
+    result.meta["validity"] = seen
     result.elapsed_s = time.perf_counter() - start
-    result.meta["adc_model"] = type(adc_model).__name__ if adc_model is not None else None
-    result.meta["crossbar_model"] = type(crossbar_model).__name__ if crossbar_model is not None else None
+    result.meta["hardware"] = hardware.describe()
     return result

@@ -3,6 +3,11 @@
 A weight matrix W (rows = fan-in, cols = fan-out) is split into tiles of at most ``tile_rows x tile_cols``
 devices pairs. On each tile a converter maps W to a differential pair of conductance arrays so that
 W ~= (G+ - G-) * scale, with ``scale`` in weight units per S, one value per column of the tile.
+
+A :class:`UnitCell` says how one weight is stored: the cell kind (passive or 1T1R), N devices per polarity
+and their significance factors f_k. G+ and G- above are then the significance-weighted averages
+sum_k f_k G_k / sum_k f_k of the N devices of each polarity, which sit on adjacent physical columns of the
+tile (layout: :mod:`devicelab.spice.crossbar.spec`); their currents are combined in the periphery.
 """
 
 from __future__ import annotations
@@ -12,8 +17,120 @@ from dataclasses import dataclass
 import numpy as np
 
 from devicelab.errors import ConfigError
+from devicelab.spice.crossbar.spec import AccessTransistor, check_unit_cell
 
 SCALINGS = ("column", "tile")
+CELL_KINDS = ("passive", "1t1r")
+PROGRAMMING_SCHEMES = ("parallel", "residual")
+
+
+@dataclass(frozen=True)
+class UnitCell:
+    """How one weight is stored: cell kind, devices per polarity and their significance.
+
+    Attributes
+    ----------
+    cell : str
+        "passive" (bare resistive device) or "1t1r" (device behind an NMOS access transistor).
+    devices_per_polarity : int
+        N >= 1 devices per polarity (G+ and G- each); N devices on adjacent physical columns.
+    significance : tuple of float or None
+        N factors f_k > 0, most significant first (default all 1: plain averaging, Boybat et al. 2018's
+        multi-device synapse); e.g. (3, 1) is a more- and a less-significant pair (Joshi et al. 2020's
+        pair-of-pairs). The stored conductance is sum_k f_k G_k / sum_k f_k.
+    scheme : str
+        How the N devices are programmed: "parallel" (every device to the same target, independently) or
+        "residual" (in order of significance, each device's target absorbs the programming error of the
+        more significant ones: g_k = g + sum_{i<k} f_i (g - G_i) / f_k, clipped to the device range).
+    transistor : AccessTransistor or None
+        Access transistor of a 1T1R cell (default :class:`AccessTransistor`); its word line must be above
+        threshold.
+    """
+
+    cell: str = "passive"
+    devices_per_polarity: int = 1
+    significance: tuple[float, ...] | None = None
+    scheme: str = "parallel"
+    transistor: AccessTransistor | None = None
+
+    def __post_init__(self):
+        if self.cell not in CELL_KINDS:
+            raise ConfigError(f"UnitCell.cell: expected one of {CELL_KINDS}, got {self.cell!r}")
+        object.__setattr__(self, "significance", check_unit_cell(self.devices_per_polarity, self.significance,
+                                                                 "UnitCell"))
+        if self.scheme not in PROGRAMMING_SCHEMES:
+            raise ConfigError(f"UnitCell.scheme: expected one of {PROGRAMMING_SCHEMES}, got {self.scheme!r}")
+        if self.cell == "1t1r":
+            if self.transistor is None:
+                object.__setattr__(self, "transistor", AccessTransistor())
+            if not self.transistor.v_gate > self.transistor.vt0:
+                raise ConfigError(f"UnitCell.transistor.v_gate: the word line ({self.transistor.v_gate:g} V) must "
+                                  f"be above the threshold vt0 = {self.transistor.vt0:g} V, else the 1T1R cell "
+                                  "never conducts")
+        elif self.transistor is not None:
+            raise ConfigError("UnitCell.transistor: only 1T1R cells have an access transistor")
+
+    @property
+    def n(self) -> int:
+        """Devices per polarity."""
+        return int(self.devices_per_polarity)
+
+    @property
+    def slot_weights(self) -> np.ndarray:
+        """(N,) weights f_k / sum f of the device slots in the stored conductance (they sum to 1)."""
+        f = np.asarray(self.significance, dtype=float)
+        return f / f.sum()
+
+    @property
+    def noise_factor(self) -> float:
+        """Std of the stored conductance relative to one device's, for N independent devices with equal
+        noise programmed in parallel: sqrt(sum_k w_k^2) (1 / sqrt(N) for equal significance)."""
+        return float(np.sqrt(np.sum(self.slot_weights**2)))
+
+    def combine(self, g_slots) -> np.ndarray:
+        """Stored conductance (S) sum_k w_k G_k from per-slot conductances ``g_slots`` (N, ...) in S."""
+        g_slots = np.asarray(g_slots)
+        if g_slots.shape[0] != self.n:
+            raise ConfigError(f"UnitCell.combine: expected {self.n} device slots on axis 0, got shape {g_slots.shape}")
+        return np.tensordot(self.slot_weights.astype(g_slots.dtype), g_slots, axes=1)
+
+    def program(self, g_target, program_fn, g_limit: float) -> np.ndarray:
+        """Programmed conductances (N, ...) in S of the N devices storing targets ``g_target`` (S).
+
+        ``program_fn(targets) -> programmed`` programs devices (e.g. ``lambda g: model.program(g, rng)``);
+        ``g_limit`` (S) is the largest target a device may be given (residual scheme).
+        """
+        g_target = np.asarray(g_target, dtype=float)
+        if self.scheme == "parallel" or self.n == 1:
+            return program_fn(np.broadcast_to(g_target, (self.n,) + g_target.shape).copy())
+        f = np.asarray(self.significance, dtype=float)
+        out = np.empty((self.n,) + g_target.shape)
+        error = np.zeros_like(g_target)   # sum_{i<k} f_i (g - G_i)
+        for k in range(self.n):
+            out[k] = program_fn(np.clip(g_target + error / f[k], 0.0, g_limit))
+            error += f[k] * (g_target - out[k])
+        return out
+
+    def to_dict(self) -> dict:
+        """Plain dict by field name (the transistor as a dict, None for passive cells)."""
+        t = self.transistor
+        return {"cell": self.cell, "devices_per_polarity": self.n, "significance": list(self.significance),
+                "scheme": self.scheme,
+                "transistor": None if t is None else {k: getattr(t, k) for k in ("v_gate", "vt0", "kp", "w", "l",
+                                                                                    "lambda_")}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "UnitCell":
+        """Inverse of :meth:`to_dict`; unknown keys are a ConfigError naming them."""
+        unknown = set(data) - {"cell", "devices_per_polarity", "significance", "scheme", "transistor"}
+        if unknown:
+            raise ConfigError(f"UnitCell: unknown field(s) {sorted(unknown)}")
+        values = dict(data)
+        if isinstance(values.get("transistor"), dict):
+            values["transistor"] = AccessTransistor(**values["transistor"])
+        if values.get("significance") is not None:
+            values["significance"] = tuple(values["significance"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)

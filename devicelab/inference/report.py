@@ -10,48 +10,35 @@ import numpy as np
 
 from devicelab.errors import ValidityRangeWarning
 from devicelab.files import atomic_output
-from devicelab.inference.analog import AnalogConfig
-from devicelab.network.data import load_dataset
-from devicelab.inference.evaluate import EvaluationResult, evaluate_accuracy_vs_time
-from devicelab.inference.experiment import load_adc, load_crossbar, load_device_model
-from devicelab.network.model import resolve_network
+from devicelab.inference.compensation import make_compensation
+from devicelab.inference.evaluate import EvaluationResult, evaluate_accuracy_vs_time, merge_layer_warnings
+from devicelab.inference.hardware import AnalogHardware
 from devicelab.inference.plots import plot_accuracy_vs_time
+from devicelab.network.data import load_dataset
+from devicelab.network.model import resolve_network
 
 log = logging.getLogger(__name__)
 DEMO_TIMES = (1.0, 3600.0, 86400.0, 2592000.0, 31536000.0)
 ATTRIBUTION_TIMES = (1.0, 86400.0)
 
 
-def _load(loader, value):
-    """Model objects pass through; paths are loaded."""
-    if value is None or not isinstance(value, (str, Path)):
-        return value
-    return loader(value)
-
-
-def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=None, dataset: str = "fashion-mnist",
+def network_demo(out: Path, hardware: AnalogHardware, dataset: str = "fashion-mnist",
                  test_limit: int | None = 1000, repeats: int = 2, seed: int = 0) -> list[tuple[str, str]]:
-    """Evaluate the shipped HWA-trained and float-trained ResNets on ``dataset`` (global, no and BatchNorm
-    drift compensation) and return report sections.
-
-    ``device_model``: path of the fitted model file (or a PCMModel; None: the joshi2020 preset);
-    ``crossbar_model``/``adc_model``: paths or model objects (None: no IR drop / ideal 8-bit ADC).
-    Writes network_accuracy_vs_time.png and .json into ``out``.
+    """Evaluate the shipped HWA-trained and float-trained ResNets on ``dataset`` on ``hardware`` (with global,
+    no and BatchNorm drift compensation; the compensation of ``hardware`` is replaced per run) and return
+    report sections. Writes network_accuracy_vs_time.png and .json into ``out``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if device_model is None:
-        pcm, pcm_label = load_device_model(preset_name="joshi2020"), "joshi2020 preset (no fitted model found)"
-    elif isinstance(device_model, (str, Path)):
-        pcm, pcm_label = load_device_model(device_model), f"fitted model {Path(device_model).name}"
-    else:
-        pcm, pcm_label = device_model, getattr(device_model, "name", "given model")
-    xbar = _load(load_crossbar, crossbar_model)
-    adc = _load(load_adc, adc_model)
+    device_src = hardware.sources.get("device")
+    pcm_label = (f"{device_src.preset} preset" if device_src is not None and device_src.preset is not None
+                 else f"fitted model {device_src.label()}" if device_src is not None
+                 else getattr(hardware.device, "name", "given model"))
+    xbar_src, adc_src = hardware.sources.get("crossbar"), hardware.sources.get("adc")
     rng = np.random.default_rng(seed)
     test = load_dataset(dataset, "test").subset(test_limit)
     calibration = load_dataset(dataset, "train").subset(256, rng).x
-    config = AnalogConfig()
+    config = hardware.tile
     runs = [("HWA-trained, global compensation", "resnet-hwa", "global"),
             ("HWA-trained, no compensation", "resnet-hwa", "none"),
             ("float-trained, global compensation", "resnet-float", "global"),
@@ -64,8 +51,9 @@ def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=No
         for label, name, comp in runs:
             net = resolve_network(name, dataset)
             log.info("network demo: %s (%s)", label, net.name)
-            result = evaluate_accuracy_vs_time(net, test, calibration, pcm, DEMO_TIMES, repeats, rng, config, comp,
-                                               xbar, adc)
+            result = evaluate_accuracy_vs_time(net, test, calibration,
+                                               hardware.replace(compensation=make_compensation(comp)),
+                                               DEMO_TIMES, repeats, rng)
             floats[label] = result.float_accuracy
             if combined is None:
                 combined = EvaluationResult(f"ResNet ({net.n_parameters()} parameters)", dataset, pcm_label,
@@ -76,11 +64,13 @@ def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=No
             combined.elapsed_s += result.elapsed_s
         # Which non-ideality costs what: each one alone, next to all together (HWA net, global compensation).
         log.info("network demo: loss attribution (HWA-trained, global compensation)")
-        attribution = evaluate_accuracy_vs_time(resolve_network("resnet-hwa", dataset), test, calibration, pcm,
-                                                ATTRIBUTION_TIMES, 1, rng, config, "global", xbar, adc,
-                                                attribution=True)
+        attribution = evaluate_accuracy_vs_time(resolve_network("resnet-hwa", dataset), test, calibration,
+                                                hardware.replace(compensation=make_compensation("global")),
+                                                ATTRIBUTION_TIMES, 1, rng, attribution=True,
+                                                attribution_pairs=False)
         combined.elapsed_s += attribution.elapsed_s
-    validity = sorted({str(w.message) for w in caught if issubclass(w.category, ValidityRangeWarning)})
+    validity = [str(m) for m in merge_layer_warnings(
+        [w.message for w in caught if issubclass(w.category, ValidityRangeWarning)]).values()]
     for w in caught:
         if not issubclass(w.category, ValidityRangeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -93,9 +83,10 @@ def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=No
     combined.write_json(out / "network_accuracy_vs_time.json")
     lines = [
         f"Device model: {pcm_label}. Crossbar IR drop: "
-        f"{'behavioral model ' + str(crossbar_model) if xbar is not None else 'off (no crossbar model)'}. "
-        f"ADC: {'behavioral model ' + str(adc_model) if adc is not None else 'ideal 8-bit'}; 8-bit DAC; "
-        f"256x256 tiles, per-column scaling. {repeats} programmings per curve, {combined.n_test} test images "
+        f"{'behavioral model ' + xbar_src.label() if xbar_src is not None else 'off (no crossbar model)'}. "
+        f"ADC: {'behavioral model ' + adc_src.label() if adc_src is not None else f'ideal {config.adc_bits}-bit'}; "
+        f"{config.dac_bits}-bit DAC; {config.tile_rows}x{config.tile_cols} tiles, {config.scaling} scaling. "
+        f"{repeats} programmings per curve, {combined.n_test} test images "
         f"of {dataset}; mean +- std in %. Float baseline: HWA net {100 * floats[runs[0][0]]:.2f} %, "
         f"float net {100 * floats[runs[2][0]]:.2f} %.",
         "",
@@ -112,6 +103,6 @@ def network_demo(out: Path, device_model=None, crossbar_model=None, adc_model=No
                   "attenuates each column differently and compounds with the ADC's resolution, which BatchNorm "
                   "re-estimation through the analog network absorbs.", "", "```", attribution.table(), "```"]
     if validity:
-        lines += ["", f"Validity: {len(validity)} layer(s) used the crossbar model outside its validity range "
-                      f"(e.g. {validity[0]})."]
+        lines += ["", f"Validity: {len(validity)} layer(s) used the crossbar model outside its validity range:", ""]
+        lines += [f"- {text}" for text in validity]
     return [("Network accuracy vs time on PCM", "\n".join(lines))]

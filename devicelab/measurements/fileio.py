@@ -66,7 +66,8 @@ def read_iv(path, mapping: ColumnMapping | None = None) -> IVTable:
     path = Path(path)
     mapping = ColumnMapping() if mapping is None else mapping
     if mapping.layout != "long":
-        raise ConfigError("I-V files use the long layout (one point per line)")
+        raise ConfigError(f"{path}: I-V files use the long layout (one point per line); the mapping says "
+                          f"layout = {mapping.layout!r}")
     tf = open_text(path, mapping.delimiter, mapping.header)
     codes, labels, values = _read_long_columns(tf, mapping, IV_COLUMNS, IV_REQUIRED)
     bad = invalid_mask(path, values, long_locator(), mapping.invalid_rows == "drop")

@@ -26,6 +26,8 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 _IDX_IMAGES_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
 _IDX_LABELS_MAGIC = 0x00000801  # unsigned byte, 1 dimension
 DATASETS = ("digits", "fashion-mnist")
+#: Image shape (C, H, W) of each data set.
+DATASET_INPUT_SHAPES = {"digits": (1, 8, 8), "fashion-mnist": (1, 28, 28)}
 SPLITS = ("train", "test")
 
 

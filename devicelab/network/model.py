@@ -240,12 +240,19 @@ def shipped_networks() -> list[str]:
     return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".npz"))
 
 
-def resolve_network(name_or_path: str, dataset: str | None = None) -> Network:
-    """Load a network from a file path, a shipped name (``resnet-fashion-mnist-hwa``) or a short shipped
-    name completed with ``dataset`` (``resnet-hwa`` + "fashion-mnist")."""
-    path = Path(name_or_path)
-    if path.suffix in (".npz", ".h5", ".hdf5") and path.exists():
-        return load_network(path)
+def resolve_network(name_or_path: "str | os.PathLike | Network", dataset: str | None = None,
+                    arch: str | None = None) -> Network:
+    """Load a network from a file, a shipped name (``resnet-fashion-mnist-hwa``) or a short shipped
+    name completed with ``dataset`` (``resnet-hwa`` + "fashion-mnist"); a Network is passed through.
+
+    Files are read by :func:`devicelab.network.formats.read_network`: devicelab-network .npz/.h5, ONNX
+    (.onnx) and plain state dicts (.npz, .safetensors, .pt/.pth) with ``arch`` (e.g. "mlp:784,256,10").
+    A network that takes flat inputs is given ``dataset``'s image shape."""
+    if isinstance(name_or_path, Network) or Path(name_or_path).suffix.lower() in (
+            ".npz", ".h5", ".hdf5", ".onnx", ".safetensors", ".pt", ".pth"):
+        from devicelab.network.formats import read_network
+
+        return read_network(name_or_path, arch, dataset=dataset)
     shipped = shipped_networks()
     candidates = [name_or_path]
     if dataset:
@@ -255,5 +262,6 @@ def resolve_network(name_or_path: str, dataset: str | None = None) -> Network:
         if name in shipped:
             with resources.as_file(resources.files("devicelab") / "data" / f"{name}.npz") as p:
                 return load_network(p)
-    raise ConfigError(f"network {name_or_path!r} is neither a .npz/.h5 file nor a shipped network "
-                      f"(shipped: {', '.join(shipped) or 'none'})")
+    raise ConfigError(f"network {name_or_path!r} is neither a .npz/.h5 file nor a shipped network (other files: "
+                      f".onnx, state dicts .npz/.safetensors/.pt/.pth with --arch; "
+                      f"shipped: {', '.join(shipped) or 'none'})")

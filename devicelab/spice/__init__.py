@@ -14,7 +14,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".names": ["check_name", "check_number", "spice_float"],
     ".library": ["Library", "load_library"],
     ".runner": ["NetlistResult", "run_netlist"],
-    ".crossbar": ["AccessTransistor", "CrossbarSpec", "NodeVoltages", "Topology", "crossbar_netlist", "ideal_currents", "plot_error_vs_size", "plot_ir_drop", "sense_vector_names", "simulate_files", "simulate_ngspice", "solve_nodal", "topology"],
+    ".crossbar": ["AccessTransistor", "ArrayEnergy", "CrossbarSpec", "array_energy", "NodeVoltages", "Topology", "crossbar_netlist", "ideal_currents", "plot_error_vs_size", "plot_ir_drop", "sense_vector_names", "simulate_files", "simulate_ngspice", "solve_nodal", "topology"],
     ".sweep": ["DaskExecutor", "LocalExecutor", "SerialExecutor", "make_executor", "run_sweep", "SweepDescription", "SweepPoint", "load_description", "SweepData", "SweepRecord", "read_sweep", "summarize_sweep"],
     ".adc": ["ADCCharacterization", "ADCRun", "characterize_adc", "simulate_adc", "Linearity", "enob_from_sweep", "linearity", "transitions_from_sweep", "RampADCSpec", "SARADCSpec", "build_ramp_netlist", "build_sar_netlist", "plot_inl_dnl", "plot_transfer_curve"],
 })

@@ -1,7 +1,9 @@
 """The SPICE subcircuit library in ``circuits/``: loading with validation.
 
-A library file may only hold comments, blank lines, ``.subckt`` / ``.ends`` / ``.model`` / ``.param``
-statements, continuation lines and element lines whose names pass :func:`~devicelab.spice.names.check_name`.
+The folder is ``circuits/`` at the top of the repository, installed as package data ``devicelab/circuits``
+by a non-editable install (see setup.py). A library file may only hold comments, blank lines, ``.subckt`` /
+``.ends`` / ``.model`` / ``.param`` statements, continuation lines and element lines whose names pass
+:func:`~devicelab.spice.names.check_name`.
 Anything else (``.control`` blocks, ``.include``, ``shell`` commands, ...) is rejected, so a library
 cannot make ngspice do more than describe circuits.
 """
@@ -15,7 +17,15 @@ from pathlib import Path
 from devicelab.errors import InputFileError
 from devicelab.spice.names import check_name
 
-CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
+
+def _circuits_dir() -> Path:
+    """The library folder: installed as ``devicelab/circuits`` (package data of a wheel), else the source
+    tree's top-level ``circuits/`` (editable install or a checkout on the path)."""
+    installed = Path(__file__).resolve().parents[1] / "circuits"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "circuits"
+
+
+CIRCUITS_DIR = _circuits_dir()
 _ELEMENT = re.compile(r"[BCDEFGHIKLMRSVWX][A-Za-z0-9_]{0,63}", re.IGNORECASE)
 _DOT = (".subckt", ".ends", ".model", ".param")
 _FORBIDDEN = re.compile(r"[`;$\\]|\bshell\b", re.IGNORECASE)

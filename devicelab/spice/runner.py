@@ -1,9 +1,9 @@
-"""Running netlist text through ngspice (PySpice's shared-library binding) in an isolated child process.
+"""Running netlist text through ngspice (its shared library, libngspice) in an isolated child process.
 
 Each run happens in a fresh ``multiprocessing`` *spawn* child (running :mod:`ngspice_child` by path) that
-loads ``libngspice`` through
-``PySpice.Spice.NgSpice.Shared.NgSpiceShared.new_instance()``, sends the circuit (``ngSpice_Circ``) and
-``run`` (``ngSpice_Command``), and returns every vector of every plot as float64 numpy arrays. A crash
+loads ``libngspice`` through the thin cffi wrapper :mod:`devicelab.spice.ngspice_shared`, sends the circuit
+(``ngSpice_Circ``) and ``run`` (``ngSpice_Command``), and returns every vector of every plot as float64
+(complex128 for complex data) numpy arrays. A crash
 (segfault, controlled exit) or a hang of ngspice only ends the child: the caller gets a
 :class:`~devicelab.errors.SimulationError` (with the ngspice log in ``.log``), after ``timeout`` seconds
 at most for a hang.
@@ -22,17 +22,19 @@ before ``.end``), see :data:`RETRY_OPTIONS`:
 
 None of these options changes the converged solution (gmin stepping ends at the netlist's gmin).
 
-PySpice's own ``load_circuit()`` / ``run()`` are not used: they decide failure by searching "error" in the
-output. The child makes the same library calls (``ngSpice_Circ``, ``ngSpice_Command``) through PySpice's
-cffi binding of the instance, so their return codes are read.
+The wrapper returns the return codes of those library calls and the output lines as printed; deciding
+what a failure is happens here (PySpice's ``load_circuit()`` / ``run()``, by contrast, decide failure by
+searching "error" in the output).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import re
 import runpy
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 CHILD_SCRIPT = Path(__file__).with_name("ngspice_child.py")
 CHILD_RUN_NAME = "devicelab_ngspice_child"
 _POLL_SLICE = 0.1  # s between checks that the child is still alive
+#: A child that has not started (re-imported the main script, unpickled its arguments) after this many
+#: seconds is killed and reported as unable to start, instead of waiting for the run's timeout.
+START_TIMEOUT = 30.0
 
 RETRY_OPTIONS = (
     ".options itl1=500 itl2=500",
@@ -86,6 +91,31 @@ class NetlistResult:
         return self.plots[name]
 
 
+def spawn_main_problem() -> str | None:
+    """Why a ``multiprocessing`` *spawn* child of this process could not start, or None if it can.
+
+    A spawn child first re-imports the parent's main module: by name after ``python -m``, by path after
+    ``python script.py``. When ``__main__`` names a file that does not exist (a script fed on stdin,
+    ``python - <<EOF``, gives ``<stdin>``), every child dies at start-up before running anything.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(getattr(main, "__spec__", None), "name", None):
+        return None
+    path = getattr(main, "__file__", None)
+    if path is None or os.path.isfile(path):  # interactive sessions and python -c are not re-imported
+        return None
+    return (f"the main script {path!r} is not a file a 'spawn' child process can re-import (a script fed on "
+            f"stdin, e.g. `python - <<EOF`); save it to a file and run `python script.py` (code that starts "
+            f"work under `if __name__ == \"__main__\":`), or use `python -c`")
+
+
+def check_spawn_main(what: str) -> None:
+    """Raise :class:`SimulationError` at once (not at a timeout) when spawn children cannot start, saying why."""
+    problem = spawn_main_problem()
+    if problem is not None:
+        raise SimulationError(f"cannot start {what}: {problem}")
+
+
 def run_netlist(text: str, timeout: float = 300.0, retry: bool = True) -> NetlistResult:
     """Run netlist ``text`` (ending with ``.end``) in an isolated ngspice; return its vectors.
 
@@ -95,6 +125,7 @@ def run_netlist(text: str, timeout: float = 300.0, retry: bool = True) -> Netlis
     """
     if not isinstance(text, str) or not text.rstrip().lower().endswith(".end"):
         raise SimulationError("netlist text must be a string ending with '.end'")
+    check_spawn_main("the ngspice child process")
     ladder = ("",) + (RETRY_OPTIONS if retry else ())
     logs = []
     for attempt, options in enumerate(ladder, start=1):
@@ -126,6 +157,8 @@ def _with_options(text: str, options: str) -> str:
 def _classify(outcome: dict) -> str:
     if outcome.get("timeout"):
         return "timeout"
+    if outcome.get("start_timeout"):
+        return "start_timeout"
     if outcome.get("crash") is not None:
         return "crash"
     lines = outcome["log"].splitlines()
@@ -141,8 +174,20 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
     lines = [line for line in outcome.get("log", "").splitlines() if line.strip()]
     if status == "timeout":
         return f"ngspice did not finish within the timeout of {timeout:g} s (child process killed)"
+    if status == "start_timeout":
+        return (f"the ngspice child process did not start within {START_TIMEOUT:g} s (killed): a 'spawn' child "
+                f"first re-imports the main script, so a script that does its work or waits at import (no "
+                f"`if __name__ == \"__main__\":` guard) never gets to ngspice")
     if status == "crash":
-        return f"ngspice crashed (child process exit code {outcome['crash']})"
+        code = outcome["crash"]
+        if not outcome.get("started", True):
+            return (f"the ngspice child process failed to start (exit code {code}): re-importing the main script "
+                    f"or unpickling its arguments raised; its traceback is printed above on stderr")
+        if code == 1:
+            return ("the ngspice child process exited with code 1 before returning a result: a Python error in "
+                    "the child (its traceback is printed above on stderr), e.g. cffi or libngspice missing, "
+                    "or a main script the 'spawn' child re-imports failing")
+        return f"ngspice crashed (child process exit code {code})"
     if status == "parse":
         first = next((line for line in lines if _PARSE_ERRORS.search(line)), "")
         idx = lines.index(first) if first in lines else 0
@@ -154,7 +199,7 @@ def _describe(status: str, outcome: dict, timeout: float) -> str:
 
 def _child_process_args(netlist: str, sender):
     """Target and arguments of the child: ``ngspice_child.py`` run by path (``runpy.run_path``), so the
-    child imports only numpy and PySpice, not the devicelab package (faster start)."""
+    child imports only numpy and cffi, not the devicelab package (faster start)."""
     init = {"NETLIST": netlist, "SENDER": sender}
     return runpy.run_path, (str(CHILD_SCRIPT),), {"init_globals": init, "run_name": CHILD_RUN_NAME}
 
@@ -164,15 +209,25 @@ def _run_isolated(netlist: str, timeout: float) -> dict:
 
     The pipe is polled in short slices while watching the child: a child that dies before it even received
     its end of the pipe (the parent then still holds a duplicate of it) is reported at once, not at the timeout.
+    The child first says it has started (:mod:`._child_start`); one that dies or stays silent for
+    :data:`START_TIMEOUT` s before that is reported as unable to start.
     """
+    from devicelab.spice._child_start import run_started
+
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
+    started_receiver, started_sender = context.Pipe(duplex=False)
     target, args, kwargs = _child_process_args(netlist, sender)
-    child = context.Process(target=target, args=args, kwargs=kwargs, daemon=True)
+    child = context.Process(target=run_started, args=(started_sender, target, args, kwargs), daemon=True)
     child.start()
     sender.close()
+    started_sender.close()
     deadline = time.monotonic() + timeout
     try:
+        start_deadline = time.monotonic() + START_TIMEOUT
+        outcome = _wait_started(child, started_receiver, min(deadline, start_deadline), deadline <= start_deadline)
+        if outcome is not None:
+            return outcome
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -191,6 +246,28 @@ def _run_isolated(netlist: str, timeout: float) -> dict:
         return {"crash": child.exitcode, "log": ""}
     finally:
         receiver.close()
+        started_receiver.close()
         if child.is_alive():
             child.kill()
         child.join()
+
+
+def _wait_started(child, started_receiver, deadline: float, run_deadline: bool) -> dict | None:
+    """Wait until the child says it started (None), dies first (a failed start) or ``deadline`` passes (the
+    run's own timeout when ``run_deadline``, else the start-up limit)."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            child.kill()
+            child.join()
+            return {"timeout": True, "log": ""} if run_deadline else {"start_timeout": True, "log": ""}
+        exited = not child.is_alive()
+        if started_receiver.poll(min(remaining, _POLL_SLICE)):
+            try:
+                started_receiver.recv()
+                return None
+            except EOFError:
+                exited = True
+        if exited:
+            child.join(timeout=10)
+            return {"crash": child.exitcode, "log": "", "started": False}

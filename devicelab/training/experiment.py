@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from devicelab.devices.update import UpdateModel, load_update_model, update_preset
 from devicelab.errors import ConfigError
 from devicelab.files import atomic_output
+from devicelab.inference.hardware import AnalogHardware
 from devicelab.training.run import TrainConfig, TrainingResult, compare_schemes, plot_training
 
 log = logging.getLogger(__name__)
@@ -103,11 +104,14 @@ def load_training_data(dataset: str):
     return load_dataset(dataset, "train"), load_dataset(dataset, "test")
 
 
-def run_training_experiment(dataset: str, model: UpdateModel, schemes, config: TrainConfig,
+def run_training_experiment(dataset: str, hardware: AnalogHardware, schemes, config: TrainConfig,
                             rng: np.random.Generator, *, network: str = "mlp", output_dir=None,
                             progress: bool = False, model_name: str | None = None,
                             extra_files: dict | None = None) -> TrainingExperiment:
     """Train ``network`` on ``dataset`` with the float baseline and each scheme; write outputs to ``output_dir``.
+
+    ``hardware`` gives the pulse-update device model (``hardware.update``) and the tiles' DAC/ADC resolution
+    (``hardware.tile.dac_bits``/``adc_bits``; None: no quantization), which replace those of ``config.io``.
 
     Writes ``training.png`` (test accuracy per epoch) and ``training.json`` (the :meth:`to_dict` record) when
     ``output_dir`` is given; ``extra_files`` (name -> path, e.g. from :func:`resolve_update_model`) are listed
@@ -115,6 +119,13 @@ def run_training_experiment(dataset: str, model: UpdateModel, schemes, config: T
     """
     if network not in NETWORKS:
         raise ConfigError(f"unknown network {network!r}; known: {', '.join(NETWORKS)}")
+    model = hardware.update
+    if not isinstance(model, UpdateModel):
+        raise ConfigError("in-memory training needs a pulse-update device model in the hardware description "
+                          "(AnalogHardware.update: a device model file with an update_model group, a preset "
+                          "such as nandakumar2018, or fitted pulse traces)")
+    tile = hardware.tile
+    config = replace(config, io=replace(config.io, dac_bits=tile.dac_bits or 0, adc_bits=tile.adc_bits or 0))
     schemes = ["float"] + [s for s in schemes if s != "float"]
     train, test = load_training_data(dataset)
     results: dict[str, TrainingResult] = compare_schemes(train, test, schemes, model, config, rng, progress)
@@ -164,7 +175,7 @@ def demo_training_sections(out, pulse_dir, rng: np.random.Generator, device_mode
         runs.append(("real-device", fitted, ("sgd", "mixed-precision")))
     for label, model, schemes in runs:
         sub = out / label
-        exp = run_training_experiment("digits", model, schemes, config, rng, output_dir=sub)
+        exp = run_training_experiment("digits", AnalogHardware(update=model), schemes, config, rng, output_dir=sub)
         final = {k: 100 * v.final_accuracy for k, v in exp.results.items()}
         body = [f"MLP 64-100-10 on scikit-learn digits, {epochs} epochs, batch 10, lr 0.1, device update model "
                 f"`{exp.model_name}`; test accuracy (%) per epoch:", "", "```", exp.table(), "```", "",

@@ -81,3 +81,57 @@ def nodal_sweep(tmp_path_factory) -> Path:
 def spice_sweep(tmp_path_factory) -> Path:
     """A small sweep with every point run through ngspice (16 points)."""
     return _run(tmp_path_factory, "spice_sweep", _SPICE_TOML)
+
+
+# 1T1R cells behind the default and a weak access transistor (4.2 kohm on-resistance, 10 % of the 40 kohm ON
+# device), linear and sinh devices; ngspice runs every point. 150 ohm wires make 12 x 12 arrays about as
+# non-ideal as 128 x 128 with 2 ohm (the ideal model is 20-40 % off). 8 points.
+_SPICE_1T1R_TOML = """
+name = "behavioral_1t1r"
+n_vectors = 6
+repeats = 2
+seed = 13
+engines = ["nodal", "ngspice"]
+ngspice_max_size = 16
+
+[array]
+sizes = [[12, 12]]
+r_wire = [150.0]
+cell = "1t1r"
+
+[[transistors]]
+v_gate = 1.8
+
+[[transistors]]
+v_gate = 0.9
+w = 0.3e-6
+
+[[devices]]
+kind = "linear"
+
+[[devices]]
+kind = "sinh"
+v0 = 0.25
+
+[[conductances]]
+kind = "uniform"
+g_min = 0.25e-6
+g_max = 25e-6
+
+[[inputs]]
+kind = "dnn"
+v_read = 0.2
+"""
+
+
+@pytest.fixture(scope="session")
+def spice_sweep_1t1r(tmp_path_factory) -> Path:
+    """A small 1T1R sweep with every point run through ngspice (8 points)."""
+    return _run(tmp_path_factory, "spice_sweep_1t1r", _SPICE_1T1R_TOML)
+
+
+@pytest.fixture(scope="session")
+def nodal_sweep_1t1r(tmp_path_factory) -> Path:
+    """The 1T1R sweep above solved by the nodal solver only (8 points, ~2 s)."""
+    text = _SPICE_1T1R_TOML.replace('engines = ["nodal", "ngspice"]', 'engines = ["nodal"]')
+    return _run(tmp_path_factory, "nodal_sweep_1t1r", text.replace("behavioral_1t1r", "behavioral_1t1r_nodal"))

@@ -1,7 +1,7 @@
 """Specification of the behavioral crossbar model against the sparse nodal solver (itself checked against
 ngspice by the spice tests). Error = rms(I_model - I_ref) / rms(I_ref) over all vectors and columns.
 
-The issue-4 target is 1 % wherever the ideal V.G model is >= 10 % off; the cases below are chosen so the
+The model's accuracy target is 1 % wherever the ideal V.G model is >= 10 % off; the cases below are chosen so the
 ideal model is 15-60 % off, and the model must meet the target with margin on every input pattern.
 """
 

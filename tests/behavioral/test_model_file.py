@@ -12,7 +12,8 @@ from devicelab.errors import InputFileError, ModelFileError
 
 ROW = {"point": 3, "rows": 16, "cols": 8, "r_row": 2.0, "r_col": 2.5, "r_driver": 0.0, "r_sense": 1.0,
        "device": "sinh", "v0": 0.3, "differential": True, "conductance": "uniform", "inputs": "dnn",
-       "reference": "ngspice", "err_model": 1.5e-3, "err_ideal": 0.21, "target": "met"}
+       "reference": "ngspice", "err_model": 1.5e-3, "err_ideal": 0.21, "target": "met", "cell": "1t1r",
+       "v_gate": 1.2, "vt0": 0.4, "r_on": 625.0}
 
 
 def _model() -> CrossbarModel:
@@ -40,7 +41,7 @@ def test_round_trip_keeps_every_part(tmp_path):
 def test_every_dataset_has_units_and_the_header_is_set(tmp_path):
     path = save_crossbar_model(_model(), tmp_path / "m.h5")
     with h5py.File(path, "r") as fh:
-        assert fh.attrs["format"] == "devicelab.crossbar_model" and fh.attrs["format_version"] == 1
+        assert fh.attrs["format"] == "devicelab.crossbar_model" and fh.attrs["format_version"] == 2
         missing = []
         fh.visititems(lambda name, obj: missing.append(name) if isinstance(obj, h5py.Dataset)
                       and "units" not in obj.attrs else None)
@@ -51,8 +52,8 @@ def test_every_dataset_has_units_and_the_header_is_set(tmp_path):
 def test_unknown_version_and_format_are_refused(tmp_path):
     path = save_crossbar_model(_model(), tmp_path / "m.h5")
     with h5py.File(path, "a") as fh:
-        fh.attrs["format_version"] = 2
-    with pytest.raises(ModelFileError, match=r"format_version \S*2\S* is not supported"):
+        fh.attrs["format_version"] = 3
+    with pytest.raises(ModelFileError, match=r"format_version \S*3\S* is not supported"):
         load_crossbar_model(path)
     with h5py.File(path, "a") as fh:
         fh.attrs["format"] = "devicelab.sweep"

@@ -97,6 +97,15 @@ def test_model_sample_from_file_covers_every_target_and_time(fitted, tmp_path):
     assert set(data[:, 1]) == {20.0, 3600.0}
 
 
+def test_model_sample_warning_names_only_what_is_outside_the_fitted_range(fitted, tmp_path):
+    with pytest.warns(ValidityRangeWarning) as caught:
+        _run("model", "sample", fitted[0] / "model.h5", "--g-target", "1e-6", "--t", "20", "--n", "2",
+             "-o", tmp_path / "s.csv")
+    message = str(caught[0].message)
+    assert "1e-06 S" in message and "extrapolates" in message  # the target outside, nothing else
+    assert "t [] s" not in message and " / t " not in message
+
+
 def test_bad_input_file_gives_one_line_error_and_no_model(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("device,g_target,t,g\n0,1e-6,20,abc\n")

@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from devicelab.devices import fit_pcm_model, preset, write_fit_report
-from devicelab.devices import plots
+from devicelab.devices import fit_pcm_model, plots, preset, write_fit_report
 from devicelab.devices import synthetic as syn
-from devicelab.devices.report import markdown_to_html
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +40,27 @@ def test_report_folder_has_plots_tables_and_html(result, tmp_path):
     assert "<table" in html and "<img src='drift.png'" in html
 
 
-def test_markdown_to_html_escapes_text():
-    html = markdown_to_html("# T <x>\n\n| a | b |\n|---|---|\n| <1> | 2 |\n", "t")
-    assert "&lt;x&gt;" in html and "<td>&lt;1&gt;</td>" in html
+def _labels_inside(fig) -> bool:
+    """Every axis label and title lies inside the saved figure (nothing cut off)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    texts = [t for ax in fig.axes for t in (ax.xaxis.label, ax.yaxis.label, ax.title) if t.get_text()]
+    return all(box.x0 <= b.x0 and b.x1 <= box.x1 and box.y0 <= b.y0 and b.y1 <= box.y1
+               for b in (t.get_window_extent(renderer) for t in texts))
+
+
+def test_every_fit_report_plot_keeps_its_labels_inside_the_figure():
+    """read_noise.png had its y label cut off; every devices plot is checked the same way."""
+    from devicelab.devices import plots
+    from devicelab.devices.fitbase import PartFit
+    from devicelab.devices.pcm import PRESETS
+
+    model = PRESETS["joshi2020"]()
+    g = np.array([2e-6, 5e-6, 10e-6, 20e-6])
+    part = PartFit.__new__(PartFit)
+    object.__setattr__(part, "data", {"g": g, "y": model.q_s(g), "yerr": 0.1 * model.q_s(g)})
+    assert _labels_inside(plots.plot_read_noise(part, model))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from devicelab.devices import load_model, preset, read_model_info, save_model
-from devicelab.devices.modelfile import FORMAT
+from devicelab.devices.laws import LinearClip, PchipLaw, QuadraticClip
+from devicelab.devices.modelfile import FORMAT, FORMAT_VERSION
 from devicelab.errors import ModelFileError
 
 
@@ -35,10 +36,37 @@ def test_none_fields_and_infinite_clips_survive(tmp_path):
     assert back.nu_mean.lo == -np.inf and back.nu_mean.hi == np.inf
 
 
+@pytest.mark.parametrize("nu_mean", [
+    LinearClip(0.09, -0.05, lo=0.0, g_rel_min=0.04, g_rel_max=1.0),
+    QuadraticClip(0.1, -0.16, 0.1, lo=0.0, g_rel_min=0.04, g_rel_max=1.0),
+    PchipLaw((0.04, 0.2, 1.0), (0.09, 0.06, 0.04), lo=0.0),
+], ids=["linear", "quadratic", "pchip"])
+def test_every_drift_law_family_and_the_g_range_survive(tmp_path, nu_mean):
+    model = preset("joshi2020").replace(nu_mean=nu_mean, nu_std=nu_mean, g_range=(1e-6, 25e-6))
+    back = load_model(save_model(model, tmp_path / "m.h5"))
+    assert back == model
+    g = np.geomspace(1e-7, 5e-5, 40)
+    np.testing.assert_array_equal(back.nu_stats(g)[0], model.nu_stats(g)[0])
+    with h5py.File(tmp_path / "m.h5") as h5:
+        assert h5["model/nu_mean"].attrs["law"] == nu_mean.law
+        assert h5["model/g_range"].attrs["units"] == "S"
+
+
+def test_version_1_files_are_still_read_as_log_linear(tmp_path):
+    # a version-1 file has no `law` attribute on the law groups and no g_range: rewrite one to that layout
+    path = save_model(preset("joshi2020"), tmp_path / "m.h5")
+    with h5py.File(path, "a") as h5:
+        h5.attrs["format_version"] = 1
+        for law in ("nu_mean", "nu_std", "read_noise"):
+            del h5[f"model/{law}"].attrs["law"]
+    back = load_model(path)
+    assert back == preset("joshi2020") and back.g_range is None
+
+
 def test_file_carries_header_units_and_provenance(tmp_path):
     path = save_model(_model_with_uncertainties(), tmp_path / "m.h5", {"inputs": [{"path": "x", "sha256": "ab"}]})
     with h5py.File(path) as h5:
-        assert h5.attrs["format"] == FORMAT and h5.attrs["format_version"] == 1
+        assert h5.attrs["format"] == FORMAT and h5.attrs["format_version"] == FORMAT_VERSION
         assert h5.attrs["created_by"].startswith("devicelab ")
         assert h5["model/g_max"].attrs["units"] == "S"
         assert h5["model/activation_energy"].attrs["units"] == "eV"

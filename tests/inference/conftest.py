@@ -23,6 +23,8 @@ def linear_inputs(rng):
 class ScalingCrossbar:
     """Stand-in crossbar model: column currents are the ideal V.G currents times (1 - loss)."""
 
+    differential = False
+
     def __init__(self, loss):
         self.loss = loss
         self.bound = 0
@@ -33,6 +35,8 @@ class ScalingCrossbar:
         loss = self.loss
 
         class Bound:
+            transfer = None  # exercised through apply(), as a nonlinear model would be
+
             def apply(self, v):
                 return (1.0 - loss) * (np.asarray(v, np.float32) @ g)
 

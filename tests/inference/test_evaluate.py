@@ -10,8 +10,8 @@ from devicelab.cli import cli
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
 from devicelab.network import load_digits_split, mlp, save_network
-from devicelab.inference import AnalogConfig, evaluate_accuracy_vs_time, parse_times
-from devicelab.inference.evaluate import attribution_configs
+from devicelab.inference import (AnalogConfig, AnalogHardware, acting_nonidealities, evaluate_accuracy_vs_time,
+                                 make_compensation, parse_times)
 
 
 def _fitted_mlp(rng, threshold=0.0):
@@ -34,11 +34,12 @@ def test_global_compensation_restores_accuracy_lost_to_drift(rng):
     net = _fitted_mlp(rng, threshold=1.0)
     test, cal = load_digits_split("test"), load_digits_split("train").x[:128]
     times = [0.0, 3.0e7]
-    model = preset("joshi2020")
-    config = AnalogConfig().only("drift")
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig().only("drift"))
     # Same seed: both runs program the same devices with the same drift exponents.
-    plain = evaluate_accuracy_vs_time(net, test, cal, model, times, 2, np.random.default_rng(3), config, "none")
-    fixed = evaluate_accuracy_vs_time(net, test, cal, model, times, 2, np.random.default_rng(3), config, "global")
+    plain = evaluate_accuracy_vs_time(net, test, cal, hardware.replace(compensation=make_compensation("none")),
+                                      times, 2, np.random.default_rng(3))
+    fixed = evaluate_accuracy_vs_time(net, test, cal, hardware.replace(compensation=make_compensation("global")),
+                                      times, 2, np.random.default_rng(3))
     curve_plain, curve_fixed = plain.curves["all"], fixed.curves["all"]
     assert curve_plain.accuracy.shape == (2, 2)
     # Drift only: at t = 0 the analog net is the float net.
@@ -52,13 +53,36 @@ def test_global_compensation_restores_accuracy_lost_to_drift(rng):
 
 
 def test_attribution_runs_one_curve_per_active_nonideality(rng):
-    names = set(attribution_configs(AnalogConfig()))
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig(), compensation=make_compensation("none"))
+    names = set(acting_nonidealities(hardware))
     assert names == {"programming_noise", "drift", "read_noise", "dac", "adc"}  # no crossbar, no output noise
+    # Exact IO (aihwkit's ideal IO): neither the DAC nor the ideal ADC acts.
+    exact = hardware.with_tile(dac_bits=None, adc_bits=None)
+    assert set(acting_nonidealities(exact)) == {"programming_noise", "drift", "read_noise"}
     net = _fitted_mlp(rng)
     test = load_digits_split("test").subset(100)
-    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], preset("joshi2020"), [0.0], 1,
-                                       rng, AnalogConfig(), "none", attribution=True)
-    assert set(result.curves) == names | {"all"}
+    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [0.0], 1,
+                                       rng, attribution=True)
+    pairs = {f"{a}+{b}" for i, a in enumerate(acting_nonidealities(hardware))
+             for b in acting_nonidealities(hardware)[i + 1:]}
+    assert len(pairs) == 10
+    assert set(result.curves) == names | pairs | {"all"}
+
+
+def test_attribution_terms_decompose_the_measured_loss(rng):
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig(dac_bits=4, adc_bits=4),
+                              compensation=make_compensation("none"))
+    net = _fitted_mlp(rng)
+    test = load_digits_split("test").subset(100)
+    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [0.0, 1e5], 1,
+                                       rng, attribution=True)
+    terms = result.to_dict()["attribution"]
+    loss = {k: result.float_accuracy - c.mean for k, c in result.curves.items()}
+    # definitions, exactly (sums of the same floats)
+    np.testing.assert_allclose(terms["single"]["dac"], loss["dac"], atol=1e-12)
+    np.testing.assert_allclose(terms["interaction"]["dac+adc"], loss["dac+adc"] - loss["dac"] - loss["adc"], atol=1e-12)
+    np.testing.assert_allclose(np.add(terms["explained"], terms["higher_order"]), loss["all"], atol=1e-12)
+    assert "higher-order term" in result.table() and "dac+adc interaction" in result.table()
 
 
 def test_parse_times_rejects_negative_and_garbage():
@@ -126,3 +150,54 @@ def test_accuracy_plot_labels_each_curve(rng):
     fig = plot_accuracy_vs_time(result)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "drift" in legend and "all" in legend and "float baseline" in legend
+
+
+def _small_validity_hardware():
+    from devicelab.behavioral import CrossbarModel
+    from devicelab.behavioral.crossbar_model import Validity
+
+    validity = Validity(rows=(1, 16), cols=(1, 64), r_wire=(0.0, 5.0), r_driver=(0.0, 1.0), r_sense=(0.0, 1.0),
+                        g=(0.0, 25e-6), v_max=0.2)
+    model = CrossbarModel.from_params(1.0, 1.0, validity=validity)
+    return AnalogHardware(preset("joshi2020"), AnalogConfig(tile_rows=64, tile_cols=64), crossbar=model,
+                          compensation=make_compensation("none"))
+
+
+def test_validity_warns_once_per_layer_with_what_is_out_of_range_and_by_how_much(rng, recwarn):
+    from devicelab.errors import ValidityRangeWarning
+
+    net = _fitted_mlp(rng)
+    test = load_digits_split("test").subset(50)
+    evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], _small_validity_hardware(),
+                              [0.0, 1e3, 1e5], 2, rng)
+    found = [w for w in recwarn if issubclass(w.category, ValidityRangeWarning)]
+    layers = [w for w in found if "on layer" in str(w.message)]
+    # 2 weight layers, 2 programmings x (mapping + 3 reads) binds each: still one warning per layer
+    assert len(layers) == 2 and len(found) == 2
+    message = str(layers[0].message)
+    # the first layer has 64 rows (tile 64 x 64) against at most 16: 300 % above
+    assert "rows up to 64, 300 % above the maximum 16" in message
+    excess = {e.quantity: e for e in layers[0].message.excess}
+    assert excess["rows"].high == 64 and excess["rows"].hi == 16
+
+
+def test_strict_validity_fails_with_the_details(rng):
+    from devicelab.errors import ValidityRangeError
+
+    net = _fitted_mlp(rng)
+    test = load_digits_split("test").subset(20)
+    with pytest.raises(ValidityRangeError, match="strict validity: .*rows up to 64"):
+        evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], _small_validity_hardware(),
+                                  [0.0], 1, rng, strict_validity=True)
+
+
+def test_evaluate_command_takes_calibration_and_strict_validity(tmp_path, rng):
+    weights = save_network(_fitted_mlp(rng), tmp_path / "mlp.npz")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["evaluate", "--network", str(weights), "--dataset", "digits", "--preset",
+                                      "joshi2020", "--times", "0,3600", "--repeats", "1", "--calibration",
+                                      "column-affine", "--calibration-refresh", "--strict-validity",
+                                      "--test-limit", "50", "--no-progress", "--json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    config = json.loads(result.output)["config"]
+    assert config["calibration"] == "column-affine" and config["calibration_refresh"] is True

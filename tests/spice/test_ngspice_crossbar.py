@@ -1,14 +1,14 @@
 """Crossbars through real ngspice: hand-derived cases, and agreement with the nodal solver.
 
-Tolerance 1e-6 relative (the issue's requirement) for ngspice vs nodal; the netlists set
+Tolerance 1e-6 relative (the solver's required agreement) for ngspice vs nodal; the netlists set
 reltol=1e-9, so the observed disagreement is ~1e-10. Relative error is max |I_spice - I_nodal| over the
 array divided by max |I_spice| (single outputs near zero would make a per-output ratio meaningless).
 """
 
 import numpy as np
 import pytest
-
 from crossbar_cases import full_2x2_kcl
+
 from devicelab.spice import AccessTransistor, CrossbarSpec, ideal_currents, simulate_ngspice, solve_nodal
 
 pytestmark = pytest.mark.spice

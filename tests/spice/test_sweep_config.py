@@ -141,7 +141,8 @@ def test_shipped_sweep_descriptions_are_valid():
 
     folder = Path(__file__).resolve().parents[2] / "netlists" / "sweeps"
     demo = load_description(folder / "demo.toml")
-    assert len(demo.points()) == 45 and max(demo.sizes) == (128, 128) and demo.ngspice_max_size == 32
+    # 6 sizes up to the demo network's 256x256 tiles x 3 wires x single-ended/differential x 3 input kinds
+    assert len(demo.points()) == 108 and max(demo.sizes) == (256, 256) and demo.ngspice_max_size == 32
     study = load_description(folder / "study.toml")
     assert len(study.points()) == 1920
 
@@ -161,3 +162,35 @@ def test_device_model_file_is_loaded_at_validation_and_sets_the_default_g_max(tm
     (tmp_path / "broken.h5").write_bytes(b"not hdf5")
     with pytest.raises(ConfigError, match=r"\[conductances.0\] model: cannot load the device model"):
         parse_description(_with(conductances=[{"kind": "device_model", "model": "broken.h5"}]), base_dir=tmp_path)
+
+
+def test_1t1r_points_repeat_for_every_access_transistor_and_carry_its_parameters():
+    transistors = [{"v_gate": 1.8}, {"v_gate": 0.9, "w": 0.3e-6, "lambda": 0.02}]
+    desc = parse_description(_with(**{"array.cell": ["passive", "1t1r"]}, transistors=transistors))
+    points = desc.points()
+    passive = [p for p in points if p.cell == "passive"]
+    one_t = [p for p in points if p.cell == "1t1r"]
+    assert len(one_t) == 2 * len(passive)
+    assert all(p.transistor is None and "v_gate" not in p.params() for p in passive)
+    assert {(p.transistor.v_gate, p.transistor.w, p.transistor.lambda_) for p in one_t} == {
+        (1.8, 1e-6, 0.0), (0.9, 0.3e-6, 0.02)}
+    assert {p.params()["v_gate"] for p in one_t} == {1.8, 0.9}
+
+
+def test_without_transistor_tables_the_hash_is_unchanged_by_the_default_transistor():
+    plain = parse_description(_with(**{"array.cell": "1t1r"}))
+    explicit = parse_description(_with(**{"array.cell": "1t1r"}, transistors=[{}]))
+    assert plain.sha256() == explicit.sha256()
+    assert "transistors" not in plain.canonical()
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"array.cell": "1t1r", "transistors": [{"v_gate": 0.4}]},
+     r"\[transistors.0\] v_gate: .*not above the threshold vt0 = 0.5 V.*never conducts"),
+    ({"array.cell": "1t1r", "transistors": [{"kp": -1.0}]}, r"\[transistors.0\] kp: expected a finite number > 0"),
+    ({"array.cell": "1t1r", "transistors": [{"vth": 0.4}]}, r"\[transistors.0\] vth: unknown key"),
+    ({"transistors": [{"v_gate": 1.2}]}, r"transistors: access transistors are only used by 1T1R cells"),
+])
+def test_invalid_transistor_tables_are_reported_with_their_key(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_description(_with(**changes))

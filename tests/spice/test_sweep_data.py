@@ -105,7 +105,7 @@ def test_too_small_weight_matrix_is_zero_padded(tmp_path, rng):
 
 def test_pickled_or_missing_weight_arrays_are_rejected(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(InputFileError, match="obj.npy: cannot read weights"):
+    with pytest.raises(InputFileError, match="obj.npy: weights: holds Python objects"):
         load_weight_matrices(str(tmp_path / "obj.npy"))
     np.savez(tmp_path / "w.npz", fc1=np.ones((2, 2)))
     with pytest.raises(InputFileError, match="field 'fc2': no array 'fc2'"):

@@ -8,7 +8,8 @@ import pytest
 
 from devicelab.errors import ConfigError, MissingDependencyError
 from devicelab.spice.sweep.executor import DaskExecutor, Executor, LocalExecutor, SerialExecutor, make_executor
-from devicelab.spice.sweep.run import EngineOutput, run_sweep
+from devicelab.spice.sweep.engines import EngineOutput
+from devicelab.spice.sweep.run import run_sweep
 from devicelab.spice.sweep.config import parse_description
 
 DESCRIPTION = {
@@ -85,6 +86,37 @@ def test_dask_local_cluster_gives_the_same_file_as_serial(tmp_path, serial_sweep
         with pytest.raises(ValueError, match="negative task -1"):
             list(ex.map_unordered(square, [1, -1, 2]))
     _assert_same_file(serial_sweep, out)
+
+
+@pytest.fixture
+def dask_ports_taken():
+    """Hold 8786 and 8787 (the ports another Dask cluster on the machine would hold), when they are free."""
+    import socket
+
+    held = []
+    for port in (8786, 8787):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("", port))
+            sock.listen(1)
+            held.append(sock)
+        except OSError:  # already held by someone else: the situation this fixture sets up anyway
+            sock.close()
+    yield
+    for sock in held:
+        sock.close()
+
+
+def test_dask_local_cluster_runs_while_another_cluster_holds_8786_and_8787(dask_ports_taken):
+    """With 8787 taken, a scheduler that still started its HTTP server there would warn "Port 8787 is already
+    in use" (an error under this suite's warning filter)."""
+    pytest.importorskip("distributed")
+    with DaskExecutor("local", jobs=1, processes=False) as ex:
+        assert sorted(ex.map_unordered(square, [2, 3])) == [4, 9]
+        scheduler = ex._cluster.scheduler
+        ports = {s.getsockname()[1] for s in scheduler.http_server._sockets.values()}
+        assert ports  # the HTTP server runs (health routes), on a free port
+        assert not ports & {8786, 8787}
 
 
 def test_task_error_propagates_from_the_process_pool_which_stays_usable(local_pool):

@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from devicelab.cli import cli
-from devicelab.spice.sweep.executor import DaskExecutor
-from devicelab.spice.sweep.run import run_sweep
-from devicelab.spice.sweep.engines import crossbar_spec, nodal_engine
 from devicelab.spice.sweep.config import load_description, parse_description
 from devicelab.spice.sweep.data import point_arrays
+from devicelab.spice.sweep.engines import crossbar_spec, nodal_engine
+from devicelab.spice.sweep.executor import DaskExecutor
 from devicelab.spice.sweep.results import read_sweep, summarize_sweep
+from devicelab.spice.sweep.run import run_sweep
 
 pytestmark = pytest.mark.spice
 
@@ -35,7 +35,7 @@ def small_sweep(tmp_path_factory):
 def test_nodal_agrees_with_ngspice_on_every_point(small_sweep):
     rows = summarize_sweep(small_sweep)
     assert len(rows) == 4 and all(r["reference"] == "ngspice" for r in rows)
-    # the agreement target between the nodal solver and ngspice is 1e-6 relative
+    # the required agreement between the nodal solver and ngspice is 1e-6 relative
     assert max(r["err_nodal_ngspice"] for r in rows) < 1e-6
 
 

@@ -12,6 +12,9 @@ SI units everywhere: S, ohm, V, A.
 - ``simulate_ngspice(spec, g, v) -> currents (n_vectors, cols)`` A through ngspice.
 - ``solve_nodal(spec, g, v, return_node_voltages=False)``: exact sparse nodal solution (Newton for sinh cells
   and access transistors); agrees with ngspice to about 1e-10 relative.
+- ``array_energy(spec, g, v, t_read) -> ArrayEnergy``: energy (J) of each input vector's MVM from the nodal
+  node voltages, split into devices, access transistors, wires, drivers, senses; ``ngspice_source_energy``
+  reads the same source energy from ngspice's driver currents.
 - ``ideal_currents(g, v) -> v @ g`` (A; differential: v @ (G+ - G-)).
 - ``simulate_files`` is the file-level run behind ``devicelab crossbar simulate``; plots return Figures.
 """
@@ -20,7 +23,8 @@ from devicelab._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".spec": ["AccessTransistor", "CrossbarSpec", "Topology", "ideal_currents", "topology"],
-    ".netlist": ["crossbar_netlist", "sense_vector_names"],
+    ".netlist": ["crossbar_netlist", "driver_vector_names", "sense_vector_names"],
+    ".energy": ["ArrayEnergy", "array_energy", "energy_from_nodes", "ngspice_source_energy"],
     ".nodal": ["NodeVoltages", "solve_nodal"],
     ".simulate": ["simulate_ngspice"],
     ".files": ["simulate_files"],

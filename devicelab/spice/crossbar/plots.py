@@ -9,10 +9,13 @@ from matplotlib.figure import Figure
 
 
 def plot_ir_drop(cell_voltages: np.ndarray, applied: np.ndarray | None = None, title: str = "") -> Figure:
-    """Heat map of the voltage across each cell (V), shape (rows, physical_cols).
+    """Heat map of a crossbar's cells, shape (rows, physical_cols).
 
-    With ``applied`` (rows,) V, the map shows the fraction of the applied row voltage that reaches each
-    cell, V_cell / V_i (1 = no IR drop; rows with V_i = 0 are blank).
+    With ``applied`` (rows,) V, the map shows the IR drop at each cell in mV: the applied row voltage minus
+    the voltage across the cell, V_i - V_cell (0 = no drop). It is in volts, not relative to each row's own
+    input, so rows with small inputs do not dominate the map and rows at 0 V show their (sneak) cell voltage
+    instead of a blank stripe; the title states the largest input for scale. Without ``applied``: the voltage
+    across each cell (V).
     """
     cells = np.asarray(cell_voltages, dtype=np.float64)
     if cells.ndim != 2:
@@ -21,16 +24,23 @@ def plot_ir_drop(cell_voltages: np.ndarray, applied: np.ndarray | None = None, t
     ax = fig.add_subplot()
     if applied is not None:
         applied = np.asarray(applied, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            data = np.where(applied[:, None] != 0, cells / applied[:, None], np.nan)
-        label = "V_cell / V_row applied"
+        data = (applied[:, None] - cells) * 1e3
+        label = "IR drop V_row - V_cell (mV)"
+        v_max = float(np.max(np.abs(applied))) if applied.size else 0.0
+        title = (title or "IR drop at each cell") + f" (largest input {v_max:.3g} V)"
     else:
         data, label = cells, "cell voltage (V)"
-    image = ax.imshow(data, origin="upper", aspect="auto", cmap="viridis", interpolation="nearest")
+        title = title or "voltage across each cell"
+    if np.any(data < 0) and np.any(data > 0):
+        bound = float(np.max(np.abs(data)))
+        image = ax.imshow(data, origin="upper", aspect="auto", cmap="RdBu_r", vmin=-bound, vmax=bound,
+                          interpolation="nearest")
+    else:
+        image = ax.imshow(data, origin="upper", aspect="auto", cmap="viridis", interpolation="nearest")
     fig.colorbar(image, ax=ax, label=label)
     ax.set_xlabel("column (driver side at left)")
     ax.set_ylabel("row (sense side at bottom)")
-    ax.set_title(title or "IR drop: voltage across each cell")
+    ax.set_title(title)
     return fig
 
 

@@ -11,6 +11,13 @@ Differential arrays (``differential=True``) have P = 2 M physical columns interl
 p = 2 j (G+ of logical column j) and p = 2 j + 1 (G- of logical column j); the output of logical column j
 is I(2 j) - I(2 j + 1).
 
+Multi-device unit cells (``devices_per_polarity = N > 1``; physical columns): each logical column j is a block
+of B = N x (2 if differential else 1) adjacent physical columns, p = j B + s N + k for polarity s (0 = G+,
+1 = G-) and device slot k = 0..N-1 (k = 0 the most significant). Every device has its own column and sense;
+the logical output is the significance-weighted average sum_k f_k (I(j, +, k) - I(j, -, k)) / sum_k f_k,
+formed in the periphery (digitally or by scaled sense gains), so a weight is stored as
+W ~ sum_k f_k (G+_k - G-_k) / sum_k f_k. With N = 1 this is the single-device layout above.
+
 1T1R cells: the device joins row node (i,p) to an internal node m(i,p), the drain of an NMOS access
 transistor whose source is column node (i,p), gate a common word-line node at ``v_gate`` and bulk ground.
 """
@@ -71,7 +78,9 @@ class CrossbarSpec:
     driver and ``r_sense`` column sense resistances (ohm, >= 0; 0 merges nodes). ``device`` is the read
     I-V: ``"linear"`` (I = G V) or ``"sinh"`` (I = G v0 sinh(V / v0), ``v0`` in V). ``cell`` is
     ``"passive"`` or ``"1t1r"`` (with ``transistor``). ``differential``: each logical column is a G+/G-
-    pair of physical columns and the output is I+ - I-.
+    pair of physical columns and the output is I+ - I-. ``devices_per_polarity`` (N >= 1) devices per
+    polarity on adjacent physical columns with ``significance`` factors (N values > 0, most significant
+    first; default all 1): the output is sum_k f_k I_k / sum_k f_k over the device slots (module docstring).
     """
 
     rows: int
@@ -85,6 +94,8 @@ class CrossbarSpec:
     cell: str = "passive"
     transistor: AccessTransistor = field(default_factory=AccessTransistor)
     differential: bool = False
+    devices_per_polarity: int = 1
+    significance: tuple[float, ...] | None = None
 
     def __post_init__(self):
         for name in ("rows", "cols"):
@@ -107,10 +118,13 @@ class CrossbarSpec:
             raise ConfigError(f"CrossbarSpec.transistor: expected an AccessTransistor, got {self.transistor!r}")
         if not isinstance(self.differential, (bool, np.bool_)):
             raise ConfigError(f"CrossbarSpec.differential: expected True or False, got {self.differential!r}")
+        object.__setattr__(self, "significance", check_unit_cell(self.devices_per_polarity, self.significance,
+                                                                 "CrossbarSpec"))
 
     def to_dict(self) -> dict:
         """Plain dict of the fields by name (the transistor as a nested dict); inverse of :meth:`from_dict`."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["significance"] = list(self.significance)
         out["transistor"] = {f.name: getattr(self.transistor, f.name) for f in fields(self.transistor)}
         return out
 
@@ -129,19 +143,66 @@ class CrossbarSpec:
         return cls(**values)
 
     @property
+    def polarities(self) -> int:
+        """2 for G+/G- pairs (differential), else 1."""
+        return 2 if self.differential else 1
+
+    @property
     def physical_cols(self) -> int:
-        """Number of physical columns (2 cols when differential)."""
-        return 2 * self.cols if self.differential else self.cols
+        """Number of physical columns: cols x polarities x devices_per_polarity."""
+        return self.cols * self.polarities * self.devices_per_polarity
 
     @property
     def g_shape(self) -> tuple[int, ...]:
-        """Expected shape of the conductance array: (rows, cols), or (2, rows, cols) when differential."""
-        return (2, self.rows, self.cols) if self.differential else (self.rows, self.cols)
+        """Expected shape of the conductance array: (rows, cols), or (2, rows, cols) when differential; with
+        N = devices_per_polarity > 1, (N, rows, cols), or (2, N, rows, cols) when differential."""
+        n = self.devices_per_polarity
+        lead = ((2,) if self.differential else ()) + ((n,) if n > 1 else ())
+        return lead + (self.rows, self.cols)
+
+
+def check_unit_cell(devices_per_polarity, significance, owner: str) -> tuple[float, ...]:
+    """Validated significance factors (a tuple of N floats, default all 1) of a unit cell with
+    ``devices_per_polarity`` = N >= 1 devices per polarity; ConfigError naming ``owner``'s option otherwise.
+
+    The factors weight the device slots' currents in the output (most significant first); they must be
+    finite and > 0 (a zero or negative factor would drop or invert a device's contribution and the
+    weighted average sum_k f_k G_k / sum_k f_k would no longer be a conductance in [0, g_max])."""
+    n = devices_per_polarity
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 64:
+        raise ConfigError(f"{owner}.devices_per_polarity: expected an integer in [1, 64] (devices per polarity "
+                          f"of a unit cell), got {n!r}")
+    if significance is None:
+        return (1.0,) * int(n)
+    try:
+        factors = tuple(float(f) for f in significance)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{owner}.significance: expected {n} numbers > 0 (one per device slot, most "
+                          f"significant first), got {significance!r}") from None
+    if len(factors) != n:
+        raise ConfigError(f"{owner}.significance: expected {n} factors (one per device per polarity), "
+                          f"got {len(factors)}: {factors}")
+    if not all(np.isfinite(f) and f > 0 for f in factors):
+        raise ConfigError(f"{owner}.significance: every factor must be finite and > 0 so that the weighted "
+                          f"device average stays a conductance, got {factors}")
+    return factors
+
+
+def output_matrix(spec: CrossbarSpec) -> np.ndarray:
+    """(physical_cols, cols) matrix M with logical outputs I = I_physical M: +f_k / sum f for G+ slots,
+    -f_k / sum f for G- slots of the column's block (see the module docstring)."""
+    n, polarities = spec.devices_per_polarity, spec.polarities
+    weights = np.asarray(spec.significance) / float(np.sum(spec.significance))
+    signs = np.array([1.0, -1.0][:polarities])
+    block = (signs[:, None] * weights[None, :]).ravel()          # (polarities * n,), p = s n + k
+    out = np.zeros((spec.cols, polarities * n, spec.cols))
+    out[np.arange(spec.cols), :, np.arange(spec.cols)] = block
+    return out.reshape(spec.physical_cols, spec.cols)
 
 
 def check_conductances(spec: CrossbarSpec, g) -> np.ndarray:
     """Validated copy of the conductances ``g`` (S, >= 0) with shape ``spec.g_shape``."""
-    array = check_array(g, "conductances g (S)", ndim=(1, 2, 3), minimum=0.0)
+    array = check_array(g, "conductances g (S)", ndim=(1, 2, 3, 4), minimum=0.0)
     if array.shape != spec.g_shape:
         raise ConfigError(f"conductances g (S): expected shape {spec.g_shape} for this CrossbarSpec, got {array.shape}")
     return array
@@ -158,20 +219,28 @@ def check_inputs(spec: CrossbarSpec, v) -> np.ndarray:
 
 
 def physical_conductances(spec: CrossbarSpec, g: np.ndarray) -> np.ndarray:
-    """(rows, physical_cols) conductances (S): G+ and G- interleaved when differential."""
-    if not spec.differential:
+    """(rows, physical_cols) conductances (S): G+ and G- interleaved when differential, the device slots
+    of each polarity adjacent (see the module docstring)."""
+    if spec.physical_cols == spec.cols:
         return g
-    out = np.empty((spec.rows, 2 * spec.cols))
-    out[:, 0::2] = g[0]
-    out[:, 1::2] = g[1]
-    return out
+    stacked = np.reshape(g, (spec.polarities, spec.devices_per_polarity, spec.rows, spec.cols))
+    return np.ascontiguousarray(stacked.transpose(2, 3, 0, 1)).reshape(spec.rows, spec.physical_cols)
 
 
 def combine_outputs(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
     """Logical output currents (A) from physical column currents (n_vectors, physical_cols)."""
-    if not spec.differential:
+    if spec.physical_cols == spec.cols:
         return currents
-    return currents[:, 0::2] - currents[:, 1::2]
+    if spec.devices_per_polarity == 1:
+        return currents[:, 0::2] - currents[:, 1::2]
+    return currents @ output_matrix(spec)
+
+
+def ideal_outputs(spec: CrossbarSpec, g, v) -> np.ndarray:
+    """Ideal outputs (A) of ``spec``'s layout: every physical column V.G (no wires, no transistor, linear
+    devices), combined into the logical outputs. Shape (n_vectors, cols)."""
+    g_phys = physical_conductances(spec, check_conductances(spec, g))
+    return combine_outputs(spec, check_inputs(spec, v) @ g_phys)
 
 
 def ideal_currents(g, v) -> np.ndarray:

@@ -220,7 +220,9 @@ def build_mc_netlist(model: MTJModel, spec: SenseSpec, bits, r_p, r_ap, offsets)
              load_library(CELL_LIBRARY).text.rstrip(), "",
              "* reference branches: the same read current into R_ref_m = V_ref_m / I"]
     for m, v_ref in enumerate(refs, start=1):
-        lines += [f"Iref{m} 0 ref{m} {pulse}", f"Rref{m} ref{m} 0 {spice_float(v_ref / i_total)}",
+        # 12 significant digits: the reference levels come from library quantile functions whose last bits
+        # differ between builds, and the netlist text must be reproducible (golden files).
+        lines += [f"Iref{m} 0 ref{m} {pulse}", f"Rref{m} ref{m} 0 {spice_float(float(f'{v_ref / i_total:.12g}'))}",
                   f"Cref{m} ref{m} 0 {c_bl}"]
     vh = spice_float(model.v_h)
     for j in range(n_inst):

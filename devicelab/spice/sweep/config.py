@@ -24,6 +24,7 @@ from devicelab.devices.modelfile import resolve_model
 from devicelab.devices.pcm import PRESETS
 from devicelab.errors import ConfigError, DevicelabError
 from devicelab.files import sha256_file, sha256_text
+from devicelab.spice.crossbar.spec import AccessTransistor
 
 ENGINES = ("nodal", "ngspice")
 CELLS = ("passive", "1t1r")
@@ -33,7 +34,9 @@ INPUT_KINDS = ("dense", "sparse", "dnn", "onehot")
 WEIGHT_LAYOUTS = ("out_in", "in_out")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 _TOP_KEYS = {"name", "n_vectors", "repeats", "seed", "engines", "ngspice_max_size", "array", "devices",
-             "conductances", "inputs"}
+             "conductances", "inputs", "transistors"}
+#: Keys of a [[transistors]] table and the AccessTransistor field each sets (units in its docstring).
+_TRANSISTOR_KEYS = {"v_gate": "v_gate", "vt0": "vt0", "kp": "kp", "w": "w", "l": "l", "lambda": "lambda_"}
 _ARRAY_KEYS = {"sizes", "rows", "cols", "r_wire", "r_row", "r_col", "r_driver", "r_sense", "cell", "differential"}
 
 
@@ -111,10 +114,15 @@ class SweepPoint:
     seed_g: int
     seed_v: int
     engines: tuple[str, ...]
+    transistor: AccessTransistor | None = None
 
     def params(self) -> dict:
-        """Flat parameter dict (str/int/float/bool values) stored with the point; v0 is NaN when linear."""
-        return {
+        """Flat parameter dict (str/int/float/bool values) stored with the point; v0 is NaN when linear;
+        1T1R points add the access transistor's ``v_gate``, ``vt0`` (V), ``kp`` (A/V^2), ``w``, ``l`` (m)
+        and ``lambda_`` (1/V)."""
+        extra = {} if self.transistor is None else {
+            name: float(getattr(self.transistor, name)) for name in _TRANSISTOR_KEYS.values()}
+        return extra | {
             "index": self.index, "rows": self.rows, "cols": self.cols, "r_row": self.r_row, "r_col": self.r_col,
             "r_driver": self.r_driver, "r_sense": self.r_sense, "cell": self.cell,
             "differential": self.differential, "device": self.device.kind,
@@ -146,20 +154,23 @@ class SweepDescription:
     source: str = "<memory>"
     source_text: str = ""
     files: tuple[tuple[str, str], ...] = ()
+    transistors: tuple[AccessTransistor, ...] = (AccessTransistor(),)
 
     def points(self) -> list[SweepPoint]:
-        """All grid points in a fixed order (sizes outermost, repeats innermost)."""
+        """All grid points in a fixed order (sizes outermost, repeats innermost); 1T1R cells are repeated
+        for every access transistor of :attr:`transistors`."""
         out = []
-        grid = itertools.product(self.sizes, self.r_wires, self.r_driver, self.r_sense, self.cells,
+        cells = [(cell, t) for cell in self.cells for t in (self.transistors if cell == "1t1r" else (None,))]
+        grid = itertools.product(self.sizes, self.r_wires, self.r_driver, self.r_sense, cells,
                                  self.differential, self.devices, enumerate(self.conductances),
                                  enumerate(self.inputs), range(self.repeats))
-        for (rows, cols), (r_row, r_col), r_drv, r_sns, cell, diff, dev, (ci, cond), (ii, inp), rep in grid:
+        for (rows, cols), (r_row, r_col), r_drv, r_sns, (cell, tr), diff, dev, (ci, cond), (ii, inp), rep in grid:
             fits = rows <= self.ngspice_max_size and cols <= self.ngspice_max_size
             engines = tuple(e for e in self.engines if e != "ngspice" or fits)
             seed_g = _derive_seed(self.seed, 1, rep, rows, cols, ci, int(diff))
             seed_v = _derive_seed(self.seed, 2, rep, rows, ii, self.n_vectors)
             out.append(SweepPoint(len(out), rows, cols, r_row, r_col, r_drv, r_sns, cell, diff, dev, cond, inp,
-                                  self.n_vectors, rep, seed_g, seed_v, engines))
+                                  self.n_vectors, rep, seed_g, seed_v, engines, tr))
         return out
 
     def canonical(self) -> dict:
@@ -167,6 +178,8 @@ class SweepDescription:
         data = dataclasses.asdict(self)
         for key in ("source", "source_text"):
             data.pop(key)
+        if self.transistors == (AccessTransistor(),):
+            data.pop("transistors")  # descriptions without [[transistors]] keep their hash
         return data
 
     def sha256(self) -> str:
@@ -307,6 +320,12 @@ def parse_description(data: dict, source: str = "<memory>", base_dir=".", source
         ngspice_max_size=where.integer(data, "ngspice_max_size", 32),
         source=source, source_text=source_text, files=tuple(sorted(files.items())),
     )
+    if "transistors" in data:
+        if "1t1r" not in desc.cells:
+            raise where.error("transistors", "access transistors are only used by 1T1R cells; add \"1t1r\" to "
+                                             "[array] cell or remove the [[transistors]] tables")
+        desc = dataclasses.replace(desc, transistors=tuple(
+            _transistor(where.sub(f"transistors.{k}"), t) for k, t in enumerate(where.tables(data, "transistors"))))
     if engines == ("ngspice",):
         too_big = [s for s in desc.sizes if max(s) > desc.ngspice_max_size]
         if too_big:
@@ -373,6 +392,21 @@ def _device(where: _Where, table) -> DeviceSpec:
             raise where.error("v0", "only meaningful for kind = \"sinh\"")
         return DeviceSpec("linear")
     return DeviceSpec("sinh", where.number(table, "v0", positive=True, unit="V"))
+
+
+def _transistor(where: _Where, table: dict) -> AccessTransistor:
+    """An access transistor from a [[transistors]] table (defaults: :class:`AccessTransistor`'s)."""
+    where.check_keys(table, set(_TRANSISTOR_KEYS))
+    default = AccessTransistor()
+    values = {field: where.number(table, key, getattr(default, field), minimum=0.0 if key == "lambda" else None,
+                                  positive=key in ("kp", "w", "l"),
+                                  unit={"kp": "A/V^2", "w": "m", "l": "m", "lambda": "1/V"}.get(key, "V"))
+              for key, field in _TRANSISTOR_KEYS.items()}
+    if not values["v_gate"] > values["vt0"]:
+        raise where.error("v_gate", f"the word-line voltage {values['v_gate']:g} V is not above the threshold "
+                                    f"vt0 = {values['vt0']:g} V: the access transistor never conducts "
+                                    "(expected v_gate > vt0, V)")
+    return AccessTransistor(**values)
 
 
 def _conductance(where: _Where, table: dict, base_dir: Path, files: dict) -> ConductanceSpec:

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.devices.modelfile import resolve_model
-from devicelab.errors import ConfigError, InputFileError
+from devicelab.errors import InputFileError
+from devicelab.files import load_numpy
 from devicelab.spice.sweep.config import ConductanceSpec, InputSpec, SweepPoint
 
 #: z-score of the 99th percentile of a standard normal: the DNN-like tail is scaled so that its
@@ -94,14 +95,14 @@ def load_weight_matrices(file: str, arrays: tuple[str, ...] = (), layout: str = 
     they are unrolled onto a crossbar. Never unpickles.
     """
     path = Path(file)
+    loaded = load_numpy(path, "weights", archive_ok=True)
     try:
-        loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
             named = {path.stem: loaded}
         else:
             with loaded:
                 named = {k: loaded[k] for k in loaded.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise InputFileError(path, f"cannot read weights ({exc})") from exc
     for name in arrays:
         if name not in named:

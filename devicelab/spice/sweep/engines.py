@@ -40,10 +40,11 @@ Engine = Callable[[SweepPoint, np.ndarray, np.ndarray], EngineOutput]
 
 
 def crossbar_spec(point: SweepPoint):
-    """The :class:`~devicelab.spice.CrossbarSpec` of a sweep point (default access transistor for 1T1R)."""
+    """The :class:`~devicelab.spice.CrossbarSpec` of a sweep point (with its access transistor for 1T1R)."""
+    extra = {} if point.transistor is None else {"transistor": point.transistor}
     return CrossbarSpec(rows=point.rows, cols=point.cols, r_row=point.r_row, r_col=point.r_col,
                         r_driver=point.r_driver, r_sense=point.r_sense, device=point.device.kind,
-                        v0=point.device.v0, cell=point.cell, differential=point.differential)
+                        v0=point.device.v0, cell=point.cell, differential=point.differential, **extra)
 
 
 def ideal_engine(point: SweepPoint, g, v) -> EngineOutput:

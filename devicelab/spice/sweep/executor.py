@@ -17,7 +17,7 @@ import multiprocessing
 import os
 from typing import Callable, Iterable, Iterator, Protocol, runtime_checkable
 
-from devicelab.errors import ConfigError, require
+from devicelab.errors import ConfigError, SimulationError, require
 
 
 @runtime_checkable
@@ -64,15 +64,38 @@ class LocalExecutor(_ContextExecutor):
         jobs = (os.cpu_count() or 1) if jobs is None else jobs
         if not isinstance(jobs, int) or jobs < 1:
             raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+        from devicelab.spice import runner
+
+        runner.check_spawn_main("the local worker processes")
         self.jobs = jobs
         self._pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        # A worker whose start-up (re-importing the main script) fails or hangs would stall the whole sweep:
+        # one small task must come back within the start-up limit.
+        try:
+            self._pool.submit(os.getpid).result(timeout=runner.START_TIMEOUT)
+        except (cf.TimeoutError, cf.process.BrokenProcessPool) as exc:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.kill()
+            what = ("failed to start" if isinstance(exc, cf.process.BrokenProcessPool)
+                    else f"did not start within {runner.START_TIMEOUT:g} s")
+            raise SimulationError(
+                f"the local worker processes {what}: a 'spawn' worker first re-imports the main script, so a "
+                f"script that fails, does its work or waits at import (no `if __name__ == \"__main__\":` guard) "
+                f"cannot start one") from None
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
         """Submit every task; yield results as they complete; cancel the rest on the first error."""
         futures = [self._pool.submit(fn, task) for task in tasks]
         try:
             for future in cf.as_completed(futures):
-                yield future.result()
+                try:
+                    result = future.result()
+                except cf.process.BrokenProcessPool as exc:
+                    raise SimulationError(f"a worker process of the local pool ({self.jobs} jobs) died: {exc} "
+                                          f"(its traceback, if any, is printed above on stderr; a crash or the "
+                                          f"machine running out of memory are the usual causes)") from exc
+                yield result
         finally:
             for future in futures:
                 future.cancel()
@@ -87,9 +110,10 @@ class DaskExecutor(_ContextExecutor):
 
     "local" starts a :class:`distributed.LocalCluster` with ``jobs`` workers of one thread each
     (``processes=False`` keeps them as threads of this process: quick to start, for tests and tasks
-    that release the GIL). ``connect_timeout`` (s) bounds connecting to a remote scheduler. Workers of a
-    remote cluster need devicelab installed and the files the sweep references at the same paths, and must
-    not be daemonic, because ngspice runs in a child process of the worker: start them with
+    that release the GIL); its scheduler (with processes) and HTTP server listen on free ports, never on the
+    well-known 8786/8787 another cluster may hold. ``connect_timeout`` (s) bounds connecting to a remote
+    scheduler. Workers of a remote cluster need devicelab installed and the files the sweep references at the
+    same paths, and must not be daemonic, because ngspice runs in a child process of the worker: start them with
     ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (set automatically for "local").
     """
 
@@ -103,8 +127,13 @@ class DaskExecutor(_ContextExecutor):
             # ngspice runs in a child process of the worker; daemonic workers may not have children.
             with require("dask", "running sweeps on a Dask cluster", "dask").config.set(
                     {"distributed.worker.daemon": False}):
-                self._cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                                                         processes=processes, dashboard_address=None)
+                # No dashboard, and the scheduler's HTTP server (health/metrics routes, which it starts even
+                # without a dashboard, by default on 8787) on a free local port: another Dask cluster on the
+                # machine must not make this one fail or warn.
+                self._cluster = distributed.LocalCluster(
+                    n_workers=n_workers, threads_per_worker=1, processes=processes, scheduler_port=0,
+                    dashboard_address=None,
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
             self._client = distributed.Client(self._cluster)
         else:
             if not address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):

@@ -26,6 +26,10 @@ Every list is one axis of the grid; the grid is the product of all axes (a scala
     [[devices]]                      # read I-V; default one linear device
     kind = "linear"                  # or kind = "sinh" with v0 = 0.25 (V): I = G v0 sinh(V / v0)
 
+    [[transistors]]                  # access transistors of the 1T1R points (default: one AccessTransistor())
+    v_gate = 1.8                     # word line (V, > vt0); vt0 = 0.5 (V), kp = 200e-6 (A/V^2),
+                                     #   w = 1e-6, l = 0.1e-6 (m), lambda = 0.0 (1/V): SPICE level 1
+
     [[conductances]]                 # one or more distributions
     kind = "uniform"                 # i.i.d. uniform in [g_min, g_max] (S)
     g_min = 0.25e-6
@@ -75,13 +79,18 @@ Read it with :func:`read_sweep`; summarize with :func:`summarize_sweep`.
 Checkpoints and resume
 ----------------------
 While running, each finished point is written atomically to ``OUTPUT.ckpt/pNNNNN.npz`` (no pickled objects)
-next to the output, with the description hash in ``OUTPUT.ckpt/description.json``. Re-running the same
-command skips finished points; a changed description is refused with a :class:`ConfigError`. The final HDF5
-file is assembled atomically from the checkpoints, then the checkpoint folder is removed.
+next to the output, with the description hash in ``OUTPUT.ckpt/description.json``. Every checkpoint also
+carries the hash of its description and of its point (``__check__``). Re-running the same command skips
+finished points ("resuming: N of M points done"); a changed description is refused with a
+:class:`ConfigError`. On resume every checkpoint is opened and checked: one that is truncated or corrupt,
+belongs to another point, or was made from another description (e.g. description.json deleted or garbled
+and the TOML changed) is reported by name and recomputed, so points of two descriptions are never mixed.
+The final HDF5 file is assembled atomically from the checkpoints, then the checkpoint folder is removed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import platform
@@ -90,16 +99,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import h5py
 import numpy as np
 
-from devicelab.errors import ConfigError, DevicelabError, ModelFileError, SimulationError
-from devicelab.files import atomic_output, check_header, write_dataset, write_header
+from devicelab.errors import ConfigError, DevicelabError, InputFileError, ModelFileError, SimulationError
+from devicelab.files import atomic_output, check_header, sha256_text, write_dataset, write_header
+from devicelab.spice.sweep.budget import check_budget, estimate_cost
 from devicelab.spice.sweep.config import SweepDescription, SweepPoint, load_description
 from devicelab.spice.sweep.data import point_arrays
-from devicelab.spice.sweep.engines import Engine, EngineOutput, default_engines
+from devicelab.spice.sweep.engines import Engine, default_engines
 from devicelab.spice.sweep.executor import SerialExecutor
 
 log = logging.getLogger(__name__)
@@ -110,6 +120,7 @@ _INT_PARAMS = ("index", "rows", "cols", "n_vectors", "repeat", "seed_g", "seed_v
 _OHM_PARAMS = ("r_row", "r_col", "r_driver", "r_sense")
 _STR_PARAMS = ("cell", "device", "conductance", "inputs", "engines")
 _ATTRS_KEY = "__attrs__"
+_CHECK_KEY = "__check__"
 
 
 
@@ -182,42 +193,99 @@ def _point_file(ckpt: Path, index: int) -> Path:
     return ckpt / f"p{index:05d}.npz"
 
 
-def _save_point(ckpt: Path, result: PointResult) -> None:
+def point_sha256(point: SweepPoint) -> str:
+    """Hash of everything that determines a point's results (grid parameters, specs, seeds, engines)."""
+    return sha256_text(json.dumps(dataclasses.asdict(point), sort_keys=True, default=str))
+
+
+def _save_point(ckpt: Path, result: PointResult, check: dict) -> None:
     path = _point_file(ckpt, result.index)
     with atomic_output(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **result.arrays, **{_ATTRS_KEY: np.array(json.dumps(result.attrs))})
+            np.savez(fh, **result.arrays, **{_ATTRS_KEY: np.array(json.dumps(result.attrs)),
+                                              _CHECK_KEY: np.array(json.dumps(check))})
 
 
-def _load_point(path: Path) -> PointResult:
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files if k != _ATTRS_KEY}
-        attrs = json.loads(str(z[_ATTRS_KEY]))
-    return PointResult(int(attrs["index"]), arrays, attrs)
+def _load_point(path: Path) -> tuple[PointResult, dict]:
+    """A checkpoint and its check record; InputFileError naming the file if it cannot be read completely."""
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # our handle: closed on errors too
+            arrays = {k: z[k] for k in z.files if k not in (_ATTRS_KEY, _CHECK_KEY)}
+            attrs = json.loads(str(z[_ATTRS_KEY]))
+            check = json.loads(str(z[_CHECK_KEY])) if _CHECK_KEY in z.files else {}
+        return PointResult(int(attrs["index"]), arrays, attrs), check
+    except Exception as exc:  # zip, zlib, numpy format, JSON or key errors all mean: not a usable checkpoint
+        raise InputFileError(path, f"corrupt or truncated checkpoint ({type(exc).__name__}: {exc})") from exc
 
 
-def _prepare_checkpoints(ckpt: Path, desc: SweepDescription) -> set[int]:
-    """Create or check the checkpoint folder; return the indices of the points already finished."""
+def _checkpoint_problem(path: Path, point: SweepPoint, digest: str) -> str | None:
+    """Why the checkpoint of ``point`` at ``path`` cannot be used (None: it can)."""
+    try:
+        result, check = _load_point(path)
+    except InputFileError as exc:
+        return exc.detail
+    if check.get("description_sha256") != digest:
+        return "made from another sweep description (or without a description hash)"
+    if check.get("point_sha256") != point_sha256(point) or result.index != point.index:
+        return f"holds another point (index {result.index}), not point {point.index}"
+    expected = {"g", "v", "i_ideal"} | {f"i_{e}" for e in point.engines}
+    if not expected <= set(result.arrays):
+        return f"lacks arrays {sorted(expected - set(result.arrays))}"
+    return None
+
+
+def _read_marker(marker: Path, notify) -> str | None:
+    """The description hash recorded in ``description.json``, or None when it is missing or unreadable."""
+    if not marker.is_file():
+        return None
+    try:
+        found = json.loads(marker.read_text()).get("description_sha256")
+        if not isinstance(found, str):
+            raise ValueError("no description_sha256 text")
+        return found
+    except (ValueError, AttributeError, UnicodeDecodeError, OSError) as exc:
+        notify(f"{marker} is unreadable ({exc}); checking every checkpoint against the description instead")
+        return None
+
+
+def _prepare_checkpoints(ckpt: Path, desc: SweepDescription, points: list[SweepPoint],
+                         notify=log.info) -> set[int]:
+    """Create or check the checkpoint folder; return the indices of the points already finished (and sound).
+
+    Unusable checkpoints (truncated, corrupt, another point or another description) are reported through
+    ``notify`` and deleted, so they are recomputed.
+    """
     marker = ckpt / "description.json"
     digest = desc.sha256()
-    if marker.is_file():
-        found = json.loads(marker.read_text()).get("description_sha256")
-        if found != digest:
-            raise ConfigError(
-                f"{ckpt}: these checkpoints were made from a different sweep description "
-                f"(sha256 {str(found)[:12]}..., now {digest[:12]}...); restore the original description, or "
-                f"delete {ckpt} (or pass --overwrite) to start over")
-    else:
-        ckpt.mkdir(parents=True, exist_ok=True)
+    found = _read_marker(marker, notify)
+    if found is not None and found != digest:
+        raise ConfigError(
+            f"{ckpt}: these checkpoints were made from a different sweep description "
+            f"(sha256 {found[:12]}..., now {digest[:12]}...); restore the original description, or "
+            f"delete {ckpt} (or pass --overwrite) to start over")
+    ckpt.mkdir(parents=True, exist_ok=True)
+    if found is None:
         with atomic_output(marker) as tmp:
             tmp.write_text(json.dumps({"description_sha256": digest, "source": desc.source}, indent=1))
-    return {int(p.stem[1:]) for p in ckpt.glob("p[0-9][0-9][0-9][0-9][0-9].npz")}
+    by_index = {p.index: p for p in points}
+    done = set()
+    for path in sorted(ckpt.glob("p[0-9][0-9][0-9][0-9][0-9].npz")):
+        index = int(path.stem[1:])
+        point = by_index.get(index)
+        problem = "no such point in this sweep" if point is None else _checkpoint_problem(path, point, digest)
+        if problem is None:
+            done.add(index)
+        else:
+            notify(f"checkpoint {path}: {problem}; recomputing it")
+            path.unlink()
+    return done
 
 
 # --------------------------------------------------------------------------- running
 def run_sweep(description: SweepDescription | str | Path, output, *, executor=None,
               engines: Mapping[str, Engine] | None = None, overwrite: bool = False,
-              restart_if_changed: bool = False, progress: bool = True) -> Path:
+              restart_if_changed: bool = False, progress: bool = True, max_memory: int | None = None,
+              max_hours: float | None = None, jobs: int = 1, notify: Callable[[str], None] | None = None) -> Path:
     """Run every point of a sweep (skipping those already checkpointed) and write the HDF5 file.
 
     ``description`` is a validated description or a TOML path; ``executor`` an
@@ -225,7 +293,11 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
     callables (default :func:`devicelab.spice.sweep.engines.default_engines`). An existing output made
     from the same description is returned as is; one from another description, or checkpoints from
     another description, raise :class:`ConfigError` unless ``overwrite`` (always start over) or
-    ``restart_if_changed`` (start over only then, e.g. for the demo). Returns the output path.
+    ``restart_if_changed`` (start over only then, e.g. for the demo). Before anything is allocated, the
+    peak memory (``jobs`` workers at once) and time are estimated (:mod:`devicelab.spice.sweep.budget`) and
+    a sweep beyond ``max_memory`` bytes (default: half the RAM) or ``max_hours`` is refused. ``notify``
+    receives progress messages ("resuming: N of M points done", recomputed checkpoints; default: logging).
+    Returns the output path.
     """
     desc = description if isinstance(description, SweepDescription) else load_description(description)
     output = Path(output)
@@ -240,12 +312,20 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
             return output
         raise ConfigError(f"{output} exists and was made from a different sweep description; "
                           f"choose another output or pass --overwrite")
+    notify = notify or log.info
+    points = desc.points()
+    cost = estimate_cost(desc, points)
+    check_budget(cost, max_memory, jobs, max_hours)
+    notify(f"sweep {desc.name}: {len(points)} points, {cost.describe(jobs)}")
     if engines is None:
         engines = default_engines()
-    points = desc.points()
-    done = _prepare_checkpoints(ckpt, desc)
+    resuming = ckpt.exists()
+    done = _prepare_checkpoints(ckpt, desc, points, notify)
     todo = [SweepTask(p, dict(engines)) for p in points if p.index not in done]
-    log.info("sweep %s: %d points, %d already done", desc.name, len(points), len(points) - len(todo))
+    if resuming:
+        notify(f"resuming: {len(done)} of {len(points)} points done")
+    digest = desc.sha256()
+    checks = {p.index: {"description_sha256": digest, "point_sha256": point_sha256(p)} for p in points}
     from tqdm import tqdm
 
     own_executor = executor is None
@@ -254,7 +334,7 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
         with tqdm(total=len(points), initial=len(points) - len(todo), desc=f"sweep {desc.name}",
                   unit="point", disable=not progress) as bar:
             for result in executor.map_unordered(run_point, todo):
-                _save_point(ckpt, result)
+                _save_point(ckpt, result, checks[result.index])
                 bar.update(1)
     finally:
         if own_executor:
@@ -266,10 +346,10 @@ def run_sweep(description: SweepDescription | str | Path, output, *, executor=No
 
 def _made_from_another(output: Path, ckpt: Path, digest: str) -> bool:
     """Whether the checkpoints, or else the finished output, come from a description other than ``digest``."""
-    marker = ckpt / "description.json"
-    if marker.is_file():
-        return json.loads(marker.read_text()).get("description_sha256") != digest
-    if output.exists():
+    found = _read_marker(ckpt / "description.json", log.info)
+    if found is not None:
+        return found != digest
+    if output.exists() and not ckpt.exists():
         try:
             return _file_description_hash(output) != digest
         except ConfigError:
@@ -288,7 +368,7 @@ def _file_description_hash(path: Path) -> str | None:
 
 def _assemble(desc: SweepDescription, ckpt: Path, output: Path, n_points: int) -> None:
     """Write the final HDF5 file atomically from the checkpoint folder."""
-    results = [_load_point(_point_file(ckpt, k)) for k in range(n_points)]
+    results = [_load_point(_point_file(ckpt, k))[0] for k in range(n_points)]
     versions = sorted({r.attrs["ngspice_version"] for r in results if "ngspice_version" in r.attrs})
     provenance = {
         "description_sha256": desc.sha256(), "description": desc.canonical(), "source": desc.source,

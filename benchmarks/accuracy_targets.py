@@ -1,0 +1,133 @@
+"""Issue-10 accuracy targets: IR drop vs calibration and the pairwise loss attribution, written as Markdown.
+
+Setting (the issue's): the shipped HWA ResNet on Fashion-MNIST, joshi2020 preset, 8-bit DAC and ADC, global
+drift compensation, a crossbar model built from the shipped sweep with 2 ohm segments::
+
+    devicelab sweep run netlists/sweeps/demo.toml -o sweep.h5
+    devicelab behavioral build sweep.h5 --r-wire 2 -o xbar_2ohm.h5
+    python benchmarks/accuracy_targets.py --crossbar-model xbar_2ohm.h5            # full test set, 3 repeats
+    python benchmarks/accuracy_targets.py --crossbar-model xbar_2ohm.h5 --test-limit 500 --repeats 1  # quick
+
+Runs (same seed, so every run programs from the same random stream):
+
+1. no IR drop (the crossbar model off), as the reference;
+2. IR drop, no calibration;
+3. IR drop + ``column-affine`` calibration fitted after programming;
+4. IR drop + ``column-affine`` refreshed at each read;
+5. IR drop + IR-drop-aware programming (``--ir-programming``), with the residual per layer;
+6. IR drop + IR-drop-aware programming + ``column-affine``;
+
+then the attribution (every non-ideality alone and every pair) with IR drop and no calibration. Writes
+``accuracy_targets.md`` and ``accuracy_targets.json`` into ``--out`` (default benchmarks/results), which the
+README links; every number in them is printed by this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from devicelab.files import atomic_output
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    AnalogNetwork,
+    evaluate_accuracy_vs_time,
+)
+from devicelab.network import load_dataset, resolve_network
+
+RUNS = [
+    ("no IR drop (reference)", dict(ir_drop=False)),
+    ("IR drop, no calibration", dict()),
+    ("IR drop + column-affine", dict(calibration="column-affine")),
+    ("IR drop + column-affine, refreshed per read", dict(calibration="column-affine", calibration_refresh=True)),
+    ("IR drop + IR-aware programming", dict(ir_programming_iterations=5)),
+    ("IR drop + IR-aware programming + column-affine", dict(ir_programming_iterations=5, calibration="column-affine")),
+]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crossbar-model", required=True, help="crossbar model file (.h5), 2 ohm segments")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--test-limit", type=int, default=None, help="first N test images (default: all)")
+    parser.add_argument("--times", default="1,86400", help="read times (s), comma-separated")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-attribution", action="store_true", help="skip the pairwise attribution")
+    parser.add_argument("--attribution-repeats", type=int, default=None,
+                        help="repeats of the attribution runs (default: --repeats)")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args(argv)
+    times = [float(t) for t in args.times.split(",")]
+    dataset = "fashion-mnist"
+    net = resolve_network("resnet-hwa", dataset)
+    test = load_dataset(dataset, "test").subset(args.test_limit)
+    base = AnalogHardware.from_files(preset="joshi2020", crossbar_model=args.crossbar_model, compensation="global",
+                                     tile=AnalogConfig(dac_bits=8, adc_bits=8))
+    rows, curves, residuals = [], {}, {}
+    start = time.perf_counter()
+    for label, changes in RUNS:
+        rng = np.random.default_rng(args.seed)
+        calibration = load_dataset(dataset, "train").subset(256, rng).x
+        hardware = base.with_tile(**changes)
+        result = evaluate_accuracy_vs_time(net, test, calibration, hardware, times, args.repeats, rng)
+        curve = result.curves["all"]
+        curves[label] = curve.to_dict()
+        rows.append((label, curve.mean, curve.std))
+        if changes.get("ir_programming_iterations"):
+            analog = AnalogNetwork(net, hardware, calibration, np.random.default_rng(args.seed))
+            residuals[label] = analog.ir_residuals
+        print(f"{label}: " + ", ".join(f"{100 * m:.2f} +- {100 * s:.2f} %" for m, s in zip(curve.mean, curve.std)),
+              flush=True)
+    float_accuracy = result.float_accuracy
+    attribution = None
+    if not args.no_attribution:
+        rng = np.random.default_rng(args.seed)
+        calibration = load_dataset(dataset, "train").subset(256, rng).x
+        attribution = evaluate_accuracy_vs_time(net, test, calibration, base, times,
+                                                args.attribution_repeats or args.repeats, rng, attribution=True)
+    elapsed = time.perf_counter() - start
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = ("python benchmarks/accuracy_targets.py --crossbar-model " + Path(args.crossbar_model).name
+               + (f" --test-limit {args.test_limit}" if args.test_limit else "") + f" --repeats {args.repeats}"
+               + f" --times {args.times}"
+               + (f" --attribution-repeats {args.attribution_repeats}" if args.attribution_repeats else ""))
+    lines = ["# Accuracy with IR drop: calibration and attribution (issue 10 targets)", "",
+             f"Printed by `{command}` ({elapsed:.0f} s). HWA ResNet on Fashion-MNIST ({len(test)} test images, "
+             f"{args.repeats} repeats), joshi2020 preset, 8-bit DAC and ADC, global drift compensation, crossbar "
+             f"model `{Path(args.crossbar_model).name}`; float accuracy {100 * float_accuracy:.2f} %. "
+             "Accuracy in %, mean +- std over repeats; gap = reference (no IR drop) minus the run, in points.", ""]
+    reference = rows[0][1]
+    head = "| setting | " + " | ".join(f"t = {t:g} s" for t in times) + " | " + " | ".join(
+        f"gap at {t:g} s" for t in times) + " |"
+    lines += [head, "|---" * (1 + 2 * len(times)) + "|"]
+    for label, mean, std in rows:
+        cells = [f"{100 * m:.2f} +- {100 * s:.2f}" for m, s in zip(mean, std)]
+        gaps = [f"{100 * (r - m):.2f}" for r, m in zip(reference, mean)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(gaps) + " |")
+    for label, layer_residuals in residuals.items():
+        lines += ["", f"IR-aware programming residual (rms error of the effective matrix / rms target, before -> "
+                      f"after 5 iterations, clipped to g_max) for '{label}':", ""]
+        lines += [f"- {layer}: {before:.4f} -> {after:.4f}" for layer, (before, after) in layer_residuals.items()]
+    if attribution is not None:
+        lines += ["", "## Loss attribution (IR drop on, no calibration): singles, pair interactions, higher-order term",
+                  "", f"{len(attribution.curves)} curves, {attribution.curves['all'].accuracy.shape[0]} repeat(s) each; "
+                  "losses in accuracy points against the float baseline, means over repeats.", "", "```", attribution.attribution_table(attribution.to_dict()["attribution"]), "```"]
+    text = "\n".join(lines) + "\n"
+    with atomic_output(out / "accuracy_targets.md", suffix=".md") as tmp:
+        tmp.write_text(text)
+    payload = {"command": command, "elapsed_s": elapsed, "float_accuracy": float_accuracy, "curves": curves,
+               "ir_residuals": residuals, "attribution": attribution.to_dict() if attribution is not None else None}
+    with atomic_output(out / "accuracy_targets.json", suffix=".json") as tmp:
+        tmp.write_text(json.dumps(payload, indent=1, default=float))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
