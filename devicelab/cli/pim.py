@@ -6,6 +6,8 @@ import json
 
 import click
 
+from devicelab.cli._outputs import check_outputs, overwrite_option
+
 TIMES_HELP = "Storage/read times after writing the weights, s, comma-separated."
 
 
@@ -31,7 +33,9 @@ def pim():
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for per-run checkpoints; re-running the same command resumes from them.")
 @click.option("--progress/--no-progress", default=False, show_default=True, help="Show a progress bar.")
-def characterize(preset, tmr, spread, sa_offset, per_pattern, heldout, seed, output, checkpoint_dir, progress):
+@overwrite_option
+def characterize(preset, tmr, spread, sa_offset, per_pattern, heldout, seed, output, checkpoint_dir, progress,
+                 overwrite):
     """Monte Carlo transient simulation of the MRAM column in ngspice; write the behavioral bit-operation model."""
     import numpy as np
 
@@ -39,6 +43,7 @@ def characterize(preset, tmr, spread, sa_offset, per_pattern, heldout, seed, out
     from devicelab.devices.mtj import mtj_preset
     from devicelab.spice.pim import SenseSpec, characterize_bitops
 
+    check_outputs(overwrite, files=[output], updated_folders=[checkpoint_dir])
     model = mtj_preset(preset)
     if tmr is not None:
         model = model.replace(tmr0=tmr)
@@ -128,12 +133,14 @@ def show(model_file):
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="PyTorch CPU threads.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Network file (.npz).")
-def train(arch, weights, dataset, epochs, act_bits, threads, seed, output):
+@overwrite_option
+def train(arch, weights, dataset, epochs, act_bits, threads, seed, output, overwrite):
     """Train a binary- or ternary-weight network with quantized activations (straight-through estimator)."""
     from devicelab.errors import require
     from devicelab.network import save_network
     from devicelab.network.quantized import QuantTrainConfig, train_quantized
 
+    check_outputs(overwrite, files=[output])
     require("torch", "training quantized networks", "torch").set_num_threads(threads)
     net = train_quantized(arch, dataset, QuantTrainConfig(weights=weights, act_bits=act_bits, epochs=epochs,
                                                           seed=seed), progress=True)
