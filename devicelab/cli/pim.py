@@ -224,6 +224,7 @@ def evaluate(network, bitops_path, scales, times, adder, repeats, test_limit, se
 def compare(dataset, pcm_network, pcm_preset, mram_networks, bitops_path, adders, repeats, test_limit, seed, as_json):
     """Analog PCM vs digital MRAM on the same data set: accuracy at 1 s, 1 day, 1 year; energy and latency."""
     from devicelab.devices import preset
+    from devicelab.inference import AnalogHardware
     from devicelab.inference.digital import DigitalPIMConfig
     from devicelab.inference.digital_experiment import compare_pcm_mram
     from devicelab.network import resolve_network
@@ -234,7 +235,7 @@ def compare(dataset, pcm_network, pcm_preset, mram_networks, bitops_path, adders
         net = resolve_network(name)
         for adder in adders:
             mram[f"digital MRAM ({net.meta.get('weights', '?')}, {adder})"] = (net, DigitalPIMConfig(adder=adder))
-    result = compare_pcm_mram(dataset, pcm_net, mram, _load_bitops(bitops_path), preset(pcm_preset),
+    result = compare_pcm_mram(dataset, pcm_net, mram, _load_bitops(bitops_path), AnalogHardware(device=preset(pcm_preset)),
                               repeats=repeats, test_limit=test_limit, seed=seed)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))
@@ -244,4 +245,3 @@ def compare(dataset, pcm_network, pcm_preset, mram_networks, bitops_path, adders
     for row in result.rows:
         click.echo(f"- {row.technology}: {row.note}")
     click.echo("exact (digital reference) accuracy: " + ", ".join(f"{k} {100 * v:.2f} %" for k, v in result.exact.items()))
-    click.echo("PCM energy/latency per inference: n/a until the energy model (issue: energy) is on main.")

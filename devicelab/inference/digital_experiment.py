@@ -100,15 +100,16 @@ def _fmt(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.4g}"
 
 
-def compare_pcm_mram(dataset: str, pcm_network, mram_networks: dict, bitops: BitOpsModel, pcm_device, *,
+def compare_pcm_mram(dataset: str, pcm_network, mram_networks: dict, bitops: BitOpsModel, pcm_hardware, *,
                      times=COMPARE_TIMES, repeats: int = 3, test_limit: int | None = None, seed: int = 0,
-                     pcm_energy=None, progress: bool = False) -> Comparison:
+                     progress: bool = False) -> Comparison:
     """Accuracy at ``times`` (s), energy and latency per inference of analog PCM and digital MRAM on ``dataset``.
 
-    ``pcm_network``: a float/HWA Network evaluated on PCM tiles (``devicelab.inference`` with its defaults and
-    global drift compensation, device model ``pcm_device``); ``mram_networks``: {label: (quantized Network,
-    DigitalPIMConfig)} evaluated with the digital engine and ``bitops``. ``pcm_energy``: optional callable (network) ->
-    (J, s) per inference for the PCM row; without it those cells are n/a.
+    ``pcm_network``: a float/HWA Network evaluated on PCM tiles through ``devicelab.inference`` with
+    ``pcm_hardware`` (an :class:`~devicelab.inference.AnalogHardware`), energy and latency per inference from
+    its energy model (:mod:`devicelab.inference.energy`, first programming, read at 1 s or the first time);
+    ``mram_networks``: {label: (quantized Network, DigitalPIMConfig)} evaluated with the digital engine and
+    ``bitops``.
     """
     from devicelab.inference.evaluate import evaluate_accuracy_vs_time
     from devicelab.network.data import load_dataset
@@ -121,13 +122,17 @@ def compare_pcm_mram(dataset: str, pcm_network, mram_networks: dict, bitops: Bit
     calibration = load_dataset(dataset, "train").subset(256, np.random.default_rng(seed)).x
     rng = np.random.default_rng(seed)
     rows, exact = [], {}
-    pcm = evaluate_accuracy_vs_time(pcm_network, test, calibration, pcm_device, list(times), repeats, rng,
-                                    progress=progress)
+    pcm = evaluate_accuracy_vs_time(pcm_network, test, calibration, pcm_hardware, list(times), repeats, rng,
+                                    progress=progress, energy=True)
     curve = pcm.curves["all"]
-    energy, latency = pcm_energy(pcm_network) if pcm_energy is not None else (float("nan"), float("nan"))
+    energy, latency = float("nan"), float("nan")
+    if pcm.energy:
+        first = pcm.energy[min(pcm.energy)]
+        energy, latency = float(first.energy.total), float(first.latency)
+    device = getattr(pcm_hardware.device, "name", "custom")
     rows.append(ComparisonRow("analog PCM", pcm_network.name, tuple(times), curve.mean.tolist(), curve.std.tolist(),
-                              energy, latency, f"device {getattr(pcm_device, 'name', 'custom')}, global drift "
-                              "compensation, 8-bit DAC/ADC"))
+                              energy, latency, f"device {device}, AnalogHardware defaults (energy model of "
+                              "devicelab.inference.energy)"))
     exact[pcm_network.name] = float(pcm.float_accuracy)
     for label, (net, config) in mram_networks.items():
         result = accuracy_vs_time(net, test.x, test.y, bitops, times, repeats, rng, config)
