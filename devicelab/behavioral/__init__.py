@@ -27,4 +27,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".energy_table": ["EnergyTable", "load_energy_table"],
     ".periphery": ["EnergyBreakdown", "PeripheryModel", "adc_costs", "tile_mvm_energy"],
     ".adc": ["ADCModel", "from_characterization", "ideal_adc", "load_adc_model", "quantize_dac", "save_adc_model"],
+    ".bitops": ["BitOpsModel", "ideal_bitops", "load_bitops_model", "save_bitops_model", "shipped_bitops_model"],
 })

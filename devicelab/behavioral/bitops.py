@@ -168,6 +168,18 @@ def ideal_bitops(energy: dict | None = None, latency: dict | None = None) -> Bit
                        latency={op: (latency or {}).get(op, math.nan) for op in OPERATIONS}, mtj_name="ideal")
 
 
+SHIPPED_MODEL = "bitops-pim_default.h5"
+
+
+def shipped_bitops_model() -> BitOpsModel:
+    """The bit-operation model of the pim_default MTJ shipped in devicelab/data (written by
+    ``devicelab pim characterize --preset pim_default --per-pattern 100 -o devicelab/data/bitops-pim_default.h5``)."""
+    from importlib import resources
+
+    with resources.as_file(resources.files("devicelab") / "data" / SHIPPED_MODEL) as path:
+        return load_bitops_model(path)
+
+
 def from_characterization(char) -> BitOpsModel:
     """Build the behavioral model from a :class:`~devicelab.spice.pim.BitOpsCharacterization`."""
     sense = {}

@@ -33,6 +33,7 @@ COMMANDS = {
     "energy": "Energy per inference on analog tiles (array from the circuit, periphery, digital), 2 ops per MAC.",
     "pretrain": "Train the reference MLP or ResNet on digits or Fashion-MNIST and save its weights.",
     "train": "Train an MLP in memory with pulsed device updates and print per-epoch test accuracy next to float.",
+    "pim": "Digital MRAM processing-in-memory: MTJ column in ngspice, bit-operation model, quantized networks.",
 }
 
 

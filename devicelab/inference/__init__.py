@@ -11,6 +11,8 @@ compensation: :class:`NoCompensation`, :class:`GlobalDriftCompensation`, :class:
 :func:`run_evaluation` (files), :func:`plot_accuracy_vs_time`. Energy: :class:`EnergyModel` (periphery and
 digital tables of a hardware), :func:`network_energy` -> :class:`NetworkEnergy` (per layer and part, latency,
 TOPS/W), :class:`EnergyMeter`, :func:`plot_energy_breakdown`, :func:`plot_pareto`.
+:func:`run_evaluation` (files), :func:`plot_accuracy_vs_time`. Digital MRAM processing-in-memory:
+:class:`DigitalPIMEngine`, :class:`DigitalPIMConfig`, :func:`digital_accuracy`, :func:`compare_pcm_mram`.
 """
 
 from devicelab._lazy import lazy_exports
@@ -27,4 +29,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".experiment": ["run_evaluation"],
     ".energy": ["EnergyMeter", "EnergyModel", "LayerEnergy", "NetworkEnergy", "network_energy", "OPS_PER_MAC"],
     ".plots": ["plot_accuracy_vs_time", "plot_energy_breakdown", "plot_pareto"],
+    ".plots": ["plot_accuracy_vs_time"],
+    ".digital": ["DigitalPIMConfig", "DigitalPIMEngine", "digital_accuracy", "exact_accuracy"],
+    ".digital_experiment": ["Comparison", "accuracy_vs_error_scale", "accuracy_vs_time", "compare_pcm_mram"],
 })

@@ -20,4 +20,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".formats": ["adapt_input_shape", "describe_network", "network_summary", "read_network"],
     ".onnx_import": ["load_onnx"],
     ".state_dict": ["load_state_dict", "network_from_state_dict", "parse_arch", "read_state_dict"],
+    ".quantized": ["QuantTrainConfig", "QuantizedMVM", "quantize_activations", "train_quantized", "weight_signs"],
 })

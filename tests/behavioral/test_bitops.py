@@ -62,10 +62,10 @@ def test_ber_vanishes_as_tmr_over_spread_grows():
     falling with TMR at fixed 5 % spread and with falling spread at fixed TMR; negligible (< 1e-9) at TMR 300 %
     with 1 % spread. (At fixed spread it does not vanish with TMR alone: the margin between 0 and 1 ones of
     three rows is bounded by the parallel P cells, V(1) / V(0) < 1.5 however large R_AP is.)"""
-    spec, rng = SenseSpec(), np.random.default_rng(2)
+    spec, rng = SenseSpec(reference="midpoint"), np.random.default_rng(2)  # midpoint: no reference statistics
 
     def sum_error(model):
-        mu, sigma = sensing_statistics(model, spec, 3, 1000, rng)
+        mu, sigma = sensing_statistics(model, spec, 3, 500, rng)
         p = gaussian_error_probability("fa_sum", mu, sigma, reference_voltages(model, spec, 3), spec.sa_offset_sigma)
         return float(np.dot([1, 3, 3, 1], p) / 8)
 

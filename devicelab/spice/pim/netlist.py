@@ -27,6 +27,7 @@ and SA offsets) sharing one reference branch per threshold, in one ``.tran`` ana
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ from devicelab.spice.library import load_library
 from devicelab.spice.names import check_number, spice_float
 
 CELL_LIBRARY = "mram_cells"
+REFERENCE_PLACEMENTS = ("equal_error", "midpoint")
+REFERENCE_SEED = 20190717  # fixed: references are a design choice, not a random draw
 SA_VTR = 1e-5  # V, width of the SA's tanh transition
 #: Thresholds (SA m decides [k >= m]) each operation needs, and its number of activated rows.
 OPERATIONS = {"and2": (2, (2,)), "or2": (2, (1,)), "xor2": (2, (1, 2)), "and3": (3, (3,)), "or3": (3, (1,)),
@@ -79,7 +82,8 @@ class SenseSpec:
     ``t_sense`` (s): time from the start of the read current to the SA sampling instant; ``t_edge`` (s): rise
     time of the read current; ``sa_offset_sigma`` (V rms): input-referred SA offset, drawn per SA;
     ``sa_energy`` (J per decision) and ``t_sa`` (s): latch energy and resolution time of the SA (behavioral SA:
-    these are stated assumptions, not simulated); ``max_rows``: most rows the SA can sense at once.
+    these are stated assumptions, not simulated); ``max_rows``: most rows the SA can sense at once;
+    ``reference``: placement of the reference voltages, "equal_error" or "midpoint" (:func:`reference_voltages`).
     """
 
     i_read: float = 20e-6
@@ -91,8 +95,11 @@ class SenseSpec:
     sa_energy: float = 5e-15
     t_sa: float = 0.5e-9
     max_rows: int = 3
+    reference: str = "equal_error"
 
     def __post_init__(self):
+        if self.reference not in REFERENCE_PLACEMENTS:
+            raise ConfigError(f"SenseSpec.reference: expected one of {REFERENCE_PLACEMENTS}, got {self.reference!r}")
         for name in ("i_read", "r_access", "c_bl", "t_sense", "t_edge", "t_sa"):
             check_number(getattr(self, name), f"SenseSpec.{name}", positive=True)
         for name in ("sa_offset_sigma", "sa_energy"):
@@ -157,11 +164,26 @@ def sense_voltage(bits, model: MTJModel, spec: SenseSpec, r_p=None, r_ap=None) -
     return 0.5 * (lo + hi)
 
 
+@functools.lru_cache(maxsize=64)
 def reference_voltages(model: MTJModel, spec: SenseSpec, n: int) -> np.ndarray:
-    """Reference voltages (V) of SAs 1..n: midpoints between the nominal sensed voltages of k = m-1 and m ones."""
+    """Reference voltages (V) of SAs 1..n, between the sensed voltages of k = m-1 and k = m ones.
+
+    ``spec.reference`` = "midpoint": halfway between the nominal levels; "equal_error" (default): where the
+    two neighbouring levels are the same number of standard deviations away,
+    V_ref,m = mu_(m-1) + (mu_m - mu_(m-1)) s_(m-1) / (s_(m-1) + s_m), s_k^2 = sigma_k^2 + sigma_os^2, with
+    the level statistics mu_k, sigma_k of :func:`sensing_statistics` (2000 devices, fixed seed
+    :data:`REFERENCE_SEED`, so the references are reproducible), i.e. the references a designer trims for
+    equal error on both sides. Returns a read-only array.
+    """
     n = spec.check_rows(n)
     levels = sense_voltage(np.tril(np.ones((n + 1, n)), -1), model, spec)
-    return 0.5 * (levels[:-1] + levels[1:])
+    refs = 0.5 * (levels[:-1] + levels[1:])
+    if spec.reference == "equal_error" and (model.sigma_p > 0 or model.sigma_ap > 0 or spec.sa_offset_sigma > 0):
+        mu, sigma = sensing_statistics(model, spec, n, 2000, np.random.default_rng(REFERENCE_SEED))
+        s = np.hypot(sigma, spec.sa_offset_sigma)
+        refs = mu[:-1] + (mu[1:] - mu[:-1]) * s[:-1] / (s[:-1] + s[1:])
+    refs.flags.writeable = False
+    return refs
 
 
 def build_mc_netlist(model: MTJModel, spec: SenseSpec, bits, r_p, r_ap, offsets) -> str:
