@@ -25,11 +25,25 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from bench_behavioral import G_MAX, G_MIN, V_READ, best_time, conductances, input_batches, trained_mlp
+from bench_behavioral import (
+    G_MAX,
+    G_MIN,
+    V_READ,
+    best_time,
+    conductances,
+    input_batches,
+    trained_mlp,
+)
 
 from devicelab.behavioral import CrossbarModel, build_crossbar_model, nrms_error
 from devicelab.errors import ValidityRangeWarning
-from devicelab.spice import AccessTransistor, CrossbarSpec, ideal_currents, simulate_ngspice, solve_nodal
+from devicelab.spice import (
+    AccessTransistor,
+    CrossbarSpec,
+    ideal_currents,
+    simulate_ngspice,
+    solve_nodal,
+)
 from devicelab.spice.sweep.run import run_sweep
 
 TARGET = 0.005
@@ -185,7 +199,7 @@ def main(argv=None) -> int:
             print(f"calibration sweep: {time.perf_counter() - start:.0f} s", flush=True)
         model = build_crossbar_model(sweep)
         print(f"model: {model.settings}; validity {model.validity}", flush=True)
-        w, hidden, acc = trained_mlp()
+        w, hidden, _ = trained_mlp()
         speed_lines = speed(model, rng, args.repeats)
         spice_lines = ngspice_check(model, w, hidden, rng)
         rows = error_table(model, w, hidden, rng, args.quick)

@@ -6,8 +6,13 @@ import warnings
 import numpy as np
 import pytest
 
-from devicelab.behavioral import CrossbarModel, build_crossbar_model, format_error_table, load_crossbar_model
-from devicelab.behavioral import save_crossbar_model
+from devicelab.behavioral import (
+    CrossbarModel,
+    build_crossbar_model,
+    format_error_table,
+    load_crossbar_model,
+    save_crossbar_model,
+)
 from devicelab.behavioral.build import nrms_error
 from devicelab.behavioral.crossbar_model import CrossbarCircuit
 from devicelab.errors import ConfigError, ValidityRangeWarning
