@@ -3,6 +3,7 @@
     python benchmarks/bench_1t1r.py            # arrays 32..512 (about 60 min on 2 busy cores)
     python benchmarks/bench_1t1r.py --quick    # arrays 32..128
     python benchmarks/bench_1t1r.py --sweep calibration.h5   # reuse a calibration sweep (--keep-sweep)
+    python benchmarks/bench_1t1r.py --speed-only             # speed vs the passive model only
 
 1. Builds the model from a 1T1R calibration sweep run here (ngspice up to 32 x 32, nodal solver beyond;
    arrays 32 and 64, 2 and 5 ohm wires, linear devices, single-ended and differential, the default access
@@ -187,8 +188,13 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timing repeats")
     parser.add_argument("--sweep", help="use this calibration sweep file instead of running the built-in one")
     parser.add_argument("--keep-sweep", help="write the calibration sweep to this path")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only the speed comparison, with CrossbarModel.from_params (no sweep)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(20261616)
+    if args.speed_only:
+        print("\n".join(speed(CrossbarModel.from_params(2.0, 2.0, cell="1t1r"), rng, args.repeats)))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         sweep = args.sweep
         if sweep is None:
