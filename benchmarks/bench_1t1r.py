@@ -83,11 +83,13 @@ zero_fraction = 0.5
 """
 
 
-def cases(quick: bool):
+def cases(quick: bool, only: tuple[int, ...] = ()):
     """(size, r, transistor label, differential, G kind, batch); 256/512 limited by the nodal solver's cost
     (a 512 x 512 1T1R solve takes minutes per batch here): fewer cases and 8 vectors per input kind."""
     sizes = (32, 64, 128) if quick else (32, 64, 128, 256, 512)
     for n in sizes:
+        if only and n not in only:
+            continue
         if n <= 128:
             for r in (0.5, 2.0, 5.0):
                 for label in TRANSISTORS:
@@ -103,9 +105,9 @@ def cases(quick: bool):
             yield n, 0.5, "0.9V/4.2kohm", False, "mlp", 8
 
 
-def error_table(model, w, hidden, rng, quick: bool) -> list[dict]:
+def error_table(model, w, hidden, rng, quick: bool, only: tuple[int, ...] = ()) -> list[dict]:
     rows = []
-    for n, r, label, diff, kind, batch in cases(quick):
+    for n, r, label, diff, kind, batch in cases(quick, only):
         t = TRANSISTORS[label]
         spec = CrossbarSpec(n, n, r, r, cell="1t1r", transistor=t, differential=diff)
         g = conductances(rng, kind, n, w, diff)
@@ -188,6 +190,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timing repeats")
     parser.add_argument("--sweep", help="use this calibration sweep file instead of running the built-in one")
     parser.add_argument("--keep-sweep", help="write the calibration sweep to this path")
+    parser.add_argument("--sizes", type=int, nargs="+", default=(), help="only these array sizes of the table")
     parser.add_argument("--speed-only", action="store_true",
                         help="only the speed comparison, with CrossbarModel.from_params (no sweep)")
     args = parser.parse_args(argv)
@@ -208,7 +211,7 @@ def main(argv=None) -> int:
         w, hidden, _ = trained_mlp()
         speed_lines = speed(model, rng, args.repeats)
         spice_lines = ngspice_check(model, w, hidden, rng)
-        rows = error_table(model, w, hidden, rng, args.quick)
+        rows = error_table(model, w, hidden, rng, args.quick, tuple(args.sizes))
     print("\n== held-out error (1T1R): rms(I_model - I_ref) / rms(I_ref), reference = nodal solver ==")
     print(format_rows(rows))
     print("\n== reference check against ngspice ==")
