@@ -3,6 +3,7 @@
     python benchmarks/bench_1t1r.py            # arrays 32..512 (about 60 min on 2 busy cores)
     python benchmarks/bench_1t1r.py --quick    # arrays 32..128
     python benchmarks/bench_1t1r.py --sweep calibration.h5   # reuse a calibration sweep (--keep-sweep)
+    python benchmarks/bench_1t1r.py --speed-only             # speed vs the passive model only
 
 1. Builds the model from a 1T1R calibration sweep run here (ngspice up to 32 x 32, nodal solver beyond;
    arrays 32 and 64, 2 and 5 ohm wires, linear devices, single-ended and differential, the default access
@@ -25,11 +26,25 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from bench_behavioral import G_MAX, G_MIN, V_READ, best_time, conductances, input_batches, trained_mlp
+from bench_behavioral import (
+    G_MAX,
+    G_MIN,
+    V_READ,
+    best_time,
+    conductances,
+    input_batches,
+    trained_mlp,
+)
 
 from devicelab.behavioral import CrossbarModel, build_crossbar_model, nrms_error
 from devicelab.errors import ValidityRangeWarning
-from devicelab.spice import AccessTransistor, CrossbarSpec, ideal_currents, simulate_ngspice, solve_nodal
+from devicelab.spice import (
+    AccessTransistor,
+    CrossbarSpec,
+    ideal_currents,
+    simulate_ngspice,
+    solve_nodal,
+)
 from devicelab.spice.sweep.run import run_sweep
 
 TARGET = 0.005
@@ -68,11 +83,13 @@ zero_fraction = 0.5
 """
 
 
-def cases(quick: bool):
+def cases(quick: bool, only: tuple[int, ...] = ()):
     """(size, r, transistor label, differential, G kind, batch); 256/512 limited by the nodal solver's cost
     (a 512 x 512 1T1R solve takes minutes per batch here): fewer cases and 8 vectors per input kind."""
     sizes = (32, 64, 128) if quick else (32, 64, 128, 256, 512)
     for n in sizes:
+        if only and n not in only:
+            continue
         if n <= 128:
             for r in (0.5, 2.0, 5.0):
                 for label in TRANSISTORS:
@@ -88,9 +105,9 @@ def cases(quick: bool):
             yield n, 0.5, "0.9V/4.2kohm", False, "mlp", 8
 
 
-def error_table(model, w, hidden, rng, quick: bool) -> list[dict]:
+def error_table(model, w, hidden, rng, quick: bool, only: tuple[int, ...] = ()) -> list[dict]:
     rows = []
-    for n, r, label, diff, kind, batch in cases(quick):
+    for n, r, label, diff, kind, batch in cases(quick, only):
         t = TRANSISTORS[label]
         spec = CrossbarSpec(n, n, r, r, cell="1t1r", transistor=t, differential=diff)
         g = conductances(rng, kind, n, w, diff)
@@ -173,8 +190,14 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timing repeats")
     parser.add_argument("--sweep", help="use this calibration sweep file instead of running the built-in one")
     parser.add_argument("--keep-sweep", help="write the calibration sweep to this path")
+    parser.add_argument("--sizes", type=int, nargs="+", default=(), help="only these array sizes of the table")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only the speed comparison, with CrossbarModel.from_params (no sweep)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(20261616)
+    if args.speed_only:
+        print("\n".join(speed(CrossbarModel.from_params(2.0, 2.0, cell="1t1r"), rng, args.repeats)))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         sweep = args.sweep
         if sweep is None:
@@ -185,10 +208,10 @@ def main(argv=None) -> int:
             print(f"calibration sweep: {time.perf_counter() - start:.0f} s", flush=True)
         model = build_crossbar_model(sweep)
         print(f"model: {model.settings}; validity {model.validity}", flush=True)
-        w, hidden, acc = trained_mlp()
+        w, hidden, _ = trained_mlp()
         speed_lines = speed(model, rng, args.repeats)
         spice_lines = ngspice_check(model, w, hidden, rng)
-        rows = error_table(model, w, hidden, rng, args.quick)
+        rows = error_table(model, w, hidden, rng, args.quick, tuple(args.sizes))
     print("\n== held-out error (1T1R): rms(I_model - I_ref) / rms(I_ref), reference = nodal solver ==")
     print(format_rows(rows))
     print("\n== reference check against ngspice ==")

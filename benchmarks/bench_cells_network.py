@@ -20,11 +20,14 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from devicelab.behavioral import CrossbarModel, save_crossbar_model
 from devicelab.errors import ValidityRangeWarning
-from devicelab.inference import AnalogConfig, AnalogHardware, parse_times, run_evaluation
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    parse_times,
+    run_evaluation,
+)
 from devicelab.inference.mapping import UnitCell
 from devicelab.spice.crossbar.spec import AccessTransistor
 

@@ -19,7 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from devicelab.devices import preset
-from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, NoCompensation
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    AnalogNetwork,
+    NoCompensation,
+)
 from devicelab.inference.mapping import UnitCell
 from devicelab.network.data import load_dataset
 from devicelab.network.model import resolve_network

@@ -68,7 +68,7 @@ def record_circuit(rec: SweepRecord) -> CrossbarCircuit:
                                          for name in ("v_gate", "vt0", "kp", "w", "l", "lambda_")})
     return CrossbarCircuit(float(p["r_row"]), float(p["r_col"]), float(p["r_driver"]), float(p["r_sense"]),
                            str(p["device"]), None if v0 is None or math.isnan(v0) else float(v0),
-                           bool(p["differential"]), cell, transistor)
+                           bool(p["differential"]), cell, transistor, int(p.get("devices_per_polarity", 1)))
 
 
 def supported(rec: SweepRecord) -> bool:
@@ -149,7 +149,8 @@ def validity_of(records) -> Validity:
         v_max=max(float(np.max(np.abs(r.v))) for r in records),
         devices=tuple(sorted({str(r.params["device"]) for r in records})),
         differential=tuple(sorted({bool(r.params["differential"]) for r in records})),
-        cells=tuple(sorted({c.cell for c in circuits})), **access)
+        cells=tuple(sorted({c.cell for c in circuits})),
+        devices_per_polarity=span([c.devices_per_polarity for c in circuits]), **access)
 
 
 def _fit_kappa3(model: CrossbarModel, records) -> float:

@@ -168,7 +168,10 @@ class Validity:
     (V); ``devices``: device kinds covered; ``differential``: pair layouts covered (False and/or True);
     ``cells``: cell kinds covered ("passive", "1t1r"). For 1T1R cells: ``v_gate`` and ``vt0`` (min, max)
     word-line and threshold voltages (V) and ``r_on`` (min, max) small-signal on-resistance of the access
-    transistor (ohm, :attr:`CrossbarCircuit.r_on`); None when no 1T1R cell is covered.
+    transistor (ohm, :attr:`CrossbarCircuit.r_on`); None when no 1T1R cell is covered;
+    ``devices_per_polarity``: (min, max) devices per polarity of the built layouts (a multi-device layout is
+    a wider physical crossbar: :meth:`CrossbarModel.bind` checks its physical width against the widest
+    covered one, cols x 2 (if differential) x the largest N).
     """
 
     rows: tuple[int, int]
@@ -184,6 +187,7 @@ class Validity:
     v_gate: tuple[float, float] | None = None
     vt0: tuple[float, float] | None = None
     r_on: tuple[float, float] | None = None
+    devices_per_polarity: tuple[int, int] = (1, 1)
 
     def circuit_excess(self, circuit: CrossbarCircuit) -> list[RangeExcess]:
         """Resistances of ``circuit`` outside this range, with their sizes (empty when inside)."""
@@ -313,7 +317,8 @@ class CrossbarModel:
         g = check_conductances(spec, g)
         validity = self.validity
         problems = validity.circuit_problems(self.circuit) + validity.array_problems(g, spec.rows, spec.cols)
-        widest = validity.cols[1] * (2 if True in validity.differential else 1)
+        widest = (validity.cols[1] * (2 if True in validity.differential else 1)
+                  * validity.devices_per_polarity[1])
         if spec.physical_cols > widest:
             problems.append(f"{spec.physical_cols} physical columns ({spec.devices_per_polarity} devices per "
                             f"polarity) beyond the widest covered array ({widest})")

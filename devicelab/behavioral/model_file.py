@@ -15,7 +15,7 @@ calibration/held-out point indices, calibration trials, target). Every dataset h
   for 1T1R cells, ``/circuit/transistor/``
   ``v_gate``, ``vt0`` (V), ``kp`` (A/V^2), ``w``, ``l`` (m), ``lambda_`` (1/V); ``/validity/cells``
   (strings, "1") and, when 1T1R cells are covered, ``/validity/v_gate``, ``vt0`` (2,) V and ``r_on`` (2,)
-  ohm; error-table columns ``cell``, ``v_gate``, ``vt0`` (V) and ``r_on`` (ohm). Version 1 files (no such
+  ohm, ``/validity/devices_per_polarity`` (2,) "1"; error-table columns ``cell``, ``v_gate``, ``vt0`` (V) and ``r_on`` (ohm). Version 1 files (no such
   datasets) are passive-cell models.
 - ``/error_table/<column>``: one dataset per column of the held-out error table (length = points),
   columns as in :data:`devicelab.behavioral.build.ERROR_COLUMNS` (errors dimensionless, resistances ohm,
@@ -83,6 +83,7 @@ def save_crossbar_model(model: CrossbarModel, path) -> Path:
             _write_str(v, "devices", list(va.devices))
             write_dataset(v, "differential", np.asarray(va.differential, dtype=bool), "1")
             _write_str(v, "cells", list(va.cells))
+            write_dataset(v, "devices_per_polarity", np.asarray(va.devices_per_polarity, dtype=np.int64), "1")
             for name, unit in (("v_gate", "V"), ("vt0", "V"), ("r_on", "ohm")):
                 if getattr(va, name) is not None:
                     write_dataset(v, name, np.asarray(getattr(va, name), dtype=float), unit)
@@ -148,7 +149,9 @@ def load_crossbar_model(path) -> CrossbarModel:
                 r_sense=tuple(float(x) for x in v["r_sense"][()]), g=tuple(float(x) for x in v["g"][()]),
                 v_max=float(v["v_max"][()]), devices=tuple(_read_str(v["devices"])),
                 differential=tuple(bool(x) for x in v["differential"][()]),
-                cells=tuple(_read_str(v["cells"])) if "cells" in v else ("passive",), **access)
+                cells=tuple(_read_str(v["cells"])) if "cells" in v else ("passive",),
+                devices_per_polarity=(tuple(int(x) for x in v["devices_per_polarity"][()])
+                                      if "devices_per_polarity" in v else (1, 1)), **access)
             columns = {}
             n_rows = len(t["point"])
             for col in ERROR_COLUMNS:

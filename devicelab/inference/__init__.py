@@ -20,7 +20,7 @@ from devicelab._lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".hardware": ["AnalogHardware", "PartSource", "DeviceModelLike", "CrossbarModelLike", "BoundTile",
                   "ADCModelLike", "DriftCompensation"],
-    ".mapping": ["DifferentialConverter", "Tiling", "map_matrix"],
+    ".mapping": ["DifferentialConverter", "Tiling", "UnitCell", "map_matrix"],
     ".compensation": ["BatchNormCompensation", "ColumnDriftCompensation", "GlobalDriftCompensation", "NoCompensation",
                       "adapt_batchnorm", "make_compensation"],
     ".analog": ["NONIDEALITIES", "AnalogConfig", "AnalogNetwork", "AnalogState"],
@@ -29,7 +29,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ".experiment": ["run_evaluation"],
     ".energy": ["EnergyMeter", "EnergyModel", "LayerEnergy", "NetworkEnergy", "network_energy", "OPS_PER_MAC"],
     ".plots": ["plot_accuracy_vs_time", "plot_energy_breakdown", "plot_pareto"],
-    ".plots": ["plot_accuracy_vs_time"],
     ".digital": ["DigitalPIMConfig", "DigitalPIMEngine", "digital_accuracy", "exact_accuracy"],
     ".digital_experiment": ["Comparison", "accuracy_vs_error_scale", "accuracy_vs_time", "compare_pcm_mram"],
 })

@@ -94,9 +94,14 @@ def test_unit_cell_round_trips_through_a_dict():
 
 
 # ---------------------------------------------------------------------------------------------- engine
-from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, NoCompensation  # noqa: E402
-from devicelab.network.layers import Flatten, Linear  # noqa: E402
-from devicelab.network.model import Network  # noqa: E402
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    AnalogNetwork,
+    NoCompensation,
+)
+from devicelab.network.layers import Flatten, Linear
+from devicelab.network.model import Network
 
 
 def _ratio_interval(e_n: np.ndarray, e_1: np.ndarray, z: float = 3.29) -> tuple[float, float, float]:
@@ -148,9 +153,9 @@ def test_hardware_description_keeps_the_unit_cell(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- command line
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from devicelab.cli import cli  # noqa: E402
+from devicelab.cli import cli
 
 
 @pytest.mark.parametrize("options, message", [

@@ -195,3 +195,11 @@ def test_without_transistor_tables_the_hash_is_unchanged_by_the_default_transist
 def test_invalid_transistor_tables_are_reported_with_their_key(changes, message):
     with pytest.raises(ConfigError, match=message):
         parse_description(_with(**changes))
+
+
+def test_devices_per_polarity_is_a_grid_axis_and_bad_values_name_the_key():
+    desc = parse_description(_with(**{"array.devices_per_polarity": [1, 4]}))
+    assert {p.devices_per_polarity for p in desc.points()} == {1, 4}
+    assert "devices_per_polarity" not in parse_description(_with()).canonical()
+    with pytest.raises(ConfigError, match=r"\[array\] devices_per_polarity: expected an integer >= 1"):
+        parse_description(_with(**{"array.devices_per_polarity": 0}))

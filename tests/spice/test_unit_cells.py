@@ -6,7 +6,11 @@ import pytest
 
 from devicelab.errors import ConfigError
 from devicelab.spice import CrossbarSpec, simulate_ngspice, solve_nodal
-from devicelab.spice.crossbar.spec import ideal_outputs, output_matrix, physical_conductances
+from devicelab.spice.crossbar.spec import (
+    ideal_outputs,
+    output_matrix,
+    physical_conductances,
+)
 
 
 def test_each_logical_column_is_a_block_of_adjacent_physical_columns():

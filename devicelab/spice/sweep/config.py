@@ -37,7 +37,8 @@ _TOP_KEYS = {"name", "n_vectors", "repeats", "seed", "engines", "ngspice_max_siz
              "conductances", "inputs", "transistors"}
 #: Keys of a [[transistors]] table and the AccessTransistor field each sets (units in its docstring).
 _TRANSISTOR_KEYS = {"v_gate": "v_gate", "vt0": "vt0", "kp": "kp", "w": "w", "l": "l", "lambda": "lambda_"}
-_ARRAY_KEYS = {"sizes", "rows", "cols", "r_wire", "r_row", "r_col", "r_driver", "r_sense", "cell", "differential"}
+_ARRAY_KEYS = {"sizes", "rows", "cols", "r_wire", "r_row", "r_col", "r_driver", "r_sense", "cell", "differential",
+               "devices_per_polarity"}
 
 
 # --------------------------------------------------------------------------- small validated pieces
@@ -115,13 +116,16 @@ class SweepPoint:
     seed_v: int
     engines: tuple[str, ...]
     transistor: AccessTransistor | None = None
+    devices_per_polarity: int = 1
 
     def params(self) -> dict:
         """Flat parameter dict (str/int/float/bool values) stored with the point; v0 is NaN when linear;
         1T1R points add the access transistor's ``v_gate``, ``vt0`` (V), ``kp`` (A/V^2), ``w``, ``l`` (m)
-        and ``lambda_`` (1/V)."""
+        and ``lambda_`` (1/V); multi-device points ``devices_per_polarity``."""
         extra = {} if self.transistor is None else {
             name: float(getattr(self.transistor, name)) for name in _TRANSISTOR_KEYS.values()}
+        if self.devices_per_polarity > 1:
+            extra["devices_per_polarity"] = self.devices_per_polarity
         return extra | {
             "index": self.index, "rows": self.rows, "cols": self.cols, "r_row": self.r_row, "r_col": self.r_col,
             "r_driver": self.r_driver, "r_sense": self.r_sense, "cell": self.cell,
@@ -155,6 +159,7 @@ class SweepDescription:
     source_text: str = ""
     files: tuple[tuple[str, str], ...] = ()
     transistors: tuple[AccessTransistor, ...] = (AccessTransistor(),)
+    devices_per_polarity: tuple[int, ...] = (1,)
 
     def points(self) -> list[SweepPoint]:
         """All grid points in a fixed order (sizes outermost, repeats innermost); 1T1R cells are repeated
@@ -162,15 +167,16 @@ class SweepDescription:
         out = []
         cells = [(cell, t) for cell in self.cells for t in (self.transistors if cell == "1t1r" else (None,))]
         grid = itertools.product(self.sizes, self.r_wires, self.r_driver, self.r_sense, cells,
-                                 self.differential, self.devices, enumerate(self.conductances),
-                                 enumerate(self.inputs), range(self.repeats))
-        for (rows, cols), (r_row, r_col), r_drv, r_sns, (cell, tr), diff, dev, (ci, cond), (ii, inp), rep in grid:
+                                 self.differential, self.devices_per_polarity, self.devices,
+                                 enumerate(self.conductances), enumerate(self.inputs), range(self.repeats))
+        for (rows, cols), (r_row, r_col), r_drv, r_sns, (cell, tr), diff, n_dev, dev, (ci, cond), (ii, inp), rep \
+                in grid:
             fits = rows <= self.ngspice_max_size and cols <= self.ngspice_max_size
             engines = tuple(e for e in self.engines if e != "ngspice" or fits)
-            seed_g = _derive_seed(self.seed, 1, rep, rows, cols, ci, int(diff))
+            seed_g = _derive_seed(self.seed, 1, rep, rows, cols, ci, int(diff), *((n_dev,) if n_dev > 1 else ()))
             seed_v = _derive_seed(self.seed, 2, rep, rows, ii, self.n_vectors)
             out.append(SweepPoint(len(out), rows, cols, r_row, r_col, r_drv, r_sns, cell, diff, dev, cond, inp,
-                                  self.n_vectors, rep, seed_g, seed_v, engines, tr))
+                                  self.n_vectors, rep, seed_g, seed_v, engines, tr, n_dev))
         return out
 
     def canonical(self) -> dict:
@@ -180,6 +186,8 @@ class SweepDescription:
             data.pop(key)
         if self.transistors == (AccessTransistor(),):
             data.pop("transistors")  # descriptions without [[transistors]] keep their hash
+        if self.devices_per_polarity == (1,):
+            data.pop("devices_per_polarity")
         return data
 
     def sha256(self) -> str:
@@ -312,6 +320,8 @@ def parse_description(data: dict, source: str = "<memory>", base_dir=".", source
         r_sense=arr.numbers(array, "r_sense", 0.0, minimum=0.0, unit="ohm"),
         cells=arr.choices(array, "cell", CELLS, default="passive"),
         differential=tuple(dict.fromkeys(_bools(arr, array, "differential"))),
+        devices_per_polarity=(_ints(arr, array, "devices_per_polarity") if "devices_per_polarity" in array
+                              else (1,)),
         devices=devices, conductances=conductances, inputs=inputs,
         n_vectors=where.integer(data, "n_vectors", 16),
         repeats=where.integer(data, "repeats", 1),

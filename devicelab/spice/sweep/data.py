@@ -6,6 +6,7 @@ All randomness comes from the ``rng`` arguments; :func:`point_arrays` seeds them
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +23,20 @@ _Z99 = 2.3263478740408408
 
 def point_arrays(point: SweepPoint) -> tuple[np.ndarray, np.ndarray]:
     """(g, v) of a point: conductances in S, shape (rows, cols) or (2, rows, cols) when differential
-    (G+, G-), and input voltages (n_vectors, rows) in V, drawn with generators seeded by the point's seeds."""
-    g = sample_conductances(point.conductance, point.rows, point.cols, point.differential,
-                                   np.random.default_rng(point.seed_g))
+    (G+, G-) (with N > 1 devices per polarity (N, rows, cols) or (2, N, rows, cols)), and input voltages (n_vectors, rows) in V, drawn with generators seeded by the point's seeds."""
+    rng_g = np.random.default_rng(point.seed_g)
+    n = point.devices_per_polarity
+    g = sample_conductances(point.conductance, point.rows, point.cols, point.differential, rng_g)
+    if n > 1 and point.conductance.kind != "weights":  # more devices per polarity: independent draws
+        slots = [g] + [sample_conductances(point.conductance, point.rows, point.cols, point.differential, rng_g)
+                       for _ in range(n - 1)]
+        g = np.stack(slots, axis=-3)  # (2, N, rows, cols) or (N, rows, cols)
+    elif n > 1:  # weights: every device of a cell stores the same weight, each programmed on its own
+        targets = sample_conductances(dataclasses.replace(point.conductance, model=None), point.rows, point.cols,
+                                      point.differential, np.random.default_rng(point.seed_g))
+        slots = [g] + [resolve_model(point.conductance.model).program(targets, rng_g)
+                       if point.conductance.model is not None else targets for _ in range(n - 1)]
+        g = np.stack(slots, axis=-3)
     v = sample_inputs(point.inputs, point.rows, point.n_vectors, np.random.default_rng(point.seed_v))
     return g, v
 

@@ -19,7 +19,7 @@ from devicelab.files import sha256_text
 from devicelab.spice.crossbar.netlist import crossbar_netlist
 from devicelab.spice.crossbar.nodal import solve_nodal
 from devicelab.spice.crossbar.simulate import simulate_ngspice
-from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_outputs
 from devicelab.spice.sweep.config import SweepPoint
 
 
@@ -44,12 +44,13 @@ def crossbar_spec(point: SweepPoint):
     extra: dict[str, Any] = {} if point.transistor is None else {"transistor": point.transistor}
     return CrossbarSpec(rows=point.rows, cols=point.cols, r_row=point.r_row, r_col=point.r_col,
                         r_driver=point.r_driver, r_sense=point.r_sense, device=point.device.kind,
-                        v0=point.device.v0, cell=point.cell, differential=point.differential, **extra)
+                        v0=point.device.v0, cell=point.cell, differential=point.differential,
+                        devices_per_polarity=point.devices_per_polarity, **extra)
 
 
 def ideal_engine(point: SweepPoint, g, v) -> EngineOutput:
-    """Ideal V.G currents (A)."""
-    return EngineOutput(ideal_currents(g, v), {})
+    """Ideal V.G currents (A) of the point's layout (multi-device cells: their combined outputs)."""
+    return EngineOutput(ideal_outputs(crossbar_spec(point), g, v), {})
 
 
 def nodal_engine(point: SweepPoint, g, v) -> EngineOutput:
