@@ -19,8 +19,8 @@ from devicelab.behavioral import CrossbarModel, Validity
 from devicelab.behavioral.adc import ideal_adc
 from devicelab.devices import preset
 from devicelab.errors import ValidityRangeWarning
-from devicelab.network import load_dataset, resolve_network
 from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, evaluate_accuracy_vs_time
+from devicelab.network import load_dataset, resolve_network
 from devicelab.network.layers import Flatten, Linear
 from devicelab.network.model import Network
 

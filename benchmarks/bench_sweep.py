@@ -10,10 +10,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from devicelab.spice.sweep.executor import DaskExecutor, LocalExecutor, SerialExecutor
-from devicelab.spice.sweep.run import run_sweep
 from devicelab.spice.sweep.config import parse_description
+from devicelab.spice.sweep.executor import DaskExecutor, LocalExecutor, SerialExecutor
 from devicelab.spice.sweep.results import read_sweep
+from devicelab.spice.sweep.run import run_sweep
 
 REPEATS = 2
 DESCRIPTION = {

@@ -28,8 +28,8 @@ import numpy as np
 
 from devicelab.behavioral.crossbar_model import BoundCrossbar, CrossbarCircuit, CrossbarModel, ModelSettings, Validity
 from devicelab.errors import ConfigError
-from devicelab.spice.crossbar.spec import AccessTransistor
 from devicelab.files import sha256_file
+from devicelab.spice.crossbar.spec import AccessTransistor
 from devicelab.spice.sweep.results import SweepData, SweepRecord, read_sweep
 
 log = logging.getLogger(__name__)

@@ -61,6 +61,7 @@ from devicelab.spice.crossbar.spec import (
 )
 from devicelab.spice.names import check_number
 
+
 @dataclass(frozen=True)
 class CrossbarCircuit:
     """The circuit a model describes (everything but size, conductances and inputs).

@@ -56,9 +56,9 @@ def train(network, dataset, device_model, preset, pulses, columns, save_model, s
     from devicelab.files import atomic_folder
     from devicelab.inference import AnalogConfig, AnalogHardware
     from devicelab.measurements.pulses import PulseMapping
-    from devicelab.training.synapses import SynapseConfig
     from devicelab.training.experiment import resolve_update_model, run_training_experiment
     from devicelab.training.run import TrainConfig
+    from devicelab.training.synapses import SynapseConfig
 
     check_outputs(overwrite, folders=[output], updated_files=[save_model])
     try:

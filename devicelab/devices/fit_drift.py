@@ -21,8 +21,8 @@ import lmfit
 import numpy as np
 from scipy import optimize, special
 
-from devicelab.devices.fitbase import PartFit, part_from_lmfit, spread_from_variance
 from devicelab.devices.constants import K_BOLTZMANN_EV, T0, T_READ, T_REF_TEMPERATURE
+from devicelab.devices.fitbase import PartFit, part_from_lmfit, spread_from_variance
 from devicelab.errors import ConfigError, FitQualityWarning
 from devicelab.measurements import MeasurementTable
 

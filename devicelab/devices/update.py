@@ -31,6 +31,7 @@ import numpy as np
 
 from devicelab.errors import ConfigError
 from devicelab.measurements.pulses import RESET, SET  # noqa: F401  (polarity codes defined once, re-exported)
+
 FAMILIES = ("soft-bounds", "exponential", "power-law")
 VARIABLES = ("g", "n")
 

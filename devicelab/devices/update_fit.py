@@ -22,8 +22,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from devicelab.devices.update import (FAMILIES, RESET, SET, VARIABLES, AbruptReset, SpreadLaw, StepLaw,
-                                      UpdateModel, step_magnitude)
+from devicelab.devices.update import (
+    FAMILIES,
+    RESET,
+    SET,
+    VARIABLES,
+    AbruptReset,
+    SpreadLaw,
+    StepLaw,
+    UpdateModel,
+    step_magnitude,
+)
 from devicelab.errors import ConfigError, FitQualityWarning, InputFileError
 from devicelab.measurements.pulses import PulseTable
 

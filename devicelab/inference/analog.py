@@ -29,10 +29,9 @@ import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from devicelab.errors import ConfigError, RangeExcess, ValidityRangeWarning
 from devicelab.inference.compensation import adapt_batchnorm

@@ -49,7 +49,6 @@ from devicelab.behavioral.bitops import BitOpsModel, ideal_bitops
 from devicelab.errors import ConfigError
 from devicelab.network.quantized import QuantizedMVM, quantize_activations, weight_signs
 
-
 ADDERS = ("fa3", "two_row")
 #: Sensings, written-back bits and sequential steps of one full-adder step per scheme.
 _FA_COST = {"fa3": {"sense": {"fa_sum": 1}, "writes": 2, "steps": 1},

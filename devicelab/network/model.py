@@ -24,8 +24,21 @@ import numpy as np
 
 from devicelab.errors import ConfigError, ModelFileError
 from devicelab.files import atomic_output, check_header, write_dataset, write_header
-from devicelab.network.layers import (MVM, BatchNorm, Conv2d, Flatten, GlobalAvgPool, Layer, Linear,
-                                      ReLU, Residual, WeightLayer, float_mvm, layer_from_spec, run_layers)
+from devicelab.network.layers import (
+    MVM,
+    BatchNorm,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    Linear,
+    ReLU,
+    Residual,
+    WeightLayer,
+    float_mvm,
+    layer_from_spec,
+    run_layers,
+)
 
 NETWORK_FORMAT = "devicelab-network"
 NETWORK_FORMAT_VERSION = 1

@@ -12,8 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 from devicelab.errors import ConfigError, require
-from devicelab.network.layers import (AvgPool2d, BatchNorm, Conv2d, Flatten, GlobalAvgPool, Layer, Linear, MaxPool2d,
-                                      ReLU, Residual)
+from devicelab.network.layers import (
+    AvgPool2d,
+    BatchNorm,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Residual,
+)
 from devicelab.network.model import Network
 
 

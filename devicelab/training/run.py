@@ -17,8 +17,15 @@ from tqdm.auto import tqdm
 
 from devicelab.devices.update import UpdateModel
 from devicelab.errors import ConfigError
-from devicelab.training.synapses import (SCHEMES, PulsedSynapses, SynapseConfig, TileIO, analog_mvm,
-                                        mixed_precision_pulses, sgd_pulses)
+from devicelab.training.synapses import (
+    SCHEMES,
+    PulsedSynapses,
+    SynapseConfig,
+    TileIO,
+    analog_mvm,
+    mixed_precision_pulses,
+    sgd_pulses,
+)
 
 ALL_SCHEMES = ("float",) + SCHEMES
 

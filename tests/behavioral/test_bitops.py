@@ -4,9 +4,15 @@ import h5py
 import numpy as np
 import pytest
 
-from devicelab.behavioral.bitops import (BitOpsModel, compare_with_spice, from_characterization,
-                                         gaussian_error_probability, ideal_bitops, load_bitops_model,
-                                         save_bitops_model)
+from devicelab.behavioral.bitops import (
+    BitOpsModel,
+    compare_with_spice,
+    from_characterization,
+    gaussian_error_probability,
+    ideal_bitops,
+    load_bitops_model,
+    save_bitops_model,
+)
 from devicelab.devices.mtj import low_tmr, pim_default
 from devicelab.errors import ConfigError, ModelFileError
 from devicelab.spice.pim import SenseSpec, characterize_bitops, reference_voltages, sensing_statistics

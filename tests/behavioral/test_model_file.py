@@ -6,8 +6,14 @@ import h5py
 import numpy as np
 import pytest
 
-from devicelab.behavioral import (CrossbarModel, ModelSettings, Validity, apply_model_files, load_crossbar_model,
-                                  save_crossbar_model)
+from devicelab.behavioral import (
+    CrossbarModel,
+    ModelSettings,
+    Validity,
+    apply_model_files,
+    load_crossbar_model,
+    save_crossbar_model,
+)
 from devicelab.errors import InputFileError, ModelFileError
 
 ROW = {"point": 3, "rows": 16, "cols": 8, "r_row": 2.0, "r_col": 2.5, "r_driver": 0.0, "r_sense": 1.0,

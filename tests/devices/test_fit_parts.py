@@ -8,11 +8,11 @@ import pytest
 
 from devicelab.devices import FitOptions, classify_table, fit_pcm_model, preset
 from devicelab.devices import synthetic as syn
-from devicelab.devices.fitbase import part_from_lmfit
 from devicelab.devices.fit_drift import _folded_normal_invert, fit_device_drift, nu_level_stats
 from devicelab.devices.fit_laws import fit_loglinear_clip, fit_polynomial_law, fit_power_law_clip
 from devicelab.devices.fit_noise import fit_psd, relative_psd
 from devicelab.devices.fit_program import fit_read_iv
+from devicelab.devices.fitbase import part_from_lmfit
 from devicelab.errors import ConfigError, FitQualityWarning
 from devicelab.measurements import MeasurementTable
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from devicelab.devices import LogLinearClip, PCMModel, PowerLawClip
-from devicelab.devices import synthetic
+from devicelab.devices import LogLinearClip, PCMModel, PowerLawClip, synthetic
 from devicelab.errors import ConfigError
 
 MICRO = 1e-6

@@ -12,9 +12,15 @@ from scipy import stats
 
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    AnalogNetwork,
+    ColumnDriftCompensation,
+    GlobalDriftCompensation,
+    NoCompensation,
+)
 from devicelab.network import load_digits_split, mlp
-from devicelab.inference import (AnalogConfig, AnalogHardware, AnalogNetwork, ColumnDriftCompensation,
-                                 GlobalDriftCompensation, NoCompensation)
 
 MODEL = preset("joshi2020")
 IDEAL = AnalogConfig().ideal()
@@ -290,8 +296,8 @@ def test_real_crossbar_model_folds_into_the_same_currents_as_apply(linear_net, l
 
 
 def test_batchnorm_adaptation_normalizes_the_calibration_batch(rng):
-    from devicelab.network import resnet
     from devicelab.inference import adapt_batchnorm
+    from devicelab.network import resnet
     from devicelab.network.layers import float_mvm
 
     net = resnet((1, 8, 8), rng=rng)
@@ -308,8 +314,8 @@ def test_batchnorm_adaptation_normalizes_the_calibration_batch(rng):
 
 
 def test_batchnorm_compensation_undoes_drift_before_batchnorm(rng):
-    from devicelab.network import resnet
     from devicelab.inference import BatchNormCompensation, adapt_batchnorm
+    from devicelab.network import resnet
     from devicelab.network.layers import float_mvm
 
     net = resnet((1, 8, 8), rng=rng)

@@ -8,8 +8,13 @@ import pytest
 
 from devicelab.behavioral.bitops import BitOpsModel, ideal_bitops
 from devicelab.errors import ConfigError
-from devicelab.inference.digital import (DigitalPIMConfig, DigitalPIMEngine, adder_tree_steps, digital_accuracy,
-                                         popcount_bitlevel)
+from devicelab.inference.digital import (
+    DigitalPIMConfig,
+    DigitalPIMEngine,
+    adder_tree_steps,
+    digital_accuracy,
+    popcount_bitlevel,
+)
 from devicelab.network.layers import Flatten, Linear, ReLU
 from devicelab.network.model import Network
 from devicelab.network.quantized import QuantizedMVM, weight_signs

@@ -9,9 +9,15 @@ from click.testing import CliRunner
 from devicelab.cli import cli
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    acting_nonidealities,
+    evaluate_accuracy_vs_time,
+    make_compensation,
+    parse_times,
+)
 from devicelab.network import load_digits_split, mlp, save_network
-from devicelab.inference import (AnalogConfig, AnalogHardware, acting_nonidealities, evaluate_accuracy_vs_time,
-                                 make_compensation, parse_times)
 
 
 def _fitted_mlp(rng, threshold=0.0):

@@ -10,8 +10,13 @@ from devicelab.behavioral import CrossbarModel, save_crossbar_model
 from devicelab.cli import cli
 from devicelab.devices import preset, save_model
 from devicelab.errors import ConfigError, InputFileError
-from devicelab.inference import (AnalogConfig, AnalogHardware, ColumnDriftCompensation, GlobalDriftCompensation,
-                                 NoCompensation)
+from devicelab.inference import (
+    AnalogConfig,
+    AnalogHardware,
+    ColumnDriftCompensation,
+    GlobalDriftCompensation,
+    NoCompensation,
+)
 from devicelab.network import mlp, save_network
 
 

@@ -8,9 +8,15 @@ import pytest
 from devicelab.devices import synthetic
 from devicelab.devices.pcm import preset
 from devicelab.errors import ConfigError
-from devicelab.measurements import IVTable, MeasurementTable, read_iv, read_measurements, write_iv, \
-    write_measurements
-from devicelab.measurements import fileio
+from devicelab.measurements import (
+    IVTable,
+    MeasurementTable,
+    fileio,
+    read_iv,
+    read_measurements,
+    write_iv,
+    write_measurements,
+)
 
 MICRO = 1e-6
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from devicelab.errors import ConfigError
 from devicelab.network import resolve_network
 from devicelab.network.data import FASHION_MNIST_DIR
 from devicelab.network.quantized import QuantizedMVM, QuantTrainConfig, quantize_activations, weight_signs
-from devicelab.errors import ConfigError
 
 SHIPPED = ("mlp-fashion-mnist-binary", "mlp-fashion-mnist-ternary", "resnet-fashion-mnist-binary")
 

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from devicelab.errors import ConfigError, ModelFileError
-from devicelab.network import (load_state_dict, network_from_state_dict, parse_arch, read_network,
-                               read_state_dict, resolve_network)
+from devicelab.network import (
+    load_state_dict,
+    network_from_state_dict,
+    parse_arch,
+    read_network,
+    read_state_dict,
+    resolve_network,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 from devicelab.errors import ConfigError
-from devicelab.spice.adc.netlist import (RampADCSpec, SARADCSpec, build_ramp_netlist, build_sar_netlist,
-                                         reference_netlists, sar_capacitances)
+from devicelab.spice.adc.netlist import (
+    RampADCSpec,
+    SARADCSpec,
+    build_ramp_netlist,
+    build_sar_netlist,
+    reference_netlists,
+    sar_capacitances,
+)
 
 NETLISTS = Path(__file__).resolve().parents[2] / "netlists"
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from devicelab.errors import SimulationError
-from devicelab.spice import run_netlist
-from devicelab.spice import runner
+from devicelab.spice import run_netlist, runner
 
 pytestmark = pytest.mark.spice
 

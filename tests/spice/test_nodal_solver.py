@@ -7,8 +7,8 @@ conditioning ~1e6 of the wire/device conductance ratio); nonlinear cases stop Ne
 
 import numpy as np
 import pytest
-
 from crossbar_cases import bisect, full_2x2_kcl
+
 from devicelab.errors import ConfigError
 from devicelab.spice import AccessTransistor, CrossbarSpec, ideal_currents, solve_nodal
 from devicelab.spice.crossbar.spec import GMIN

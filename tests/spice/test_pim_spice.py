@@ -7,8 +7,16 @@ import pytest
 
 from devicelab.devices.mtj import low_tmr, pim_default
 from devicelab.errors import ConfigError
-from devicelab.spice.pim import (OPERATIONS, SenseSpec, build_mc_netlist, characterize_bitops, exact_output,
-                                 op_output, reference_voltages, sense_voltage)
+from devicelab.spice.pim import (
+    OPERATIONS,
+    SenseSpec,
+    build_mc_netlist,
+    characterize_bitops,
+    exact_output,
+    op_output,
+    reference_voltages,
+    sense_voltage,
+)
 from devicelab.spice.pim.characterize import all_patterns
 from devicelab.spice.pim.netlist import reference_netlists
 from devicelab.spice.runner import run_netlist

@@ -6,8 +6,14 @@ import pytest
 from devicelab.devices import preset
 from devicelab.errors import InputFileError
 from devicelab.spice.sweep.config import ConductanceSpec, InputSpec, parse_description
-from devicelab.spice.sweep.data import (load_weight_matrices, point_arrays, sample_conductances,
-                                        sample_inputs, weight_conductances, weight_tile)
+from devicelab.spice.sweep.data import (
+    load_weight_matrices,
+    point_arrays,
+    sample_conductances,
+    sample_inputs,
+    weight_conductances,
+    weight_tile,
+)
 
 N = 200_000  # samples for moment checks; tolerances below are 5 standard errors
 

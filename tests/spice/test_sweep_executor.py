@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from devicelab.errors import ConfigError, MissingDependencyError
-from devicelab.spice.sweep.executor import DaskExecutor, Executor, LocalExecutor, SerialExecutor, make_executor
-from devicelab.spice.sweep.engines import EngineOutput
-from devicelab.spice.sweep.run import run_sweep
 from devicelab.spice.sweep.config import parse_description
+from devicelab.spice.sweep.engines import EngineOutput
+from devicelab.spice.sweep.executor import DaskExecutor, Executor, LocalExecutor, SerialExecutor, make_executor
+from devicelab.spice.sweep.run import run_sweep
 
 DESCRIPTION = {
     "n_vectors": 2, "engines": "nodal",

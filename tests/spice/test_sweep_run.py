@@ -10,10 +10,10 @@ import pytest
 
 from devicelab.errors import ConfigError, SimulationError
 from devicelab.files import check_header, sha256_file
-from devicelab.spice.sweep.engines import EngineOutput
-from devicelab.spice.sweep.run import checkpoint_dir, run_sweep
 from devicelab.spice.sweep.config import parse_description
+from devicelab.spice.sweep.engines import EngineOutput
 from devicelab.spice.sweep.results import read_sweep, summarize_sweep
+from devicelab.spice.sweep.run import checkpoint_dir, run_sweep
 
 DESCRIPTION = {
     "name": "standin",

@@ -7,11 +7,11 @@ from matplotlib.figure import Figure
 
 from devicelab.cli import cli
 from devicelab.errors import ModelFileError
-from devicelab.spice.sweep.engines import EngineOutput
-from devicelab.spice.sweep.run import run_sweep
 from devicelab.spice.sweep.config import parse_description
+from devicelab.spice.sweep.engines import EngineOutput
 from devicelab.spice.sweep.plots import plot_engine_agreement, plot_ideal_error
 from devicelab.spice.sweep.results import format_summary, read_sweep, summarize_sweep
+from devicelab.spice.sweep.run import run_sweep
 
 
 def ideal(point, g, v):

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from devicelab.errors import ConfigError, InputFileError
-from devicelab.measurements.pulses import (RESET, SET, PulseMapping, read_pulse_ramps_wide, read_pulse_table,
-                                           read_pulse_trains)
+from devicelab.measurements.pulses import (
+    RESET,
+    SET,
+    PulseMapping,
+    read_pulse_ramps_wide,
+    read_pulse_table,
+    read_pulse_trains,
+)
 
 
 def write(tmp_path, name, text):

@@ -5,8 +5,15 @@ import pytest
 
 from devicelab.devices.update import nandakumar2018
 from devicelab.errors import ConfigError
-from devicelab.training.synapses import (PulsedSynapses, SynapseConfig, TileIO, analog_mvm, mixed_precision_pulses,
-                                        quantize, sgd_pulses)
+from devicelab.training.synapses import (
+    PulsedSynapses,
+    SynapseConfig,
+    TileIO,
+    analog_mvm,
+    mixed_precision_pulses,
+    quantize,
+    sgd_pulses,
+)
 
 
 def test_chi_accumulator_fires_exact_pulse_counts_on_hand_made_cases():

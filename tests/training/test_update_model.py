@@ -4,8 +4,18 @@ import h5py
 import numpy as np
 import pytest
 
-from devicelab.devices.update import (RESET, SET, AbruptReset, SpreadLaw, StepLaw, UpdateModel, load_update_model,
-                                      nandakumar2018, save_update_model, update_preset)
+from devicelab.devices.update import (
+    RESET,
+    SET,
+    AbruptReset,
+    SpreadLaw,
+    StepLaw,
+    UpdateModel,
+    load_update_model,
+    nandakumar2018,
+    save_update_model,
+    update_preset,
+)
 from devicelab.errors import ConfigError, ModelFileError
 from devicelab.files import write_header
 

@@ -25,8 +25,7 @@ from tqdm.auto import tqdm
 from devicelab.errors import ConfigError, SimulationError
 from devicelab.files import atomic_output, sha256_text
 from devicelab.spice.adc.metrics import Linearity, enob_from_sweep, linearity, transitions_from_sweep
-from devicelab.spice.adc.netlist import (RampADCSpec, SARADCSpec, build_ramp_netlist, build_sar_netlist,
-                                         sar_capacitances)
+from devicelab.spice.adc.netlist import RampADCSpec, SARADCSpec, build_ramp_netlist, build_sar_netlist, sar_capacitances
 from devicelab.spice.runner import run_netlist
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.files import atomic_output
-from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
-from devicelab.spice.crossbar.plots import plot_error_vs_size, plot_ir_drop
 from devicelab.spice.crossbar.nodal import solve_nodal
+from devicelab.spice.crossbar.plots import plot_error_vs_size, plot_ir_drop
 from devicelab.spice.crossbar.simulate import simulate_ngspice
+from devicelab.spice.crossbar.spec import CrossbarSpec, ideal_currents
 
 SPICE_SIZES = (8, 16, 32)
 NODAL_SIZES = (8, 16, 32, 64, 128)

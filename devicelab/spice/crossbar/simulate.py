@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from devicelab.errors import SimulationError
-from devicelab.spice.crossbar.spec import CrossbarSpec, check_inputs, combine_outputs
 from devicelab.spice.crossbar.netlist import crossbar_netlist, sense_vector_names
+from devicelab.spice.crossbar.spec import CrossbarSpec, check_inputs, combine_outputs
 from devicelab.spice.runner import NetlistResult, run_netlist
 
 
