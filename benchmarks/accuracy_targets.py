@@ -1,6 +1,6 @@
-"""Issue-10 accuracy targets: IR drop vs calibration and the pairwise loss attribution, written as Markdown.
+"""Accuracy targets with IR drop: IR drop vs calibration and the pairwise loss attribution, written as Markdown.
 
-Setting (the issue's): the shipped HWA ResNet on Fashion-MNIST, joshi2020 preset, 8-bit DAC and ADC, global
+Setting: the shipped HWA ResNet on Fashion-MNIST, joshi2020 preset, 8-bit DAC and ADC, global
 drift compensation, a crossbar model built from the shipped sweep with 2 ohm segments::
 
     devicelab sweep run netlists/sweeps/demo.toml -o sweep.h5
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                + (f" --test-limit {args.test_limit}" if args.test_limit else "") + f" --repeats {args.repeats}"
                + f" --times {args.times}"
                + (f" --attribution-repeats {args.attribution_repeats}" if args.attribution_repeats else ""))
-    lines = ["# Accuracy with IR drop: calibration and attribution (issue 10 targets)", "",
+    lines = ["# Accuracy with IR drop: calibration and attribution (targets)", "",
              f"Printed by `{command}` ({elapsed:.0f} s). HWA ResNet on Fashion-MNIST ({len(test)} test images, "
              f"{args.repeats} repeats), joshi2020 preset, 8-bit DAC and ADC, global drift compensation, crossbar "
              f"model `{Path(args.crossbar_model).name}`; float accuracy {100 * float_accuracy:.2f} %. "

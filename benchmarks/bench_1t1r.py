@@ -1,4 +1,4 @@
-"""Behavioral 1T1R crossbar model: held-out error table and speed next to the passive model (issue 16).
+"""Behavioral 1T1R crossbar model: held-out error table and speed next to the passive model.
 
     python benchmarks/bench_1t1r.py            # arrays 32..512 (about 60 min on 2 busy cores)
     python benchmarks/bench_1t1r.py --quick    # arrays 32..128

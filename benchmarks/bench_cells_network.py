@@ -1,4 +1,4 @@
-"""Network accuracy with 1T1R vs passive cells at the same wire resistance (issue 16), side by side.
+"""Network accuracy with 1T1R vs passive cells at the same wire resistance, side by side.
 
     python benchmarks/bench_cells_network.py                 # 2 ohm segments, 2000 test images, 3 repeats
     python benchmarks/bench_cells_network.py --r-wire 5 --test-limit 500

@@ -1,4 +1,4 @@
-"""Unit cells with N devices per polarity: weight noise and network accuracy vs N (issue 16).
+"""Unit cells with N devices per polarity: weight noise and network accuracy vs N.
 
     python benchmarks/bench_unit_cells.py
 

@@ -202,3 +202,14 @@ def write_dataset(group, name: str, data, units: str, **attrs):
     for key, value in attrs.items():
         ds.attrs[key] = value
     return ds
+
+
+def write_texts(directory: str | os.PathLike, texts: dict[str, str]) -> list[Path]:
+    """Write each ``name -> text`` of ``texts`` as a file in ``directory``, atomically; return the paths."""
+    paths = []
+    for name, text in texts.items():
+        path = Path(directory) / name
+        with atomic_output(path, suffix=Path(name).suffix) as tmp:
+            tmp.write_text(text)
+        paths.append(path)
+    return paths

@@ -42,7 +42,7 @@ CANDIDATES = ((4, 1e-2), (4, 3e-3), (4, 1e-3), (8, 1e-3), (8, 1e-4), (12, 1e-5))
 CALIBRATION_MARGIN = 0.25
 #: Error-table targets: model error limit where the ideal model is at least IDEAL_THRESHOLD off.
 TARGET = 0.01
-#: Error-table target of 1T1R points (issue 16): 0.5 % where the ideal model is at least IDEAL_THRESHOLD off.
+#: Error-table target of 1T1R points : 0.5 % where the ideal model is at least IDEAL_THRESHOLD off.
 TARGET_1T1R = 0.005
 IDEAL_THRESHOLD = 0.10
 ERROR_COLUMNS = ("point", "rows", "cols", "r_row", "r_col", "r_driver", "r_sense", "device", "v0", "differential",

@@ -1,6 +1,6 @@
 """Drift-law families chosen by the data: truths from several families, recovered from one drift run.
 
-Design (issue 14 item 1): a drift run read from 20 s to 1 day at 9 levels (1-25 uS, geometric), 400 devices
+Design: a drift run read from 20 s to 1 day at 9 levels (1-25 uS, geometric), 400 devices
 per level; only this table is fitted (sigma_prog from the drift intercepts, Q_s from the read-to-read
 residuals). The fitted and the true model are then both *sampled* (PCMModel.sample, the same random numbers
 for both) at 25 conductances spread over the measured range and at 1 h, 1 day and 30 days.
@@ -8,7 +8,7 @@ for both) at 25 conductances spread over the measured range and at 1 h, 1 day an
 Targets: the sampled mean within 2 % and the sampled std within 10 % at every conductance and time.
 Sampling noise of the comparison: 20 000 devices per conductance and common random numbers, so the
 difference of two sampled means has a relative noise well below 0.2 % and that of two stds below 1 %;
-the tolerances are the issue's targets, not tuned numbers.
+the tolerances are the required accuracy (2 % mean, 10 % std), not tuned numbers.
 """
 
 import warnings
@@ -35,7 +35,7 @@ def _truth(nu_mean, nu_std, name):
 
 
 TRUTHS = {
-    # the issue's held-out truth: drift exponent linear in G, not in ln G
+    # a held-out truth: drift exponent linear in G, not in ln G
     "linear": _truth(LinearClip(0.095, -0.07, lo=0.0), LinearClip(0.030, -0.018, lo=0.0), "linear"),
     "quadratic": _truth(QuadraticClip(0.10, -0.16, 0.10, lo=0.0), QuadraticClip(0.032, -0.05, 0.035, lo=0.0),
                         "quadratic"),
@@ -97,7 +97,7 @@ def test_fitted_model_states_the_measured_g_range(fitted):
 
 @pytest.mark.slow
 def test_loglinear_only_misses_the_linear_truth_that_the_families_capture():
-    # the issue's measured failure of the log-linear-only fit (mean off by ~4 % at 1 day, 5 uS); the family
+    # the measured failure of the log-linear-only fit (mean off by ~4 % at 1 day, 5 uS); the family
     # choice must do better on the same data at the same point
     truth = TRUTHS["linear"]
     g, times = np.array([5e-6]), np.array([DAY, 30 * DAY])

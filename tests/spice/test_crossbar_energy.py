@@ -2,7 +2,7 @@
 
 Tolerances: closed forms and conservation 1e-9 relative (the nodal solver stops Newton at |dV| <= 1e-13 V +
 1e-12 max|V|, so the power balance closes to ~1e-14 of the source power; 1e-9 leaves margin for sums over
-thousands of elements); ngspice 1 % (the issue's target; observed ~1e-10 since the netlists set reltol=1e-9).
+thousands of elements); ngspice 1 % (the required agreement; observed ~1e-10 since the netlists set reltol=1e-9).
 """
 
 import json

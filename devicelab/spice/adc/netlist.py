@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.errors import ConfigError
-from devicelab.files import atomic_output
+from devicelab.files import write_texts
 from devicelab.spice.library import load_library
 from devicelab.spice.names import check_array, check_number, spice_float
 
@@ -401,10 +401,4 @@ def reference_netlists() -> dict[str, str]:
 
 def write_reference_netlists(directory: str | os.PathLike) -> list[Path]:
     """Write :func:`reference_netlists` into ``directory`` (atomically); return the paths."""
-    paths = []
-    for name, text in reference_netlists().items():
-        path = Path(directory) / name
-        with atomic_output(path, suffix=".cir") as tmp:
-            tmp.write_text(text)
-        paths.append(path)
-    return paths
+    return write_texts(directory, reference_netlists())
