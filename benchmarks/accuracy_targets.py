@@ -116,8 +116,10 @@ def main(argv=None) -> int:
         lines += [f"- {layer}: {before:.4f} -> {after:.4f}" for layer, (before, after) in layer_residuals.items()]
     if attribution is not None:
         lines += ["", "## Loss attribution (IR drop on, no calibration): singles, pair interactions, higher-order term",
-                  "", f"{len(attribution.curves)} curves, {attribution.curves['all'].accuracy.shape[0]} repeat(s) each; "
-                  "losses in accuracy points against the float baseline, means over repeats.", "", "```", attribution.attribution_table(attribution.to_dict()["attribution"]), "```"]
+                  "", f"{len(attribution.curves)} curves, "
+                  f"{attribution.curves['all'].accuracy.shape[0]} repeat(s) each; "
+                  "losses in accuracy points against the float baseline, means over repeats.", "", "```",
+                  attribution.attribution_table(attribution.to_dict()["attribution"]), "```"]
     text = "\n".join(lines) + "\n"
     with atomic_output(out / "accuracy_targets.md", suffix=".md") as tmp:
         tmp.write_text(text)

@@ -68,11 +68,14 @@ def main(argv=None) -> int:
         spec = CrossbarSpec(n, n, r_row=args.r_wire, r_col=args.r_wire)
         g = rng.uniform(0.25e-6, 25e-6, (n, n))
         v = rng.uniform(0.0, 0.2, (args.vectors, n))
-        t_direct, i_direct = best_time(lambda spec=spec, g=g, v=v: solve_nodal(spec, g, v, method="direct"), args.repeats)
+        t_direct, i_direct = best_time(lambda spec=spec, g=g, v=v: solve_nodal(spec, g, v, method="direct"),
+                                       args.repeats)
         counter[0] = 0
-        t_one, i_one = best_time(lambda spec=spec, g=g, v=v: solve_nodal(spec, g, v, method="iterative", workers=1), args.repeats)
+        t_one, i_one = best_time(lambda spec=spec, g=g, v=v: solve_nodal(spec, g, v, method="iterative", workers=1),
+                                 args.repeats)
         iterations = counter[0] // args.repeats - 1  # the first Schur product is the initial residual
-        t_threads, i_threads = best_time(lambda spec=spec, g=g, v=v: solve_nodal(spec, g, v, method="iterative"), args.repeats)
+        t_threads, i_threads = best_time(lambda spec=spec, g=g, v=v: solve_nodal(spec, g, v, method="iterative"),
+                                         args.repeats)
         err = max(np.max(np.abs(i_direct - i)) for i in (i_one, i_threads)) / np.max(np.abs(i_direct))
         print(f"| {n} | {t_direct:.3g} | {t_one:.3g} | {t_threads:.3g} | {t_direct / t_one:.1f}x | "
               f"{t_direct / t_threads:.1f}x | {iterations} | {err:.1e} |", flush=True)

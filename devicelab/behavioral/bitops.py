@@ -276,7 +276,8 @@ def load_bitops_model(path: str | Path) -> BitOpsModel:
             return BitOpsModel(error=error, energy=energy, latency=latency, sense=sense,
                                sa_offset_sigma=float(attrs["sa_offset_sigma"]), spice_counts=counts,
                                read_disturb=float(attrs["read_disturb"]), delta=float(attrs["delta"]),
-                               tau0=float(attrs["tau0"]), mtj_name=name.decode() if isinstance(name, bytes) else str(name),
+                               tau0=float(attrs["tau0"]),
+                               mtj_name=name.decode() if isinstance(name, bytes) else str(name),
                                provenance=provenance)
     except (OSError, KeyError) as exc:
         raise ModelFileError(f"{path}: not a readable {FORMAT} file ({exc})") from exc

@@ -15,8 +15,8 @@ calibration/held-out point indices, calibration trials, target). Every dataset h
   for 1T1R cells, ``/circuit/transistor/``
   ``v_gate``, ``vt0`` (V), ``kp`` (A/V^2), ``w``, ``l`` (m), ``lambda_`` (1/V); ``/validity/cells``
   (strings, "1") and, when 1T1R cells are covered, ``/validity/v_gate``, ``vt0`` (2,) V and ``r_on`` (2,)
-  ohm, ``/validity/devices_per_polarity`` (2,) "1"; error-table columns ``cell``, ``v_gate``, ``vt0`` (V) and ``r_on`` (ohm). Version 1 files (no such
-  datasets) are passive-cell models.
+  ohm, ``/validity/devices_per_polarity`` (2,) "1"; error-table columns ``cell``, ``v_gate``, ``vt0`` (V) and
+  ``r_on`` (ohm). Version 1 files (no such datasets) are passive-cell models.
 - ``/error_table/<column>``: one dataset per column of the held-out error table (length = points),
   columns as in :data:`devicelab.behavioral.build.ERROR_COLUMNS` (errors dimensionless, resistances ohm,
   v0 V).

@@ -20,7 +20,8 @@ def pim():
 
 
 @pim.command("characterize")
-@click.option("--preset", default="pim_default", show_default=True, help="MTJ preset (pim_default, ikeda2010, low_tmr).")
+@click.option("--preset", default="pim_default", show_default=True,
+              help="MTJ preset (pim_default, ikeda2010, low_tmr).")
 @click.option("--tmr", type=float, default=None, help="Override the zero-bias TMR (0.5 = 50 %).")
 @click.option("--spread", type=float, default=None, help="Override the lognormal spread sigma(ln R) of both states.")
 @click.option("--sa-offset", type=float, default=None, help="SA input-referred offset, V rms [default 2 mV].")
@@ -69,7 +70,8 @@ def characterize(preset, tmr, spread, sa_offset, per_pattern, heldout, seed, out
 
 @pim.command("sweep")
 @click.option("--preset", default="pim_default", show_default=True, help="MTJ preset the sweep starts from.")
-@click.option("--tmr", "tmrs", default="0.5,1.0,1.5,2.0", show_default=True, help="Zero-bias TMR values, comma-separated.")
+@click.option("--tmr", "tmrs", default="0.5,1.0,1.5,2.0", show_default=True,
+              help="Zero-bias TMR values, comma-separated.")
 @click.option("--spread", "spreads", default="0.05", show_default=True,
               help="Lognormal spreads sigma(ln R) of both states, comma-separated.")
 @click.option("--per-pattern", type=click.IntRange(min=2), default=40, show_default=True,
@@ -235,8 +237,9 @@ def compare(dataset, pcm_network, pcm_preset, mram_networks, bitops_path, adders
         net = resolve_network(name)
         for adder in adders:
             mram[f"digital MRAM ({net.meta.get('weights', '?')}, {adder})"] = (net, DigitalPIMConfig(adder=adder))
-    result = compare_pcm_mram(dataset, pcm_net, mram, _load_bitops(bitops_path), AnalogHardware(device=preset(pcm_preset)),
-                              repeats=repeats, test_limit=test_limit, seed=seed)
+    result = compare_pcm_mram(dataset, pcm_net, mram, _load_bitops(bitops_path),
+                              AnalogHardware(device=preset(pcm_preset)), repeats=repeats, test_limit=test_limit,
+                              seed=seed)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))
         return
@@ -244,4 +247,5 @@ def compare(dataset, pcm_network, pcm_preset, mram_networks, bitops_path, adders
     click.echo(result.table())
     for row in result.rows:
         click.echo(f"- {row.technology}: {row.note}")
-    click.echo("exact (digital reference) accuracy: " + ", ".join(f"{k} {100 * v:.2f} %" for k, v in result.exact.items()))
+    click.echo("exact (digital reference) accuracy: "
+               + ", ".join(f"{k} {100 * v:.2f} %" for k, v in result.exact.items()))

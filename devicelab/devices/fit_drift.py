@@ -177,7 +177,7 @@ def nu_level_stats(drift: DeviceDrift, min_devices: int = 5) -> dict[str, np.nda
     Pearson Q_s^2 per level) and ``q2_err``. Levels with fewer than ``min_devices`` fitted devices are skipped.
     """
     ok = np.isfinite(drift.nu) & np.isfinite(drift.nu_stderr)
-    out = {k: [] for k in ("g", "mu", "mu_err", "sigma", "sigma_err", "n", "q2", "q2_err")}
+    out: dict[str, list] = {k: [] for k in ("g", "mu", "mu_err", "sigma", "sigma_err", "n", "q2", "q2_err")}
     raw_means: list[float] = []
     for level in np.unique(drift.g_target[ok]):
         sel = ok & (drift.g_target == level)

@@ -34,7 +34,7 @@ def sigma_prog_levels(table: MeasurementTable, noise_model: PCMModel | None = No
     Levels with G_target <= 0 S, fewer than ``min_devices`` reads, or reads clipped at 0 S are skipped,
     because clipping truncates the spread. Returns arrays ``g``, ``sigma``, ``sigma_err``, ``n``.
     """
-    out = {k: [] for k in ("g", "sigma", "sigma_err", "n")}
+    out: dict[str, list] = {k: [] for k in ("g", "sigma", "sigma_err", "n")}
     levels, idx = np.unique(table.g_target, return_inverse=True)
     for k, level in enumerate(levels):
         sel = idx == k

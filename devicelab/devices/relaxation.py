@@ -59,7 +59,7 @@ def spread_vs_time(table: MeasurementTable, *, min_devices: int = 20, estimator:
     g = table.g[keep]
     order = np.argsort(idx, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(idx, minlength=groups.shape[1]))]
-    out = {k: [] for k in ("g_target", "t", "sigma", "sigma_err", "n", "n_tail")}
+    out: dict[str, list] = {k: [] for k in ("g_target", "t", "sigma", "sigma_err", "n", "n_tail")}
     for k in range(groups.shape[1]):
         values = g[order[bounds[k]:bounds[k + 1]]]
         n = values.size

@@ -121,7 +121,8 @@ class AnalogConfig:
             (self.g_max is None or self.g_max > 0, f"g_max must be > 0 S or None, got {self.g_max}"),
             (self.scaling in SCALINGS, f"scaling must be one of {SCALINGS}, got {self.scaling!r}"),
             (self.v_read > 0, f"v_read must be > 0 V, got {self.v_read}"),
-            ((self.dac_bits is None or 1 <= self.dac_bits <= 24) and (self.adc_bits is None or 2 <= self.adc_bits <= 24),
+            ((self.dac_bits is None or 1 <= self.dac_bits <= 24)
+             and (self.adc_bits is None or 2 <= self.adc_bits <= 24),
              f"dac_bits must be in 1..24 or None, adc_bits in 2..24 or None, got {self.dac_bits}, {self.adc_bits}"),
             (0 < self.input_percentile <= 100, "input_percentile must be in (0, 100]"),
             (self.adc_headroom > 0, "adc_headroom must be > 0"),

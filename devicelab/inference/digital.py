@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,8 +52,10 @@ from devicelab.network.quantized import QuantizedMVM, quantize_activations, weig
 
 ADDERS = ("fa3", "two_row")
 #: Sensings, written-back bits and sequential steps of one full-adder step per scheme.
-_FA_COST = {"fa3": {"sense": {"fa_sum": 1}, "writes": 2, "steps": 1},
-            "two_row": {"sense": {"xor2": 2, "and2": 2, "or2": 1}, "writes": 5, "steps": 5}}
+_FA_COST: dict[str, dict[str, Any]] = {
+    "fa3": {"sense": {"fa_sum": 1}, "writes": 2, "steps": 1},
+    "two_row": {"sense": {"xor2": 2, "and2": 2, "or2": 1}, "writes": 5, "steps": 5},
+}
 
 
 def full_adder_errors(bitops: BitOpsModel, adder: str) -> tuple[float, float]:
@@ -159,7 +162,7 @@ class DigitalPIMEngine:
         self.p_and = np.asarray(self.bitops.error["and2"], dtype=np.float64)
         self.p_sum, self.p_carry = full_adder_errors(self.bitops, config.adder)
         self.ternary = network.meta.get("weights") == "ternary"
-        self.planes = {}
+        self.planes: dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray]] = {}
         for layer in network.weight_layers():
             signs, alpha = weight_signs(layer)
             pos, neg = signs > 0, signs < 0
@@ -179,7 +182,8 @@ class DigitalPIMEngine:
         n1 = (a_b.sum(axis=1)[:, None] + plane.sum(axis=0)[None, :]).astype(np.int64) - 2 * n2i
         n0 = n - n1 - n2i
         rng = self.rng
-        count = n2i + rng.binomial(n0, self.p_and[0]) + rng.binomial(n1, self.p_and[1]) - rng.binomial(n2i, self.p_and[2])
+        count = (n2i + rng.binomial(n0, self.p_and[0]) + rng.binomial(n1, self.p_and[1])
+                 - rng.binomial(n2i, self.p_and[2]))
         return count + self._adder_errors(count.shape, n)
 
     def _adder_errors(self, shape, n_inputs: int) -> np.ndarray:
@@ -203,7 +207,7 @@ class DigitalPIMEngine:
         for b in range(self.bits):
             a_b = ((codes >> b) & 1).astype(np.float32)
             c_pos = self._count_ones(a_b, pos)
-            if self.ternary:
+            if neg is not None:  # ternary
                 acc += (c_pos - self._count_ones(a_b, neg)) << b
             else:
                 acc += (2 * c_pos - self._count_ones(a_b, ones)) << b

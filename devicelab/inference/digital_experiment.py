@@ -47,7 +47,8 @@ def accuracy_vs_time(network, x, y, bitops: BitOpsModel, times, repeats: int, rn
         acc = [r["accuracy"] for r in runs]
         rows.append({"t": float(t), "p_flip": bitops.stored_flip_probability(float(t), config.reads_per_second * t),
                      "accuracy": float(np.mean(acc)), "std": float(np.std(acc, ddof=1)) if repeats > 1 else 0.0,
-                     "energy_per_image": runs[0]["energy_per_image"], "latency_per_image": runs[0]["latency_per_image"]})
+                     "energy_per_image": runs[0]["energy_per_image"],
+                     "latency_per_image": runs[0]["latency_per_image"]})
     return rows
 
 

@@ -171,7 +171,8 @@ def merge_layer_warnings(found) -> dict:
     """One :class:`ValidityRangeWarning` per layer from the per-bind-call warnings ``found`` of a run (what is
     out of range, widest span over every bind); warnings not about a layer are kept once per text. Returns
     layer name (or message text) -> warning."""
-    out, by_layer = {}, {}
+    out: dict[str, object] = {}
+    by_layer: dict[str, list] = {}
     for message in found:
         match = re.search(r"on layer '([^']*)'", str(message))
         if match is None:
@@ -262,11 +263,12 @@ def attribution_terms(result: "EvaluationResult") -> dict | None:
             a, b = k.split("+")
             interaction[k] = (result.float_accuracy - c.mean) - singles[a] - singles[b]
     loss_all = result.float_accuracy - curves["all"].mean
-    explained = sum(singles.values()) + sum(interaction.values(), np.zeros_like(loss_all))
+    sum_single = sum(singles.values(), np.zeros_like(loss_all))
+    explained = sum_single + sum(interaction.values(), np.zeros_like(loss_all))
     return {"times_s": curves["all"].times.tolist(), "all": loss_all.tolist(),
             "single": {k: v.tolist() for k, v in singles.items()},
             "interaction": {k: v.tolist() for k, v in interaction.items()},
-            "sum_single": sum(singles.values()).tolist(), "explained": explained.tolist(),
+            "sum_single": sum_single.tolist(), "explained": explained.tolist(),
             "higher_order": (loss_all - explained).tolist()}
 
 

@@ -114,6 +114,7 @@ class UnitCell:
     def to_dict(self) -> dict:
         """Plain dict by field name (the transistor as a dict, None for passive cells)."""
         t = self.transistor
+        assert self.significance is not None  # a tuple since __post_init__
         return {"cell": self.cell, "devices_per_polarity": self.n, "significance": list(self.significance),
                 "scheme": self.scheme,
                 "transistor": None if t is None else {k: getattr(t, k) for k in ("v_gate", "vt0", "kp", "w", "l",

@@ -305,14 +305,14 @@ def layer_from_spec(spec: dict, arrays: dict[str, np.ndarray], where: str = "wei
                                      f"expected ({spec['out']}, {spec['in']})")
             return layer
         if kind == "conv2d":
-            layer = Conv2d(spec["name"], get(f"{spec['name']}.weight"),
-                           get(f"{spec['name']}.bias", optional=not spec.get("bias", False)),
-                           stride=spec.get("stride", 1), padding=spec.get("padding", 0))
+            conv = Conv2d(spec["name"], get(f"{spec['name']}.weight"),
+                          get(f"{spec['name']}.bias", optional=not spec.get("bias", False)),
+                          stride=spec.get("stride", 1), padding=spec.get("padding", 0))
             k = spec["kernel"]
-            if layer.weight.shape != (spec["out"], spec["in"], k, k):
-                raise ModelFileError(f"{where}: {spec['name']}.weight has shape {layer.weight.shape}, "
+            if conv.weight.shape != (spec["out"], spec["in"], k, k):
+                raise ModelFileError(f"{where}: {spec['name']}.weight has shape {conv.weight.shape}, "
                                      f"expected ({spec['out']}, {spec['in']}, {k}, {k})")
-            return layer
+            return conv
         if kind == "batchnorm":
             n = spec["name"]
             return BatchNorm(n, get(f"{n}.gamma"), get(f"{n}.beta"), get(f"{n}.mean"), get(f"{n}.var"),

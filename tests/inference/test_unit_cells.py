@@ -3,11 +3,16 @@ weight (statistical checks at stated confidence against the 1/sqrt(N) law of ind
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from scipy import stats
 
+from devicelab.cli import cli
 from devicelab.devices import preset
 from devicelab.errors import ConfigError
+from devicelab.inference import AnalogConfig, AnalogHardware, AnalogNetwork, NoCompensation
 from devicelab.inference.mapping import UnitCell
+from devicelab.network.layers import Flatten, Linear
+from devicelab.network.model import Network
 from devicelab.spice.crossbar.spec import AccessTransistor
 
 M = 20000  # unit cells per sample: the variance ratio is then known to ~2 % (F distribution, below)
@@ -94,15 +99,6 @@ def test_unit_cell_round_trips_through_a_dict():
 
 
 # ---------------------------------------------------------------------------------------------- engine
-from devicelab.inference import (
-    AnalogConfig,
-    AnalogHardware,
-    AnalogNetwork,
-    NoCompensation,
-)
-from devicelab.network.layers import Flatten, Linear
-from devicelab.network.model import Network
-
 
 def _ratio_interval(e_n: np.ndarray, e_1: np.ndarray, z: float = 3.29) -> tuple[float, float, float]:
     """Ratio R = mean(e_n^2) / mean(e_1^2) of two independent samples of errors and its two-sided 99.9 %
@@ -153,10 +149,6 @@ def test_hardware_description_keeps_the_unit_cell(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- command line
-from click.testing import CliRunner
-
-from devicelab.cli import cli
-
 
 @pytest.mark.parametrize("options, message", [
     (["--devices-per-polarity", "0"], "--devices-per-polarity: UnitCell.devices_per_polarity: expected an integer"),

@@ -157,6 +157,7 @@ def simulate_adc(spec, inputs, *, rng: np.random.Generator | None = None, capaci
         part = v[start:start + size]
         noise = None
         if spec.comparator_noise > 0:
+            assert rng is not None  # checked above
             noise = rng.normal(0.0, spec.comparator_noise, (part.size, _decisions(spec)))
         text, supplies = _build(spec, part, capacitances, noise)
         digest = sha256_text(text)

@@ -124,6 +124,7 @@ class CrossbarSpec:
     def to_dict(self) -> dict:
         """Plain dict of the fields by name (the transistor as a nested dict); inverse of :meth:`from_dict`."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
+        assert self.significance is not None  # a tuple since __post_init__
         out["significance"] = list(self.significance)
         out["transistor"] = {f.name: getattr(self.transistor, f.name) for f in fields(self.transistor)}
         return out
@@ -192,7 +193,8 @@ def output_matrix(spec: CrossbarSpec) -> np.ndarray:
     """(physical_cols, cols) matrix M with logical outputs I = I_physical M: +f_k / sum f for G+ slots,
     -f_k / sum f for G- slots of the column's block (see the module docstring)."""
     n, polarities = spec.devices_per_polarity, spec.polarities
-    weights = np.asarray(spec.significance) / float(np.sum(spec.significance))
+    factors = np.asarray(spec.significance, dtype=float)
+    weights = factors / float(np.sum(factors))
     signs = np.array([1.0, -1.0][:polarities])
     block = (signs[:, None] * weights[None, :]).ravel()          # (polarities * n,), p = s n + k
     out = np.zeros((spec.cols, polarities * n, spec.cols))

@@ -132,7 +132,8 @@ def _solve_mtj_voltage(v_cell, r_p, r_ap, bit, r_access, v_h):
     """Voltage across the MTJ (V) of cells biased with ``v_cell`` (V) across access transistor + MTJ."""
     lo = np.zeros(np.broadcast(v_cell, r_p, r_ap, bit).shape)
     hi = lo + v_cell
-    for _ in range(48):  # bisection (2^-48 of the bias: far below 1 nV): the series current is monotone in the MTJ voltage
+    # bisection (2^-48 of the bias: far below 1 nV): the series current is monotone in the MTJ voltage
+    for _ in range(48):
         mid = 0.5 * (lo + hi)
         r = r_p + bit * (r_ap - r_p) / (1.0 + (mid / v_h) ** 2)
         too_high = mid + mid / r * r_access > v_cell

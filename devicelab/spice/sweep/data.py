@@ -23,7 +23,8 @@ _Z99 = 2.3263478740408408
 
 def point_arrays(point: SweepPoint) -> tuple[np.ndarray, np.ndarray]:
     """(g, v) of a point: conductances in S, shape (rows, cols) or (2, rows, cols) when differential
-    (G+, G-) (with N > 1 devices per polarity (N, rows, cols) or (2, N, rows, cols)), and input voltages (n_vectors, rows) in V, drawn with generators seeded by the point's seeds."""
+    (G+, G-) (with N > 1 devices per polarity (N, rows, cols) or (2, N, rows, cols)), and input voltages
+    (n_vectors, rows) in V, drawn with generators seeded by the point's seeds."""
     rng_g = np.random.default_rng(point.seed_g)
     n = point.devices_per_polarity
     g = sample_conductances(point.conductance, point.rows, point.cols, point.differential, rng_g)
