@@ -488,14 +488,18 @@ def metered_run(analog, state, x: np.ndarray, y: np.ndarray | None, t: float, en
                 batch_size: int = 500) -> tuple[float | None, NetworkEnergy]:
     """Run images ``x`` through read ``state`` of ``analog`` (read at ``t`` s) with an :class:`EnergyMeter`;
     returns (accuracy on labels ``y``, or None without labels; :class:`NetworkEnergy`)."""
-    meter = EnergyMeter(state, energy_model.calibration_vectors)
-    if y is not None:
-        accuracy = state.network.accuracy(x, y, meter, batch_size)
-    else:
-        state.network.predict(x, meter, batch_size)
-        accuracy = None
-    meter.n_images = len(x)
+    logits, meter = metered_logits(state, x, energy_model, batch_size)
+    accuracy = float(np.mean(logits.argmax(axis=1) == y)) if y is not None else None
     return accuracy, energy_from_meter(meter, analog, t, energy_model, accuracy)
+
+
+def metered_logits(state, x: np.ndarray, energy_model: EnergyModel, batch_size: int = 500):
+    """Logits (N, classes) of images ``x`` run through read ``state`` with an :class:`EnergyMeter`, and the
+    meter (turn it into energies with :func:`energy_from_meter`)."""
+    meter = EnergyMeter(state, energy_model.calibration_vectors)
+    logits = state.network.logits(x, meter, batch_size)
+    meter.n_images = len(x)
+    return logits, meter
 
 
 def network_energy(analog, x: np.ndarray, t: float, rng: np.random.Generator, energy_model: EnergyModel | None = None,

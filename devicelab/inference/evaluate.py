@@ -32,11 +32,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AccuracyCurve:
-    """Test accuracy at ``times`` (s) for ``repeats`` independent programmings: ``accuracy`` (repeats, times)."""
+    """Test accuracy at ``times`` (s) for ``repeats`` independent programmings: ``accuracy`` (repeats, times);
+    ``output_error`` (repeats, times), if measured, is the relative output error of every read (see
+    :func:`output_error`)."""
 
     label: str
     times: np.ndarray
     accuracy: np.ndarray
+    output_error: np.ndarray | None = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -52,8 +55,20 @@ class AccuracyCurve:
 
     def to_dict(self) -> dict:
         """JSON-able form."""
-        return {"label": self.label, "times_s": self.times.tolist(), "accuracy": self.accuracy.tolist(),
-                "mean": self.mean.tolist(), "std": self.std.tolist()}
+        out = {"label": self.label, "times_s": self.times.tolist(), "accuracy": self.accuracy.tolist(),
+               "mean": self.mean.tolist(), "std": self.std.tolist()}
+        if self.output_error is not None:
+            out["output_error"] = self.output_error.tolist()
+        return out
+
+
+def output_error(logits: np.ndarray, reference: np.ndarray) -> float:
+    """Relative output error of a run: mean squared deviation of the logits (N, classes) from the float
+    network's ``reference`` logits, divided by the mean square of the reference, both centred per image
+    (a softmax ignores a common offset). Dimensionless; independent zero-mean errors add in it."""
+    a = logits - logits.mean(axis=1, keepdims=True)
+    b = reference - reference.mean(axis=1, keepdims=True)
+    return float(np.mean((a - b) ** 2) / max(float(np.mean(b**2)), 1e-300))
 
 
 @dataclass
@@ -123,6 +138,14 @@ class EvaluationResult:
         row("singles + pair interactions", terms["explained"])
         row("all on (measured)", terms["all"])
         row("higher-order term", terms["higher_order"])
+        error = terms.get("output_error")
+        if error is not None:
+            lines += ["", f"{'output error (relative MSE, %)':<{width}}"
+                      + "".join(f"{'t=' + format(t, '.6g') + ' s':>14}" for t in times)]
+            for k, v in error["single"].items():
+                row(f"{k} alone", v)
+            row("sum of singles", error["sum_single"])
+            row("all on (measured)", error["all"])
         return "\n".join(lines)
 
     def write_json(self, path: str | os.PathLike) -> Path:
@@ -186,26 +209,33 @@ def merge_layer_warnings(found) -> dict:
 
 
 def _curve(network, test, calibration_x, hardware: AnalogHardware, times, seeds, label,
-           bar, energies: dict | None = None) -> AccuracyCurve:
+           bar, energies: dict | None = None, reference: np.ndarray | None = None) -> AccuracyCurve:
     """Accuracy (repeats, times); programming k draws from ``default_rng(seeds[k])``, the same for every
-    curve of a run (common random numbers: see :func:`evaluate_accuracy_vs_time`)."""
+    curve of a run (common random numbers: see :func:`evaluate_accuracy_vs_time`). With the float network's
+    ``reference`` logits of the test set, also the :func:`output_error` of every read."""
     accuracy = np.empty((len(seeds), len(times)))
+    error = np.empty_like(accuracy)
     for k, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
         analog = AnalogNetwork(network, hardware, calibration_x, rng)
         for i, t in enumerate(times):
             state = analog.read_at(float(t), rng)
             if energies is not None and k == 0:  # energy of the activations of the first programming
-                from devicelab.inference.energy import EnergyModel, metered_run
+                from devicelab.inference.energy import EnergyModel, energy_from_meter, metered_logits
 
-                accuracy[k, i], energies[float(t)] = metered_run(analog, state, test.x, test.y, float(t),
-                                                                 hardware.energy or EnergyModel())
+                energy_model = hardware.energy or EnergyModel()
+                logits, meter = metered_logits(state, test.x, energy_model)
+                accuracy[k, i] = np.mean(logits.argmax(axis=1) == test.y)
+                energies[float(t)] = energy_from_meter(meter, analog, float(t), energy_model, accuracy[k, i])
             else:
-                accuracy[k, i] = state.accuracy(test.x, test.y)
+                logits = state.network.logits(test.x, state)
+                accuracy[k, i] = np.mean(logits.argmax(axis=1) == test.y)
+            error[k, i] = output_error(logits, reference) if reference is not None else np.nan
             if bar is not None:
                 bar.update(1)
     log.info("%s: %s", label, np.round(accuracy.mean(axis=0), 4).tolist())
-    return AccuracyCurve(label, np.asarray(times, dtype=float), accuracy)
+    return AccuracyCurve(label, np.asarray(times, dtype=float), accuracy,
+                         error if reference is not None else None)
 
 
 def acting_nonidealities(hardware: AnalogHardware) -> list[str]:
@@ -265,11 +295,18 @@ def attribution_terms(result: "EvaluationResult") -> dict | None:
     loss_all = result.float_accuracy - curves["all"].mean
     sum_single = sum(singles.values(), np.zeros_like(loss_all))
     explained = sum_single + sum(interaction.values(), np.zeros_like(loss_all))
-    return {"times_s": curves["all"].times.tolist(), "all": loss_all.tolist(),
-            "single": {k: v.tolist() for k, v in singles.items()},
-            "interaction": {k: v.tolist() for k, v in interaction.items()},
-            "sum_single": sum_single.tolist(), "explained": explained.tolist(),
-            "higher_order": (loss_all - explained).tolist()}
+    out = {"times_s": curves["all"].times.tolist(), "all": loss_all.tolist(),
+           "single": {k: v.tolist() for k, v in singles.items()},
+           "interaction": {k: v.tolist() for k, v in interaction.items()},
+           "sum_single": sum_single.tolist(), "explained": explained.tolist(),
+           "higher_order": (loss_all - explained).tolist()}
+    if all(c.output_error is not None for c in curves.values()):
+        error = {k: c.output_error.mean(axis=0) for k, c in curves.items()}
+        error_sum = sum((error[k] for k in singles), np.zeros_like(loss_all))
+        out["output_error"] = {"single": {k: error[k].tolist() for k in singles},
+                               "pair": {k: error[k].tolist() for k in interaction},
+                               "sum_single": error_sum.tolist(), "all": error["all"].tolist()}
+    return out
 
 
 def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: np.ndarray,
@@ -315,7 +352,8 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
         variants.update(attribution_hardware(hardware, pairs=attribution_pairs))
     total = len(variants) * repeats * len(times)
     seeds = rng.integers(0, 2**63, size=repeats)
-    float_accuracy = network.accuracy(test.x, test.y)
+    reference = network.logits(test.x)
+    float_accuracy = float(np.mean(reference.argmax(axis=1) == test.y))
     result = EvaluationResult(network.name, test.name, getattr(hardware.device, "name", "custom"),
                               hardware.compensation.name, dataclasses.asdict(hardware.tile), len(test),
                               float_accuracy)
@@ -323,7 +361,8 @@ def evaluate_accuracy_vs_time(network: Network, test: DataSplit, calibration_x: 
             _validity_once_per_layer(strict_validity) as seen:
         for label, hw in variants.items():
             energies = result.energy if energy and label == "all" else None
-            result.curves[label] = _curve(network, test, calibration_x, hw, times, seeds, label, bar, energies)
+            result.curves[label] = _curve(network, test, calibration_x, hw, times, seeds, label, bar, energies,
+                                          reference)
     result.meta["validity"] = seen
     result.elapsed_s = time.perf_counter() - start
     result.meta["hardware"] = hardware.describe()

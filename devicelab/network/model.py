@@ -82,6 +82,10 @@ class Network:
             raise ValueError(f"network {self.name!r} expects inputs (N, {self.input_shape}), got {x.shape}")
         return run_layers(self.layers, np.ascontiguousarray(x.transpose(0, 2, 3, 1)), mvm)
 
+    def logits(self, x: np.ndarray, mvm: MVM = float_mvm, batch_size: int = 500) -> np.ndarray:
+        """Logits (N, classes) for images ``x``, computed in batches of ``batch_size``."""
+        return np.concatenate([self.forward(x[i:i + batch_size], mvm) for i in range(0, len(x), batch_size)])
+
     def predict(self, x: np.ndarray, mvm: MVM = float_mvm, batch_size: int = 500) -> np.ndarray:
         """Predicted class indices for ``x``, computed in batches of ``batch_size``."""
         return np.concatenate([self.forward(x[i:i + batch_size], mvm).argmax(axis=1)

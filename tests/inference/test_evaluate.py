@@ -225,3 +225,34 @@ def test_attribution_curves_share_their_random_draws(rng):
     np.testing.assert_array_equal(pair, result.curves["programming_noise"].accuracy)
     np.testing.assert_array_equal(pair, result.curves["all"].accuracy)
     assert np.ptp(pair) > 0  # the repeats themselves differ: independent programmings
+
+
+def test_output_error_is_zero_for_the_float_logits_and_ignores_a_common_offset():
+    from devicelab.inference.evaluate import output_error
+
+    z = np.random.default_rng(0).normal(size=(50, 10))
+    assert output_error(z, z) == 0.0
+    assert output_error(z + 3.0, z) == pytest.approx(0.0, abs=1e-20)  # softmax-invariant shift
+    assert output_error(1.1 * z, z) == pytest.approx(0.01, rel=1e-9)  # centred: (0.1 z)^2 / z^2
+
+
+def test_attribution_measures_output_errors_that_add_for_independent_noises(rng):
+    """Programming noise and read noise are independent zero-mean conductance errors: their output errors
+    (relative MSE of the logits) add, within the sampling spread, even where their accuracy losses do not."""
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig(dac_bits=None, adc_bits=None),
+                              compensation=make_compensation("none"))
+    hardware = hardware.with_tile(drift=False)
+    net = _fitted_mlp(rng)
+    test = load_digits_split("test").subset(300)
+    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [1.0], 4, rng,
+                                       attribution=True)
+    terms = result.to_dict()["attribution"]["output_error"]
+    single = terms["single"]
+    assert set(single) == {"programming_noise", "read_noise"}
+    assert all(v[0] > 0 for v in single.values())
+    pair = terms["pair"]["programming_noise+read_noise"][0]
+    assert pair == pytest.approx(single["programming_noise"][0] + single["read_noise"][0], rel=0.1)
+    assert terms["all"][0] == pytest.approx(pair, rel=1e-12)  # the pair is everything that acts here
+    assert "output error (relative MSE, %)" in result.table()
+    curve = result.to_dict()["curves"]["all"]
+    assert np.shape(curve["output_error"]) == (4, 1)
