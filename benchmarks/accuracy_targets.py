@@ -17,7 +17,10 @@ Runs (same seed, so every run programs from the same random stream):
 5. IR drop + IR-drop-aware programming (``--ir-programming``), with the residual per layer;
 6. IR drop + IR-drop-aware programming + ``column-affine``;
 
-then the attribution (every non-ideality alone and every pair) with IR drop and no calibration. Writes
+then the attribution (every non-ideality alone and every pair) with IR drop and no calibration, with the output
+error (relative MSE of the logits) of every curve, and a per-layer look at the largest pair interaction
+(programming noise with IR drop): the relative error and the gain error of every layer's analog output on
+real layer inputs, for each alone and both together. Writes
 ``accuracy_targets.md`` and ``accuracy_targets.json`` into ``--out`` (default benchmarks/results), which the
 README links; every number in them is printed by this script.
 """
@@ -39,6 +42,34 @@ from devicelab.inference import (
     evaluate_accuracy_vs_time,
 )
 from devicelab.network import load_dataset, resolve_network
+
+
+def layer_errors(net, hardware, calibration, images, names, seeds, t=1.0) -> dict:
+    """Per weight layer, over programmings ``seeds``: mean relative MSE and relative gain error (both in %) of
+    the analog layer output (compensated, no calibration) against x @ W on the float network's own inputs
+    for ``images``, with only the non-idealities ``names`` on, read at ``t`` s."""
+    from devicelab.inference.evaluate import _only
+
+    inputs = {}
+
+    def record(layer, x2d):
+        inputs[layer.name] = x2d[:: max(1, len(x2d) // 400)][:400].copy()
+        return x2d @ layer.matrix
+
+    net.forward(images, record)
+    hw = hardware.replace(tile=_only(hardware.tile, names))
+    out: dict[str, list] = {}
+    for seed in seeds:
+        analog = AnalogNetwork(net, hw, calibration, np.random.default_rng(seed))
+        state = analog.read_at(t, np.random.default_rng(seed + 1))
+        for name, pl in analog.layers.items():
+            ideal = inputs[name] @ pl.layer.matrix
+            y = state.layer_output(pl, inputs[name])
+            power = float(np.mean(ideal**2))
+            out.setdefault(name, []).append((100 * float(np.mean((y - ideal) ** 2)) / power,
+                                             100 * float(np.mean((y - ideal) * ideal)) / power))
+    return {name: np.mean(v, axis=0).tolist() for name, v in out.items()}
+
 
 RUNS = [
     ("no IR drop (reference)", dict(ir_drop=False)),
@@ -90,6 +121,14 @@ def main(argv=None) -> int:
         calibration = load_dataset(dataset, "train").subset(256, rng).x
         attribution = evaluate_accuracy_vs_time(net, test, calibration, base, times,
                                                 args.attribution_repeats or args.repeats, rng, attribution=True)
+    layers = None
+    if not args.no_attribution:
+        rng = np.random.default_rng(args.seed)
+        calibration = load_dataset(dataset, "train").subset(256, rng).x
+        seeds = [int(s) for s in rng.integers(0, 2**31, size=3)]
+        layers = {label: layer_errors(net, base, calibration, test.x[:200], names, seeds)
+                  for label, names in [("programming noise", ["programming_noise"]), ("IR drop", ["ir_drop"]),
+                                       ("both", ["programming_noise", "ir_drop"])]}
     elapsed = time.perf_counter() - start
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -120,11 +159,34 @@ def main(argv=None) -> int:
                   f"{attribution.curves['all'].accuracy.shape[0]} repeat(s) each; "
                   "losses in accuracy points against the float baseline, means over repeats.", "", "```",
                   attribution.attribution_table(attribution.to_dict()["attribution"]), "```"]
+        error = attribution.to_dict()["attribution"].get("output_error")
+        if error is not None:
+            lines += ["", "Output error of the pairs (relative MSE of the logits, %), and its excess over the sum of "
+                      "the two singles' (0 for independent zero-mean errors):", "",
+                      "| pair | " + " | ".join(f"t = {t:g} s" for t in times) + " | "
+                      + " | ".join(f"excess at {t:g} s" for t in times) + " |", "|---" * (1 + 2 * len(times)) + "|"]
+            for pair, values in error["pair"].items():
+                a, b = pair.split("+")
+                excess = [v - error["single"][a][i] - error["single"][b][i] for i, v in enumerate(values)]
+                lines.append(f"| {pair} | " + " | ".join(f"{100 * v:.2f}" for v in values) + " | "
+                             + " | ".join(f"{100 * v:.2f}" for v in excess) + " |")
+    if layers is not None:
+        lines += ["", "## Where the programming-noise x IR-drop interaction comes from, layer by layer", "",
+                  "Analog output of every weight layer on the float network's own inputs (200 test images), read "
+                  "at 1 s, global compensation, no calibration, 3 programmings: relative MSE against x @ W and "
+                  "relative gain error mean((y - x W) x W) / mean((x W)^2), both in %.", "",
+                  "| layer | " + " | ".join(f"{k}: MSE | {k}: gain" for k in layers) + " | MSE excess of both |",
+                  "|---" * (2 + 2 * len(layers)) + "|"]
+        for name in layers["both"]:
+            cells = [f"{layers[k][name][0]:.3f} | {layers[k][name][1]:+.2f}" for k in layers]
+            excess = layers["both"][name][0] - layers["programming noise"][name][0] - layers["IR drop"][name][0]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {excess:+.3f} |")
     text = "\n".join(lines) + "\n"
     with atomic_output(out / "accuracy_targets.md", suffix=".md") as tmp:
         tmp.write_text(text)
     payload = {"command": command, "elapsed_s": elapsed, "float_accuracy": float_accuracy, "curves": curves,
-               "ir_residuals": residuals, "attribution": attribution.to_dict() if attribution is not None else None}
+               "ir_residuals": residuals, "layer_errors": layers,
+               "attribution": attribution.to_dict() if attribution is not None else None}
     with atomic_output(out / "accuracy_targets.json", suffix=".json") as tmp:
         tmp.write_text(json.dumps(payload, indent=1, default=float))
     print(text)
