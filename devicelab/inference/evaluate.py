@@ -300,8 +300,8 @@ def attribution_terms(result: "EvaluationResult") -> dict | None:
            "interaction": {k: v.tolist() for k, v in interaction.items()},
            "sum_single": sum_single.tolist(), "explained": explained.tolist(),
            "higher_order": (loss_all - explained).tolist()}
-    if all(c.output_error is not None for c in curves.values()):
-        error = {k: c.output_error.mean(axis=0) for k, c in curves.items()}
+    error = {k: c.output_error.mean(axis=0) for k, c in curves.items() if c.output_error is not None}
+    if len(error) == len(curves):
         error_sum = sum((error[k] for k in singles), np.zeros_like(loss_all))
         out["output_error"] = {"single": {k: error[k].tolist() for k in singles},
                                "pair": {k: error[k].tolist() for k in interaction},
