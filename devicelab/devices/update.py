@@ -225,7 +225,9 @@ class UpdateModel:
             step_law, spread = self.set_step, self.set_spread
         elif self.reset_step is not None and self.reset_spread is not None:
             step_law, spread = self.reset_step, self.reset_spread
-        else:  # not reached for RESET: __post_init__ requires abrupt_reset or both gradual laws
+        elif polarity != RESET:  # an abrupt-RESET model and a polarity that is neither SET nor RESET
+            raise ConfigError(f"pulse: polarity must be SET ({SET}) or RESET ({RESET}), got {polarity!r}")
+        else:  # not reached: __post_init__ requires abrupt_reset or both gradual laws
             raise ConfigError("pulse: this model has neither a gradual RESET (reset_step + reset_spread) "
                               "nor abrupt_reset")
         dg = scale * step_law(g=g, n=n) + spread(g, n) * rng.standard_normal(g.shape)
