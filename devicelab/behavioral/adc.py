@@ -65,6 +65,7 @@ class ADCModel:
     provenance: dict = field(default_factory=dict)
     energy_per_conversion: float = math.nan
     t_conversion: float = math.nan
+    _lookup: tuple[CellTable, ...] = field(init=False, repr=False, compare=False)  # set in __post_init__
 
     def __post_init__(self):
         bits, lo, hi = _check_range(self.bits, self.v_min, self.v_max, "ADCModel")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.behavioral.adc import ADCModel, from_characterization, save_adc_model
+from devicelab.errors import OutputError
 from devicelab.files import atomic_folder
 from devicelab.spice.adc.characterize import ADCCharacterization, characterize_adc
 from devicelab.spice.adc.netlist import RampADCSpec, SARADCSpec
@@ -78,13 +79,16 @@ def demo_adc_models(out: str | Path, rng: np.random.Generator) -> tuple[dict[str
     """
     out = Path(out)
     folder = out / "adc"
-    specs = {"sar": SARADCSpec(bits=6, comparator_offset=3e-3, comparator_noise=0.5e-3, cap_mismatch=0.02),
-             "ramp": RampADCSpec(bits=5, comparator_offset=3e-3, r_leak=1e9)}
+    specs: dict[str, SARADCSpec | RampADCSpec] = {
+        "sar": SARADCSpec(bits=6, comparator_offset=3e-3, comparator_noise=0.5e-3, cap_mismatch=0.02),
+        "ramp": RampADCSpec(bits=5, comparator_offset=3e-3, r_leak=1e9)}
     paths: dict[str, Path] = {}
     sections = []
     for kind, spec in specs.items():
         build = build_adc_model(spec, 8 * 2**spec.bits, rng=rng, n_heldout=64,
                                 output=folder / f"adc_{kind}_{spec.bits}bit.h5", report_dir=folder)
+        if build.model_path is None:  # build_adc_model writes the model whenever output is given
+            raise OutputError(f"{folder}: no {kind} ADC model file was written")
         paths[kind] = build.model_path
         params = ", ".join(f"{k}={v}" for k, v in spec.to_dict().items())
         body = ["```", *summary_lines(build), "```", "", f"Parameters: {params}.",

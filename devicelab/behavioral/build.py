@@ -121,7 +121,8 @@ def check_crossbar_model(model: CrossbarModel, sweep) -> list[dict]:
 def split_records(records) -> tuple[list[SweepRecord], list[SweepRecord]]:
     """(calibration, held-out): distinct (seed_g, seed_v) draws alternate between the two sets."""
     draws: dict[tuple, int] = {}
-    calibration, held_out = [], []
+    calibration: list[SweepRecord] = []
+    held_out: list[SweepRecord] = []
     for rec in records:
         key = (rec.params["seed_g"], rec.params["seed_v"])
         draws.setdefault(key, len(draws))
@@ -136,7 +137,7 @@ def validity_of(records) -> Validity:
 
     g_all = [r.g for r in records]
     circuits = [record_circuit(r) for r in records]
-    transistors = [c.transistor for c in circuits if c.cell == "1t1r"]
+    transistors = [c.transistor for c in circuits if c.transistor is not None]  # exactly the 1T1R circuits
     access = {} if not transistors else {
         "v_gate": span([t.v_gate for t in transistors]), "vt0": span([t.vt0 for t in transistors]),
         "r_on": span([c.r_on for c in circuits if c.cell == "1t1r"])}

@@ -140,17 +140,17 @@ def load_crossbar_model(path) -> CrossbarModel:
                                       None if math.isnan(v0) else v0, bool(c["differential"][()]), cell, transistor,
                                       int(c["devices_per_polarity"][()]) if "devices_per_polarity" in c else 1,
                                       tuple(float(x) for x in c["significance"][()]) if "significance" in c else None)
-            access = {name: tuple(float(x) for x in v[name][()]) for name in ("v_gate", "vt0", "r_on") if name in v}
+            access = {name: _span(v[name], path) for name in ("v_gate", "vt0", "r_on") if name in v}
             settings = ModelSettings(int(s["n_probes"][()]), float(s["tol"][()]), int(s["max_iter"][()]),
                                      float(s["kappa3"][()]))
             validity = Validity(
-                rows=tuple(int(x) for x in v["rows"][()]), cols=tuple(int(x) for x in v["cols"][()]),
-                r_wire=tuple(float(x) for x in v["r_wire"][()]), r_driver=tuple(float(x) for x in v["r_driver"][()]),
-                r_sense=tuple(float(x) for x in v["r_sense"][()]), g=tuple(float(x) for x in v["g"][()]),
+                rows=_int_span(v["rows"], path), cols=_int_span(v["cols"], path),
+                r_wire=_span(v["r_wire"], path), r_driver=_span(v["r_driver"], path),
+                r_sense=_span(v["r_sense"], path), g=_span(v["g"], path),
                 v_max=float(v["v_max"][()]), devices=tuple(_read_str(v["devices"])),
                 differential=tuple(bool(x) for x in v["differential"][()]),
                 cells=tuple(_read_str(v["cells"])) if "cells" in v else ("passive",),
-                devices_per_polarity=(tuple(int(x) for x in v["devices_per_polarity"][()])
+                devices_per_polarity=(_int_span(v["devices_per_polarity"], path)
                                       if "devices_per_polarity" in v else (1, 1)), **access)
             columns = {}
             n_rows = len(t["point"])
@@ -168,6 +168,26 @@ def load_crossbar_model(path) -> CrossbarModel:
     n = len(columns["point"])
     table = tuple({col: columns[col][k] for col in ERROR_COLUMNS} for k in range(n))
     return CrossbarModel(circuit, settings, validity, table, provenance)
+
+
+def _pair(ds, path) -> np.ndarray:
+    """The two values of a (min, max) validity range dataset; ModelFileError naming it otherwise."""
+    values = np.atleast_1d(ds[()])
+    if values.shape != (2,):
+        raise ModelFileError(f"{path}: validity range '{ds.name}' must hold (min, max), got shape {values.shape}")
+    return values
+
+
+def _span(ds, path) -> tuple[float, float]:
+    """A (min, max) range of floats (ohm, S, V) read by :func:`_pair`."""
+    lo, hi = _pair(ds, path)
+    return float(lo), float(hi)
+
+
+def _int_span(ds, path) -> tuple[int, int]:
+    """A (min, max) range of integers (sizes, devices per polarity) read by :func:`_pair`."""
+    lo, hi = _pair(ds, path)
+    return int(lo), int(hi)
 
 
 def _load_npy(path, what: str) -> np.ndarray:

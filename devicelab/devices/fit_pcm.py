@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 
 from devicelab.devices import fit_drift, fit_laws, fit_noise, fit_program
 from devicelab.devices.constants import DRIFT_FAMILIES, T0, T_READ, T_REF_TEMPERATURE
 from devicelab.devices.fitbase import PartFit, check_criterion, spread_from_variance
+from devicelab.devices.laws import LinearClip, LogLinearClip, PchipLaw, QuadraticClip
 from devicelab.devices.pcm import PCMModel
 from devicelab.errors import ConfigError
 from devicelab.measurements import IVTable, MeasurementTable
@@ -227,7 +229,7 @@ def fit_pcm_model(*tables, kinds=None, options: FitOptions | None = None, base: 
     notes: list[str] = []
     unc: dict = {}
     crit = opts.criterion
-    drift_kw = {"t0": opts.t0, "t_read": opts.t_read, "t_ref_temperature": opts.t_ref_temperature}
+    drift_kw: _TimeKw = {"t0": opts.t0, "t_read": opts.t_read, "t_ref_temperature": opts.t_ref_temperature}
 
     # --- Arrhenius first: bake data can then also serve as drift data at the reference temperature
     ea = base.activation_energy if base else None
@@ -253,8 +255,8 @@ def fit_pcm_model(*tables, kinds=None, options: FitOptions | None = None, base: 
         for key, y, err in (("nu_mean", "mu", "mu_err"), ("nu_std", "sigma", "sigma_err")):
             parts[key] = fit_laws.fit_drift_law(levels["g"], levels[y], levels[err], g_max,
                                                 families=opts.drift_laws, criterion=crit, name=key)
-        nu_mean, unc["nu_mean"] = fit_laws.drift_law(parts["nu_mean"])
-        nu_std, unc["nu_std"] = fit_laws.drift_law(parts["nu_std"])
+        nu_mean, unc["nu_mean"] = _pcm_drift_law(parts["nu_mean"])
+        nu_std, unc["nu_std"] = _pcm_drift_law(parts["nu_std"])
         notes.append(f"nu laws: fitted from {'drift' if groups['drift'] else 'bake'} data "
                      f"({device_drift.device.size} devices, {levels['g'].size} levels)")
     elif base is not None:
@@ -337,9 +339,26 @@ def fit_pcm_model(*tables, kinds=None, options: FitOptions | None = None, base: 
                         notes=tuple(notes), psd_fits=psd_fits, drift_summary=summary, device_drift=device_drift)
 
 
+class _TimeKw(TypedDict):
+    """Time and temperature keywords shared by the drift fits (s, s, K)."""
+
+    t0: float
+    t_read: float
+    t_ref_temperature: float
+
+
+def _pcm_drift_law(part: PartFit) -> tuple[LogLinearClip | LinearClip | QuadraticClip | PchipLaw, dict]:
+    """The drift law of a :func:`fit_laws.fit_drift_law` result, checked to be one the PCM model accepts."""
+    law, errs = fit_laws.drift_law(part)
+    if not isinstance(law, (LogLinearClip, LinearClip, QuadraticClip, PchipLaw)):
+        raise ConfigError(f"{part.name}: a {type(law).__name__} is not a drift-exponent law of the PCM model "
+                          "(expected LogLinearClip, LinearClip, QuadraticClip or PchipLaw)")
+    return law, errs
+
+
 def _sigma_prog_from_drift(drift: fit_drift.DeviceDrift, min_devices: int) -> dict:
     """sigma_prog per level from per-device intercepts: Var[G(t0) estimate] minus mean estimation variance."""
-    out = {k: [] for k in ("g", "sigma", "sigma_err", "n")}
+    out: dict[str, list[float]] = {k: [] for k in ("g", "sigma", "sigma_err", "n")}
     ok = np.isfinite(drift.g_prog_stderr) & np.isfinite(drift.nu)
     for level in np.unique(drift.g_target[ok]):
         sel = ok & (drift.g_target == level)
@@ -372,8 +391,8 @@ def _validity(tables) -> dict:
     t = np.concatenate([t.t for t in tables])
     out = {"g_min": float(g[g > 0].min()) if np.any(g > 0) else 0.0, "g_max": float(g.max()),
            "t_min": float(t.min()), "t_max": float(t.max())}
-    temps = [t.temperature for t in tables if t.temperature is not None]
-    if temps:
-        temps = np.concatenate(temps)
+    temp_parts = [t.temperature for t in tables if t.temperature is not None]
+    if temp_parts:
+        temps = np.concatenate(temp_parts)
         out.update(temperature_min=float(temps.min()), temperature_max=float(temps.max()))
     return out

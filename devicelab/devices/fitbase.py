@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from devicelab.errors import ConfigError, FitQualityWarning
+
+if TYPE_CHECKING:
+    from lmfit.minimizer import MinimizerResult
 
 CRITERIA = ("aic", "bic")
 
@@ -179,7 +184,7 @@ def warn_quality(part: PartFit) -> None:
                       FitQualityWarning, stacklevel=3)
 
 
-def known_scale_criteria(result) -> tuple[float, float]:
+def known_scale_criteria(result: MinimizerResult) -> tuple[float, float]:
     """AIC = chi2 + 2k and BIC = chi2 + k ln n of a fit whose residuals are in units of known standard errors.
 
     lmfit's n ln(chi2/n) + ... forms estimate the error scale from the residuals, which with a handful of
@@ -191,7 +196,7 @@ def known_scale_criteria(result) -> tuple[float, float]:
     return chi2 + 2 * k, chi2 + k * math.log(max(n, 1))
 
 
-def choose(results: list[tuple[str, object]], criterion: str,
+def choose(results: Sequence[tuple[str, MinimizerResult]], criterion: str,
            known_scale: bool = False) -> tuple[int, tuple[dict, ...]]:
     """Pick the candidate with the lowest information criterion among ``(label, MinimizerResult)`` pairs.
 
@@ -201,15 +206,17 @@ def choose(results: list[tuple[str, object]], criterion: str,
     """
     check_criterion(criterion)
 
-    def scores(r):
+    def scores(r: MinimizerResult) -> tuple[float, float]:
         return known_scale_criteria(r) if known_scale else (float(r.aic), float(r.bic))
 
-    table = tuple({"model": label, "n_params": int(r.nvarys), "aic": scores(r)[0], "bic": scores(r)[1],
-                   "chisqr": float(r.chisqr)} for label, r in results)
-    scores = [c[criterion] if np.isfinite(c[criterion]) else math.inf for c in table]
-    if not np.isfinite(min(scores)):
+    scored = [(label, r, *scores(r)) for label, r in results]
+    table = tuple({"model": label, "n_params": int(r.nvarys), "aic": aic, "bic": bic, "chisqr": float(r.chisqr)}
+                  for label, r, aic, bic in scored)
+    chosen = [aic if criterion == "aic" else bic for _, _, aic, bic in scored]
+    values = [v if np.isfinite(v) else math.inf for v in chosen]
+    if not np.isfinite(min(values)):
         raise ConfigError("no candidate model could be fitted to the data")
-    return int(np.argmin(scores)), table
+    return int(np.argmin(values)), table
 
 
 def spread_from_variance(variance: float, variance_err: float) -> tuple[float, float]:

@@ -67,7 +67,7 @@ def save_model(result_or_model: PCMFitResult | PCMModel, path, provenance: dict 
         model, result = result_or_model, None
     else:
         raise ConfigError(f"save_model needs a PCMFitResult or PCMModel, got {type(result_or_model).__name__}")
-    prov = {"model_name": model.name}
+    prov: dict[str, object] = {"model_name": model.name}
     if result is not None:
         prov.update(sources=list(result.sources), notes=list(result.notes),
                     fit_statistics={k: {s: v for s, v in p.summary().items() if s != "params"}
@@ -113,7 +113,8 @@ def _write_law(grp, law: dict, unc: dict) -> None:
 
 
 def _read_law(grp, default: str) -> tuple[dict, dict]:
-    data, unc = {"law": str(grp.attrs.get("law", default))}, {}
+    data: dict[str, str | float | list[float]] = {"law": str(grp.attrs.get("law", default))}
+    unc: dict[str, float | list[float]] = {}
     for k in grp:
         ds = grp[k]
         if ds.ndim == 0:

@@ -221,8 +221,15 @@ class UpdateModel:
         if polarity == RESET and self.abrupt_reset is not None:
             ar = self.abrupt_reset
             return np.clip(ar.g_reset + ar.g_reset_std * rng.standard_normal(g.shape), 0.0, self.g_max)
-        step_law, spread = (self.set_step, self.set_spread) if polarity == SET else (self.reset_step,
-                                                                                     self.reset_spread)
+        if polarity == SET:
+            step_law, spread = self.set_step, self.set_spread
+        elif self.reset_step is not None and self.reset_spread is not None:
+            step_law, spread = self.reset_step, self.reset_spread
+        elif polarity != RESET:  # an abrupt-RESET model and a polarity that is neither SET nor RESET
+            raise ConfigError(f"pulse: polarity must be SET ({SET}) or RESET ({RESET}), got {polarity!r}")
+        else:  # not reached: __post_init__ requires abrupt_reset or both gradual laws
+            raise ConfigError("pulse: this model has neither a gradual RESET (reset_step + reset_spread) "
+                              "nor abrupt_reset")
         dg = scale * step_law(g=g, n=n) + spread(g, n) * rng.standard_normal(g.shape)
         return np.clip(g + polarity * dg, self.g_min, self.g_max)
 
@@ -374,12 +381,12 @@ def read_update_group(h5parent, path="<file>") -> UpdateModel:
         return value.decode() if isinstance(value, bytes) else str(value)
 
     try:
-        data = {key: float(grp[key][()]) for key in ("g_min", "g_max", "d2d", "read_noise")}
+        data: dict[str, object] = {key: float(grp[key][()]) for key in ("g_min", "g_max", "d2d", "read_noise")}
         for part_name, kind in _PARTS.items():
             if part_name not in grp:
                 continue
             sub = grp[part_name]
-            fields = {}
+            fields: dict[str, str | float] = {}
             for f in dataclasses.fields(kind):
                 present = f.name in (sub.attrs if f.type == "str" else sub)
                 if not present and f.default is not dataclasses.MISSING:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from devicelab.devices.update import (
 )
 from devicelab.errors import ConfigError, FitQualityWarning, InputFileError
 from devicelab.measurements.pulses import PulseTable
+
+if TYPE_CHECKING:
+    from lmfit.model import ModelResult
 
 _SQRT_PI_2 = float(np.sqrt(np.pi / 2.0))
 
@@ -89,6 +93,8 @@ class UpdateFitResult:
         for fit in (self.set_fit, self.reset_fit):
             if fit is None:
                 ar = self.model.abrupt_reset
+                if ar is None:  # UpdateModel has either a gradual RESET (fitted) or an abrupt one
+                    raise ConfigError("update-model fit: no RESET fit and no abrupt RESET in the model")
                 lines.append(f"RESET: abrupt to {ar.g_reset:.4g} S +- {ar.g_reset_std:.3g} S")
                 continue
             name = "SET" if fit.polarity == SET else "RESET"
@@ -143,12 +149,14 @@ def _fit_spread(g, n, residual, g_lo, g_hi, n_ref, variables, criterion) -> Spre
     target = np.abs(residual) * _SQRT_PI_2
     scale = max(float(target.mean()), 1e-30)
     model = lmfit.models.LinearModel()
-    best = None
+    best: tuple[ModelResult, str] | None = None
     for variable in variables:
         u = (np.asarray(g, float) - g_lo) / (g_hi - g_lo) if variable == "g" else np.asarray(n, float) / n_ref
         result = model.fit(target / scale, model.make_params(slope=0.0, intercept=1.0), x=u)
         if best is None or getattr(result, criterion) < getattr(best[0], criterion):
             best = (result, variable)
+    if best is None:
+        raise ConfigError("spread-law fit: no candidate variable given (expected 'g' and/or 'n')")
     result, variable = best
     return SpreadLaw(float(result.params["intercept"].value) * scale, float(result.params["slope"].value) * scale,
                      g_lo, g_hi, variable, n_ref)
@@ -163,15 +171,16 @@ def _lag1_read_variance(residual, ramp_id) -> float:
 
 def _scale_spread(magnitude, mean, sigma, groups) -> tuple[float, np.ndarray]:
     """Relative spread of per-group step scales, minus their estimation noise (see module docstring)."""
-    scales, noise_var = [], []
+    scale_list: list[float] = []
+    noise_var: list[float] = []
     for grp in np.unique(groups):
         m = groups == grp
         denom = float(np.sum(mean[m] ** 2))
         if denom <= 0 or m.sum() < 3:
             continue
-        scales.append(float(np.sum(magnitude[m] * mean[m]) / denom))
+        scale_list.append(float(np.sum(magnitude[m] * mean[m]) / denom))
         noise_var.append(float(np.sum(mean[m] ** 2 * sigma[m] ** 2)) / denom**2)
-    scales = np.asarray(scales)
+    scales = np.asarray(scale_list)
     if scales.size < 2:
         return 0.0, scales
     rel = scales / scales.mean()
@@ -306,7 +315,7 @@ def synthetic_pulse_table(model: UpdateModel, rng: np.random.Generator, *, n_dev
     not to the state. Abrupt-RESET models get one RESET pulse per ramp. Device step scales are drawn with the
     model's d2d. Returns a :class:`PulseTable` with ramp numbers 2c (SET) and 2c+1 (RESET) of cycle c.
     """
-    rows = {k: [] for k in ("device", "ramp", "pulse", "polarity", "g")}
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in ("device", "ramp", "pulse", "polarity", "g")}
     scale = model.device_scales(n_devices, rng)
     g = np.full(n_devices, model.g_min)
     devices = np.arange(n_devices)

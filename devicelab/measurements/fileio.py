@@ -100,7 +100,7 @@ def _read_long_columns(tf: TextFile, mapping: ColumnMapping, spec: dict, require
             raise InputFileError(path, f"missing column {source!r}" +
                                  (f" (mapped to '{column}')" if source != column else "") + f"; {have}",
                                  field=str(source))
-    n_rows = None
+    n_rows: int | None = None
     numeric = [c for c in where if c != "device"]
     values: dict[str, np.ndarray] = {}
     # Fast path: numeric device ids parse with the other columns in one pass.
@@ -125,9 +125,11 @@ def _read_long_columns(tf: TextFile, mapping: ColumnMapping, spec: dict, require
                                  field=_field_name(tf, where["device"], "device"))
         codes, labels = labels_to_codes(raw)
     else:
+        if n_rows is None:
+            raise InputFileError(path, "the mapping reads no column of the file (every column is a constant)")
         codes, labels = labels_to_codes(np.full(n_rows, constants.pop("device")))
     for column, value in constants.items():
-        values[column] = np.full(n_rows, float(value))
+        values[column] = np.full(codes.size, float(value))
     return codes, labels, _to_si(values, mapping)
 
 
@@ -177,17 +179,24 @@ def _read_wide(path: Path, mapping: ColumnMapping) -> MeasurementTable:
     if np.any(counts != n_fields):
         row = int(np.argmax(counts != n_fields)) + 1
         raise InputFileError(path, f"line has {counts[row - 1]} fields, the first data line has {n_fields}", row=row)
-    first = mapping.first_sample
+    first, fs = mapping.first_sample, mapping.fs
+    if first is None or fs is None:  # ColumnMapping validation requires both for the wide layout
+        raise ConfigError(f"{path}: the wide layout needs first_sample and fs in the mapping")
+    index: dict[str, int] = {}
+    for column, source in mapping.columns.items():
+        if not isinstance(source, int):  # also rejected by ColumnMapping validation
+            raise ConfigError(f"{path}: the wide layout maps columns to field indices, got {column}={source!r}")
+        index[column] = source
     if n_fields <= first:
         raise InputFileError(path, f"lines have {n_fields} fields, no samples from field {first + 1} on")
     names = [f"field {k + 1}" for k in range(first)] + [f"g sample {k}" for k in range(n_fields - first)]
     data = tf.parse(list(range(n_fields)), names)
     n_dev, n_samples = data.shape[0], n_fields - first
     if "device" in mapping.columns:
-        codes, labels = labels_to_codes(data[:, mapping.columns["device"]])
+        codes, labels = labels_to_codes(data[:, index["device"]])
     else:
         codes, labels = np.arange(n_dev, dtype=np.int64), np.arange(n_dev, dtype=np.int64)
-    per_device = {c: data[:, idx] for c, idx in mapping.columns.items() if c != "device"}
+    per_device = {c: data[:, idx] for c, idx in index.items() if c != "device"}
     per_device.update({c: np.full(n_dev, float(v)) for c, v in mapping.constants.items() if c != "device"})
     if "g_target" not in per_device:
         raise InputFileError(path, "wide layout needs 'g_target' as a leading field index or a constant",
@@ -196,7 +205,7 @@ def _read_wide(path: Path, mapping: ColumnMapping) -> MeasurementTable:
     invalid_mask(path, per_device, lambda i, c: (i + 1, f"{c} (field {mapping.columns.get(c, '?')})"), False)
     check_duplicates(path, codes, np.zeros(n_dev), "t", lambda i, c: (i + 1, "device"), labels)
     values = {c: np.repeat(v, n_samples) for c, v in per_device.items()}
-    values["t"] = np.tile(np.arange(n_samples, dtype=float) / mapping.fs, n_dev)
+    values["t"] = np.tile(np.arange(n_samples, dtype=float) / fs, n_dev)
     values["g"] = mapping.unit("g").to_si(data[:, first:]).reshape(-1)
 
     def locate(i: int, column: str) -> tuple[int, str]:
@@ -223,9 +232,10 @@ def _read_hdf5(path: Path, mapping: ColumnMapping) -> MeasurementTable:
             check_header(fh, path, HDF5_FORMAT, (HDF5_VERSION,))
         except ModelFileError as exc:
             raise InputFileError(path, str(exc).removeprefix(f"{path}: ")) from exc
+        sources = {c: s for c, s in mapping.columns.items() if isinstance(s, str)}  # all, checked above
         raw: dict[str, np.ndarray] = {}
         for column in (*COLUMNS, "device_labels"):
-            name = mapping.columns.get(column, column)
+            name = sources.get(column, column)
             if column in mapping.constants:
                 continue
             if name not in fh:
@@ -338,7 +348,7 @@ def _write_hdf5(table: MeasurementTable, path: Path) -> Path:
         with h5py.File(tmp, "w") as fh:
             write_header(fh, HDF5_FORMAT, HDF5_VERSION, provenance)
             write_dataset(fh, "device", np.asarray(table.device, dtype=np.int64), "1")
-            labels = np.arange(int(table.device.max()) + 1 if len(table) else 0, dtype=np.int64) \
+            labels: np.ndarray = np.arange(int(table.device.max()) + 1 if len(table) else 0, dtype=np.int64) \
                 if table.device_labels is None else np.asarray(table.device_labels)
             if labels.dtype.kind == "U":
                 labels = np.char.encode(labels, "utf-8")

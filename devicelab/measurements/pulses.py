@@ -106,7 +106,7 @@ class PulseTable:
         pulse), ``n`` (pulses of this ramp applied before this one = pulse index of the read before it),
         ``first`` (True for the first step of each ramp), ``device``, ``ramp``.
         """
-        out = {key: [] for key in ("g", "dg", "n", "first", "device", "ramp")}
+        out: dict[str, list[np.ndarray]] = {key: [] for key in ("g", "dg", "n", "first", "device", "ramp")}
         for device, pol, ramp, pulse, g in self.ramps():
             if pol != polarity or g.size < 2:
                 continue
@@ -165,7 +165,7 @@ class PulseMapping:
 def unit_factor(quantity: str, unit: str | None) -> float:
     """Factor converting a value of ``quantity`` ("g", "i", "v") given in ``unit`` to SI (None: SI)."""
     try:
-        return float(unit_for(quantity, unit).to_si(1.0))
+        return float(unit_for(quantity, unit).to_si(np.asarray(1.0)))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -348,8 +348,8 @@ def read_pulse_ramps_wide(path, polarity: str | int, *, quantity: str = "i", uni
             raise InputFileError(path, "ramp column holds no values", field=name)
     if len(set(header)) != len(header):
         raise InputFileError(path, "duplicate ramp names in the header")
-    values = np.asarray(values) * unit_factor(quantity, unit)
-    g = values / v_read if quantity == "i" else values
+    si = np.asarray(values) * unit_factor(quantity, unit)
+    g = si / v_read if quantity == "i" and v_read is not None else si  # v_read checked above for currents
     n = g.size
     return PulseTable(np.zeros(n, np.int64), np.asarray(ramps, np.int64), np.asarray(pulses, np.int64),
                       np.full(n, pol, np.int8), g, np.asarray([device]), str(path), sha256_file(path))
@@ -359,7 +359,7 @@ def concat_pulse_tables(tables: list[PulseTable], source: str | None = None) -> 
     """Join tables (e.g. the SET and RESET files of one device); device labels are merged by name."""
     labels = np.unique(np.concatenate([t.device_labels if t.device_labels is not None
                                        else np.unique(t.device).astype(str) for t in tables]))
-    parts = {k: [] for k in ("device", "ramp", "pulse", "polarity", "g")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("device", "ramp", "pulse", "polarity", "g")}
     for t in tables:
         own = t.device_labels if t.device_labels is not None else np.unique(t.device).astype(str)
         parts["device"].append(np.searchsorted(labels, own[t.device]))

@@ -125,6 +125,8 @@ class _Learner:
             self.weights = [w.copy() for w in mlp.init]
             self.tiles = None
         else:
+            if model is None:
+                raise ConfigError(f"training scheme {scheme!r} needs an update model (only 'float' has none)")
             self.tiles = [PulsedSynapses(w.shape, model, s, config.synapse, rng) for w, s in zip(mlp.init, mlp.w_scale)]
             for tile, w in zip(self.tiles, mlp.init):
                 tile.program(w, rng)
@@ -159,14 +161,14 @@ class _Learner:
     def step(self, x, y, rng) -> float:
         out, acts, pre, mats = self.forward(x, rng, keep=True)
         loss, delta = _softmax_xent(out, y)
-        grads = [None] * len(mats)
+        grads: dict[int, np.ndarray] = {}
         for k in range(len(mats) - 1, -1, -1):
             grads[k] = delta.T @ _augment(acts[k])
             if k > 0:
                 w, var, scale = mats[k]
                 back = self._mvm(delta, np.ascontiguousarray(w[:, :-1].T), var, scale, rng)
                 delta = back * (pre[k - 1] > 0)
-        self._update([-self.config.lr * g for g in grads], rng)
+        self._update([-self.config.lr * grads[k] for k in range(len(mats))], rng)
         return loss
 
     def _update(self, dws, rng):

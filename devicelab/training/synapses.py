@@ -159,7 +159,7 @@ class PulsedSynapses:
         self.counter = 0
         self.pulses = 0
         self.refreshes = 0
-        self._cache = None  # weights, recomputed after any pulse
+        self._cache: np.ndarray | None = None  # weights, recomputed after any pulse
 
     # ----------------------------------------------------------------- weights
     @property
@@ -174,11 +174,12 @@ class PulsedSynapses:
 
     def weights(self) -> np.ndarray:
         """Noise-free weights (out, in), float32, in weight units (a new array)."""
-        if self._cache is None:
+        cache = self._cache
+        if cache is None:
             n = self.config.devices_per_side
             diff = (self.g_plus - self.g_minus).sum(axis=0)
-            self._cache = (self.w_scale / (n * self.g_range) * diff).astype(np.float32)
-        return self._cache.copy()
+            cache = self._cache = (self.w_scale / (n * self.g_range) * diff).astype(np.float32)
+        return cache.copy()
 
     def normalized(self) -> tuple[np.ndarray, float | None]:
         """Weights in units of w_scale (float32) and the read-noise variance of one weight in the same units."""
@@ -266,9 +267,12 @@ class PulsedSynapses:
         if model.abrupt_reset is not None:
             return model.pulse(np.zeros(shape), RESET, rng)
         g = np.full(shape, model.g_min, float) if start is None else np.array(start, float)
+        reset_step = model.reset_step
+        if reset_step is None:  # UpdateModel: no abrupt RESET means a gradual one
+            raise ConfigError(f"update model {model.name!r} has neither abrupt_reset nor reset_step")
         n = np.zeros(g.shape)
         for _ in range(self.config.program_max_pulses * 4):
-            todo = g > model.g_min + model.reset_step(g=g, n=n)
+            todo = g > model.g_min + reset_step(g=g, n=n)
             if not todo.any():
                 break
             g[todo] = model.pulse(g[todo], RESET, rng, n=n[todo])

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,10 +56,13 @@ def _check_common(spec) -> None:
     check_number(spec.comparator_offset, f"{name}.comparator_offset")
 
 
-class _ConversionTiming:
+class _ConversionTiming(ABC):
     """Timing shared by the ADC specs; subclasses define ``t_conversion`` (s)."""
 
-    t_conversion: float
+    @property
+    @abstractmethod
+    def t_conversion(self) -> float:
+        """Conversion period (s)."""
 
     def energy_windows(self, n: int) -> np.ndarray:
         """(n, 2) start and end times (s) of each conversion period, for integrating supply power."""

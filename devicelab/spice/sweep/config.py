@@ -164,12 +164,15 @@ class SweepDescription:
     def points(self) -> list[SweepPoint]:
         """All grid points in a fixed order (sizes outermost, repeats innermost); 1T1R cells are repeated
         for every access transistor of :attr:`transistors`."""
-        out = []
-        cells = [(cell, t) for cell in self.cells for t in (self.transistors if cell == "1t1r" else (None,))]
-        grid = itertools.product(self.sizes, self.r_wires, self.r_driver, self.r_sense, cells,
-                                 self.differential, self.devices_per_polarity, self.devices,
-                                 enumerate(self.conductances), enumerate(self.inputs), range(self.repeats))
-        for (rows, cols), (r_row, r_col), r_drv, r_sns, (cell, tr), diff, n_dev, dev, (ci, cond), (ii, inp), rep \
+        out: list[SweepPoint] = []
+        cells: list[tuple[str, AccessTransistor | None]] = [
+            (cell, t) for cell in self.cells for t in (self.transistors if cell == "1t1r" else (None,))]
+        # two nested products (same order as one product of all lists): the typed overloads stop at six
+        circuit = itertools.product(self.sizes, self.r_wires, self.r_driver, self.r_sense, cells, self.differential)
+        data = itertools.product(self.devices_per_polarity, self.devices, enumerate(self.conductances),
+                                 enumerate(self.inputs), range(self.repeats))
+        grid = itertools.product(circuit, data)
+        for ((rows, cols), (r_row, r_col), r_drv, r_sns, (cell, tr), diff), (n_dev, dev, (ci, cond), (ii, inp), rep) \
                 in grid:
             fits = rows <= self.ngspice_max_size and cols <= self.ngspice_max_size
             engines = tuple(e for e in self.engines if e != "ngspice" or fits)

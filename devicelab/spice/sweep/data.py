@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from devicelab.devices.modelfile import resolve_model
-from devicelab.errors import InputFileError
+from devicelab.errors import ConfigError, InputFileError
 from devicelab.files import load_numpy
 from devicelab.spice.sweep.config import ConductanceSpec, InputSpec, SweepPoint
 
@@ -58,6 +58,9 @@ def sample_conductances(spec: ConductanceSpec, rows: int, cols: int, differentia
     else:
         targets = rng.uniform(spec.g_min, spec.g_max, size=shape)
     if spec.kind == "device_model" or spec.model is not None:
+        if spec.model is None:
+            raise ConfigError(f"conductances '{spec.name}': kind 'device_model' needs a model "
+                              "(preset name or model file)")
         targets = resolve_model(spec.model).program(targets, rng)
     return targets if differential else targets[0]
 
@@ -84,6 +87,8 @@ def weight_tile(spec: ConductanceSpec, rows: int, cols: int, rng: np.random.Gene
     among the positions that fit. When no matrix is large enough, the largest is placed at the corner
     and the rest of the tile is zero (unused devices at g_min).
     """
+    if spec.file is None:
+        raise ConfigError(f"conductances '{spec.name}': kind 'weights' needs a file (.npy or .npz)")
     mats = load_weight_matrices(spec.file, spec.arrays, spec.layout)
     fitting = [m for m in mats if m.shape[0] >= rows and m.shape[1] >= cols]
     if fitting:

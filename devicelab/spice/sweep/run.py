@@ -151,7 +151,7 @@ def run_point(task: SweepTask) -> PointResult:
     point = task.point
     try:
         g, v = point_arrays(point)
-        arrays = {"g": g, "v": v}
+        arrays: dict[str, np.ndarray] = {"g": g, "v": v}
         attrs = point.params()
         for name in ("ideal",) + point.engines:
             if name not in task.engines:
@@ -165,7 +165,7 @@ def run_point(task: SweepTask) -> PointResult:
                                       f"expected {(point.n_vectors, point.cols)}")
             arrays[f"i_{name}"] = currents
             if name != "ideal":
-                arrays[f"time_{name}"] = np.float64(elapsed)
+                arrays[f"time_{name}"] = np.asarray(elapsed, dtype=np.float64)  # 0-d, as read back from a checkpoint
             attrs.update({k: str(val) for k, val in out.info.items()})
     except DevicelabError as exc:
         raise SimulationError(f"sweep point {point.index} ({_label(point)}): {exc}",
@@ -202,8 +202,9 @@ def _save_point(ckpt: Path, result: PointResult, check: dict) -> None:
     path = _point_file(ckpt, result.index)
     with atomic_output(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **result.arrays, **{_ATTRS_KEY: np.array(json.dumps(result.attrs)),
-                                              _CHECK_KEY: np.array(json.dumps(check))})
+            # no object arrays: checkpoints are read back with allow_pickle=False
+            np.savez(fh, allow_pickle=False, **result.arrays, **{_ATTRS_KEY: np.array(json.dumps(result.attrs)),
+                                                                 _CHECK_KEY: np.array(json.dumps(check))})
 
 
 def _load_point(path: Path) -> tuple[PointResult, dict]:
