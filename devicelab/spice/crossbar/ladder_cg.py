@@ -169,6 +169,7 @@ def solve_linear_passive(g: np.ndarray, v: np.ndarray, r_row: float, r_col: floa
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"crossbar iterative solver workers: expected an integer >= 1, got {workers!r}")
     kernels = _backend(backend)
+    g, v = np.asarray(g, dtype=np.float64), np.asarray(v, dtype=np.float64)
     if kernels is None:
         return _numpy_blocks(g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages, int(workers))
     n, p = g.shape
