@@ -388,7 +388,7 @@ def _load_kernels() -> ModuleType | None:
             kernels = importlib.import_module("devicelab.spice.crossbar.ladder_kernels")
         except ImportError as error:  # numba missing or broken: the numpy sweeps give the same answers
             _log.info("numba not available (%s): the crossbar iterative solver uses its numpy sweeps "
-                      "(same results, about 2-3x slower at 1024 x 1024)", error)
+                      "(same results, about 3x slower; pip install numba for the compiled kernels)", error)
             _KERNELS["module"] = None
         else:
             _KERNELS["module"] = kernels
