@@ -7,6 +7,7 @@ a decade of margin while a wrong stamp, boundary or sign (errors of 1e-3 and mor
 
 import logging
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -230,3 +231,25 @@ def test_numpy_backend_threads_over_vector_blocks_give_the_single_thread_answer(
     # per-vector CG steps: a vector's answer does not depend on its block (up to rounding of block-wide sums)
     np.testing.assert_allclose(three[0], one[0], rtol=1e-12, atol=1e-20)
     np.testing.assert_allclose(three[2], one[2], rtol=0, atol=1e-13)
+
+
+@needs_numba
+def test_compiled_kernels_that_fail_or_disagree_are_not_used(caplog):
+    # a numba version the kernels do not suit must leave the solver on its numpy sweeps, with a warning
+    real = ladder_cg._load_kernels()
+    names = ("row_solve", "column_pass", "column_solve", "row_pass")
+
+    def raising(*args):
+        raise RuntimeError("lowering failed")
+
+    def doing_nothing(*args):
+        return None
+
+    assert ladder_cg._self_check(real)
+    for name, replacement in (("row_pass", raising), ("column_solve", doing_nothing)):
+        fake = SimpleNamespace(**{n: getattr(real, n) for n in names})
+        setattr(fake, name, replacement)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=ladder_cg.__name__):
+            assert not ladder_cg._self_check(fake)
+        assert "numpy sweeps are used instead" in caplog.text

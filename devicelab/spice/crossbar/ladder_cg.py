@@ -172,6 +172,12 @@ def solve_linear_passive(g: np.ndarray, v: np.ndarray, r_row: float, r_col: floa
     g, v = np.asarray(g, dtype=np.float64), np.asarray(v, dtype=np.float64)
     if kernels is None:
         return _numpy_blocks(g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages, int(workers))
+    return _solve_compiled(kernels, g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages,
+                           int(workers))
+
+
+def _solve_compiled(kernels, g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages, workers):
+    """The compiled backend of :func:`solve_linear_passive` (same arguments and results; float64 inputs)."""
     n, p = g.shape
     k = v.shape[0]
     net = _Network(g, r_row, r_col, r_driver, r_sense)
@@ -182,7 +188,7 @@ def solve_linear_passive(g: np.ndarray, v: np.ndarray, r_row: float, r_col: floa
             rhs[:, 1] = net.g_row * vt
     else:
         rhs[:, 0] = vt / r_driver
-    with _Tiles(int(workers)) as tiles:
+    with _Tiles(workers) as tiles:
         solver = _CompiledSchur(kernels, net, tiles, k)
         u = solver.cg(rhs, rtol, max_iter)                                  # (N, P, K), rhs reused
         if net.drive_fixed:
@@ -386,13 +392,33 @@ def _load_kernels() -> ModuleType | None:
     if "module" not in _KERNELS:
         try:
             kernels = importlib.import_module("devicelab.spice.crossbar.ladder_kernels")
-        except ImportError as error:  # numba missing or broken: the numpy sweeps give the same answers
+        except (ImportError, OSError) as error:  # numba missing or broken: the numpy sweeps give the same answers
             _log.info("numba not available (%s): the crossbar iterative solver uses its numpy sweeps "
                       "(same results, about 3x slower; pip install numba for the compiled kernels)", error)
             _KERNELS["module"] = None
         else:
-            _KERNELS["module"] = kernels
+            _KERNELS["module"] = kernels if _self_check(kernels) else None
     return _KERNELS["module"]
+
+
+def _self_check(kernels: ModuleType) -> bool:
+    """Compile (or load from cache) the kernels on a 5 x 4 crossbar and compare with the numpy sweeps; False,
+    logged as a warning, if compilation fails or the answers differ (a numba version the kernels do not suit)."""
+    rng = np.random.default_rng(0)
+    g, v = rng.uniform(1e-6, 1e-4, (5, 4)), rng.uniform(-0.2, 0.2, (3, 5))
+    args = (g, v, 10.0, 20.0, 0.0, 50.0, 1e-12, 100, True)
+    try:
+        got = _solve_compiled(kernels, *args, 1)[0]
+    except Exception as error:  # any numba failure (typing, lowering, LLVM) must leave the solver usable
+        _log.warning("compiled crossbar kernels unusable (%s: %s): the numpy sweeps are used instead",
+                     type(error).__name__, error)
+        return False
+    expected = _solve_numpy(*args)[0]
+    if not np.max(np.abs(got - expected)) <= 1e-9 * np.max(np.abs(expected)):  # NaN fails too
+        _log.warning("compiled crossbar kernels disagree with the numpy sweeps on a 5 x 4 check: the numpy "
+                     "sweeps are used instead")
+        return False
+    return True
 
 
 def _backend(backend: str) -> ModuleType | None:
