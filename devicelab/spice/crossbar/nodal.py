@@ -180,7 +180,7 @@ def _incidence(a: np.ndarray, b: np.ndarray, n_nodes: int) -> sp.csr_matrix:
 
 
 METHODS = ("auto", "direct", "iterative")
-#: Largest default number of threads of the iterative solver (one block of input vectors each).
+#: Largest default number of threads of the iterative solver (sharing the ladders; numpy: vector blocks).
 MAX_WORKERS = 4
 #: Cells x vectors from which the iterative solver uses threads by default (below: one thread).
 THREADS_FROM_ELEMENTS = 1 << 20
