@@ -51,7 +51,7 @@ def best_time(function, repeats: int):
 
 
 def warm_up() -> float:
-    """Wall time (s) of one tiny iterative solve: numba compilation, or loading its cache, and the import."""
+    """Wall time (s) of one tiny iterative solve: numba's import, compilation or cache load, the self-check."""
     start = time.perf_counter()
     spec = CrossbarSpec(4, 4, r_row=1.0, r_col=1.0)
     solve_nodal(spec, np.full((4, 4), 1e-5), np.full((1, 4), 0.1), method="iterative")
@@ -71,13 +71,14 @@ def main(argv=None) -> int:
     logger = logging.getLogger(ladder_cg.__name__)
     logger.addHandler(counter)
     logger.setLevel(logging.DEBUG)
+    warm = warm_up()  # first: loading the kernels (import, compile or cache, self-check) is part of it
     backend = "compiled (numba)" if ladder_cg.compiled_available() else "numpy (numba not importable)"
     threads = min(os.cpu_count() or 1, MAX_WORKERS)
     print(f"# exact solvers: r_row = r_col = {args.r_wire:g} ohm, ideal driver/sense, G ~ U[0.25, 25] uS, "
           f"{args.vectors} vectors ~ U[0, 0.2] V; {platform.processor() or platform.machine()}, "
           f"load average {os.getloadavg()[0]:.1f} at start (shared CPU: compare the ratios)")
     print(f"# iterative backend: {backend}; default threads: {threads}; "
-          f"warm-up solve (4 x 4, not timed below): {warm_up():.2f} s")
+          f"warm-up solve (4 x 4, not timed below): {warm:.2f} s")
     numpy_cols = (" iterative numpy 1 thread s |", " direct/numpy |") if args.numpy else ("", "")
     print(f"| N | direct (SuperLU) s | iterative 1 thread s | iterative {threads} threads s |{numpy_cols[0]} "
           f"direct/iterative 1 thread | direct/iterative {threads} threads |{numpy_cols[1]} CG iterations | "
