@@ -19,6 +19,15 @@ Fixed nodes (an ideal driver at row position 0, an ideal virtual ground at colum
 arrays as identity equations with their couplings moved to the right-hand side, so every ladder keeps the
 same length and the sweeps stay vectorized.
 
+Two backends compute the same iteration. The compiled one (numba kernels of
+:mod:`~devicelab.spice.crossbar.ladder_kernels`, used whenever numba imports) processes one ladder (or a block
+of adjacent columns) at a time with the vectors innermost, fusing the CG vector updates and inner products
+into the two sweeps: 11 passes over the (N, P, K) arrays per iteration, threads sharing the ladders. The
+numpy backend (the fallback without numba; logged once) sweeps all ladders of a family at once, one
+position per step (about 17 passes per iteration), threads taking blocks of input vectors. The compiled
+kernels are compiled on first use (a few seconds) and cached on disk next to the module (or in numba's
+user cache directory when the install is read-only).
+
 Stopping rule: every vector stops when the preconditioned residual norm ``sqrt(r^T A_u^-1 r)`` has fallen
 below ``rtol`` times its initial value (the energy norm of the error of the Schur system shrinks with it);
 the output currents are then evaluated from the solved node voltages.
@@ -28,9 +37,18 @@ Units: conductances in S, voltages in V, currents in A.
 
 from __future__ import annotations
 
+import importlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+
 import numpy as np
 
-from devicelab.errors import SimulationError
+from devicelab.errors import ConfigError, SimulationError
+
+_log = logging.getLogger(__name__)
+#: Backends of :func:`solve_linear_passive`.
+BACKENDS = ("auto", "compiled", "numpy")
 
 
 class Ladders:
@@ -107,7 +125,8 @@ class Ladders:
 
 
 def solve_linear_passive(g: np.ndarray, v: np.ndarray, r_row: float, r_col: float, r_driver: float,
-                         r_sense: float, *, rtol: float, max_iter: int, node_voltages: bool = True):
+                         r_sense: float, *, rtol: float, max_iter: int, node_voltages: bool = True,
+                         workers: int = 1, backend: str = "auto"):
     """Sense currents and node voltages of a linear passive crossbar (``r_row``, ``r_col`` > 0 ohm).
 
     Parameters
@@ -126,6 +145,13 @@ def solve_linear_passive(g: np.ndarray, v: np.ndarray, r_row: float, r_col: floa
         Iteration limit.
     node_voltages : bool
         Also return the node voltages (else None for both, which saves most of the last column sweep).
+    workers : int
+        Threads (>= 1). Compiled backend: the ladders (rows, blocks of columns) are split between them.
+        NumPy backend: the input vectors are split into one block per thread.
+    backend : {"auto", "compiled", "numpy"}
+        ``"compiled"``: the numba kernels of :mod:`~devicelab.spice.crossbar.ladder_kernels` (ConfigError if
+        numba cannot be imported); ``"numpy"``: vectorized numpy sweeps; ``"auto"``: compiled when numba is
+        available, else numpy (logged once). Both give the same answer to within the stopping tolerance.
 
     Returns
     -------
@@ -137,64 +163,147 @@ def solve_linear_passive(g: np.ndarray, v: np.ndarray, r_row: float, r_col: floa
     ------
     SimulationError
         If CG has not converged within ``max_iter`` iterations.
+    ConfigError
+        For an unknown ``backend``, ``backend="compiled"`` without numba, or ``workers`` < 1.
     """
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ConfigError(f"crossbar iterative solver workers: expected an integer >= 1, got {workers!r}")
+    kernels = _backend(backend)
+    g, v = np.asarray(g, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    if kernels is None:
+        return _numpy_blocks(g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages, int(workers))
+    return _solve_compiled(kernels, g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages,
+                           int(workers))
+
+
+def _solve_compiled(kernels, g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages, workers):
+    """The compiled backend of :func:`solve_linear_passive` (same arguments and results; float64 inputs)."""
     n, p = g.shape
     k = v.shape[0]
-    g_row, g_col = 1.0 / r_row, 1.0 / r_col
-    drive_fixed, sense_fixed = r_driver <= 0, r_sense <= 0
-    couple = g.copy()                                   # cell conductances coupling free row and column nodes
-    row_couple, col_couple = np.full(p - 1, g_row), np.full(n - 1, g_col)
-    row_diag = g + _wire_degree(p, g_row)[None, :]
-    col_diag = g + _wire_degree(n, g_col)[:, None]
+    net = _Network(g, r_row, r_col, r_driver, r_sense)
+    vt = v.T                                            # (N, K)
+    rhs = np.zeros((n, p, k))                           # (N, P, K): only one position next to the drivers is nonzero
+    if net.drive_fixed:
+        if p > 1:
+            rhs[:, 1] = net.g_row * vt
+    else:
+        rhs[:, 0] = vt / r_driver
+    with _Tiles(workers) as tiles:
+        solver = _CompiledSchur(kernels, net, tiles, k)
+        u = solver.cg(rhs, rtol, max_iter)                                  # (N, P, K), rhs reused
+        if net.drive_fixed:
+            u[:, 0] = vt
+        w = np.multiply(u, net.couple[:, :, None], out=solver.spare)      # a CG work array (fresh pages cost)
+        if net.into_col0 is not None:
+            w[:, 0] += net.into_col0 * vt
+        solver.column_solve(w, 0 if node_voltages else max(n - 2, 0))
+    return _outputs(net, u, w, vt, node_voltages)
+
+
+class _Network:
+    """Ladder diagonals and couplings (S) of one crossbar, fixed nodes turned into identity equations.
+
+    Fixed nodes (an ideal driver at row position 0, an ideal virtual ground at column position N-1) stay as
+    identity equations with their couplings moved to the right-hand side, so every ladder keeps its length.
+    ``into_col0`` (N, 1) S: conductance from each fixed row node into column 0 (None with a driver resistor).
+    """
+
+    def __init__(self, g: np.ndarray, r_row: float, r_col: float, r_driver: float, r_sense: float):
+        n, p = g.shape
+        self.g = g
+        self.g_row, self.g_col = 1.0 / r_row, 1.0 / r_col
+        self.r_sense = r_sense
+        self.drive_fixed, self.sense_fixed = r_driver <= 0, r_sense <= 0
+        self.couple = g.copy()                          # cell conductances coupling free row and column nodes
+        self.row_couple, self.col_couple = np.full(p - 1, self.g_row), np.full(n - 1, self.g_col)
+        self.row_diag = g + _wire_degree(p, self.g_row)[None, :]
+        self.col_diag = g + _wire_degree(n, self.g_col)[:, None]
+        self.into_col0: np.ndarray | None = None
+        if self.drive_fixed:
+            # u[:, 0] = v as identity equations; their couplings move to the neighbours' right-hand sides.
+            # Column 0's nodes then only see fixed row nodes: they decouple from the CG unknowns.
+            self.row_diag[:, 0] = 1.0
+            self.couple[:, 0] = 0.0
+            if p > 1:
+                self.row_couple[0] = 0.0
+            self.into_col0 = g[:, 0, None].copy()
+        else:
+            self.row_diag[:, 0] += 1.0 / r_driver
+        if self.sense_fixed:
+            # w[-1] = 0 (virtual ground): identity equations, nothing to move (the fixed value is 0 V)
+            self.col_diag[-1] = 1.0
+            self.couple[-1] = 0.0
+            if self.into_col0 is not None:
+                self.into_col0[-1] = 0.0
+            if n > 1:
+                self.col_couple[-1] = 0.0
+        else:
+            self.col_diag[-1] += 1.0 / r_sense
+
+
+def _outputs(net: _Network, u: np.ndarray, w: np.ndarray, vt: np.ndarray, node_voltages: bool):
+    """(currents (K, P) A, u, w) from the solved row nodes ``u`` (N, P, K) V (at a fixed driver: v or 0) and
+    the column nodes ``w`` (N, P, K) V (solved down to row N-2 at least)."""
+    n = u.shape[0]
+    if net.sense_fixed:
+        w[-1] = 0.0
+        into_sense = net.g[-1][:, None] * u[-1]                             # (P, K)
+        if net.drive_fixed:
+            into_sense[0] = net.g[-1, 0] * vt[-1]
+        if n > 1:
+            into_sense = into_sense + net.g_col * w[-2]
+    else:
+        into_sense = w[-1] / net.r_sense
+    return into_sense.T, (u if node_voltages else None), (w if node_voltages else None)
+
+
+def _numpy_blocks(g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages, workers):
+    """:func:`_solve_numpy` on blocks of the input vectors, one thread per block (numpy releases the GIL in
+    the vectorized sweeps); results concatenated in vector order."""
+    blocks = [b for b in np.array_split(np.arange(v.shape[0]), min(workers, v.shape[0])) if b.size]
+
+    def run(block):
+        return _solve_numpy(g, v[block], r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages)
+
+    if len(blocks) == 1:
+        return run(blocks[0])
+    with ThreadPoolExecutor(len(blocks)) as pool:
+        parts = list(pool.map(run, blocks))
+    currents = np.concatenate([part[0] for part in parts])
+    if not node_voltages:
+        return currents, None, None
+    return (currents, np.concatenate([part[1] for part in parts], axis=2),
+            np.concatenate([part[2] for part in parts], axis=2))
+
+
+def _solve_numpy(g, v, r_row, r_col, r_driver, r_sense, rtol, max_iter, node_voltages):
+    """The numpy backend of :func:`solve_linear_passive` (same arguments and results)."""
+    n, p = g.shape
+    k = v.shape[0]
+    net = _Network(g, r_row, r_col, r_driver, r_sense)
     vt = v.T                                            # (N, K)
     # Row-node arrays are laid out (P, N, K), column-node arrays (N, P, K): each ladder family then sweeps
     # contiguous slabs. Only one slab of each right-hand side is nonzero (next to the drivers).
     rhs = np.zeros((p, n, k))
-    into_col0 = None                                    # current into column 0 from fixed row nodes (N, K)
-    if drive_fixed:
-        # u[:, 0] = v as identity equations; their couplings move to the neighbours' right-hand sides.
-        # Column 0's nodes then only see fixed row nodes: they decouple from the CG unknowns.
-        row_diag[:, 0] = 1.0
-        couple[:, 0] = 0.0
+    if net.drive_fixed:
         if p > 1:
-            row_couple[0] = 0.0
-            rhs[1] = g_row * vt
-        into_col0 = g[:, 0, None] * vt
+            rhs[1] = net.g_row * vt
     else:
-        row_diag[:, 0] += 1.0 / r_driver
         rhs[0] = vt / r_driver
-    if sense_fixed:
-        # w[-1] = 0 (virtual ground): identity equations, nothing to move (the fixed value is 0 V)
-        col_diag[-1] = 1.0
-        couple[-1] = 0.0
-        if into_col0 is not None:
-            into_col0[-1] = 0.0
-        if n > 1:
-            col_couple[-1] = 0.0
-    else:
-        col_diag[-1] += 1.0 / r_sense
-    system = _SchurSystem(Ladders(row_diag, row_couple, axis=1), Ladders(col_diag, col_couple, axis=0), couple)
+    system = _SchurSystem(Ladders(net.row_diag, net.row_couple, axis=1),
+                          Ladders(net.col_diag, net.col_couple, axis=0), net.couple)
     u_rows = _schur_cg(system, rhs, rtol, max_iter)                          # (P, N, K)
     w = np.multiply(u_rows.transpose(1, 0, 2), system.couple_w, out=np.empty((n, p, k)))
-    if into_col0 is not None:
-        w[:, 0] += into_col0
+    if net.into_col0 is not None:
+        w[:, 0] += net.into_col0 * vt
     # the sense currents need the column voltages next to the sense only: skip the rest of the back sweep
     system.cols.solve(w, w, first=0 if node_voltages else max(n - 2, 0))
-    u = None
+    u = u_rows.transpose(1, 0, 2)
     if node_voltages:
-        u = u_rows.transpose(1, 0, 2).copy()
-        if drive_fixed:
+        u = u.copy()
+        if net.drive_fixed:
             u[:, 0] = vt
-    if sense_fixed:
-        w[-1] = 0.0
-        into_sense = g[-1][:, None] * u_rows[:, -1]                          # (P, K)
-        if drive_fixed:
-            into_sense[0] = g[-1, 0] * vt[-1]
-        if n > 1:
-            into_sense = into_sense + g_col * w[-2]
-    else:
-        into_sense = w[-1] / r_sense
-    return into_sense.T, u, (w if node_voltages else None)
+    return _outputs(net, u, w, vt, node_voltages)
 
 
 def _wire_degree(n: int, g_wire: float) -> np.ndarray:
@@ -242,10 +351,10 @@ def _schur_cg(system: _SchurSystem, rhs: np.ndarray, rtol: float, max_iter: int)
     a_d = r.copy()                 # A_u d
     s_d = np.empty_like(x)         # S d
     step = np.empty_like(x)
-    for _ in range(max_iter):
+    for iteration in range(max_iter):
         active = rz > stop
         if not np.any(active):
-            return x
+            return _converged(x, iteration, "numpy")
         system.coupling(d, s_d)
         np.subtract(a_d, s_d, out=s_d)
         alpha = np.where(active, rz / np.maximum(_dots(d, s_d), 1e-300), 0.0)
@@ -261,12 +370,188 @@ def _schur_cg(system: _SchurSystem, rhs: np.ndarray, rtol: float, max_iter: int)
         a_d *= beta
         a_d += r
         rz = rz_new
-    if np.any(rz > stop):
-        raise SimulationError(f"crossbar CG did not reach rtol {rtol:g} within {max_iter} iterations "
-                              f"(worst relative residual {np.sqrt(np.max(rz / stop)) * rtol:.3g})")
-    return x
+    _check_converged(rz, stop, rtol, max_iter)
+    return _converged(x, max_iter, "numpy")
 
 
 def _dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per-vector inner products over all nodes: (K,)."""
     return np.einsum("ijk,ijk->k", a, b)
+
+
+_KERNELS: dict[str, ModuleType | None] = {}
+
+
+def compiled_available() -> bool:
+    """True if the compiled (numba) backend can be used (numba importable and the kernels defined)."""
+    return _load_kernels() is not None
+
+
+def _load_kernels() -> ModuleType | None:
+    """The kernel module, imported on first use (numba costs ~0.3 s to import); None without numba."""
+    if "module" not in _KERNELS:
+        try:
+            kernels = importlib.import_module("devicelab.spice.crossbar.ladder_kernels")
+        except (ImportError, OSError) as error:  # numba missing or broken: the numpy sweeps give the same answers
+            _log.info("numba not available (%s): the crossbar iterative solver uses its numpy sweeps "
+                      "(same results, about 3x slower; pip install numba for the compiled kernels)", error)
+            _KERNELS["module"] = None
+        else:
+            _KERNELS["module"] = kernels if _self_check(kernels) else None
+    return _KERNELS["module"]
+
+
+def _self_check(kernels: ModuleType) -> bool:
+    """Compile (or load from cache) the kernels on a 5 x 4 crossbar and compare with the numpy sweeps; False,
+    logged as a warning, if compilation fails or the answers differ (a numba version the kernels do not suit)."""
+    rng = np.random.default_rng(0)
+    g, v = rng.uniform(1e-6, 1e-4, (5, 4)), rng.uniform(-0.2, 0.2, (3, 5))
+    args = (g, v, 10.0, 20.0, 0.0, 50.0, 1e-12, 100, True)
+    try:
+        got = _solve_compiled(kernels, *args, 1)[0]
+    except Exception as error:  # any numba failure (typing, lowering, LLVM) must leave the solver usable
+        _log.warning("compiled crossbar kernels unusable (%s: %s): the numpy sweeps are used instead",
+                     type(error).__name__, error)
+        return False
+    expected = _solve_numpy(*args)[0]
+    if not np.max(np.abs(got - expected)) <= 1e-9 * np.max(np.abs(expected)):  # NaN fails too
+        _log.warning("compiled crossbar kernels disagree with the numpy sweeps on a 5 x 4 check: the numpy "
+                     "sweeps are used instead")
+        return False
+    return True
+
+
+def _backend(backend: str) -> ModuleType | None:
+    """The kernel module for ``backend`` (None: numpy sweeps)."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"crossbar iterative solver backend: expected one of {BACKENDS}, got {backend!r}")
+    if backend == "numpy":
+        return None
+    kernels = _load_kernels()
+    if kernels is None and backend == "compiled":
+        raise ConfigError("crossbar iterative solver backend='compiled' needs numba (pip install numba); "
+                          "use backend='auto' or 'numpy'")
+    return kernels
+
+
+def _factors(diag: np.ndarray, couple: np.ndarray):
+    """Thomas factors of symmetric tridiagonal ladders along axis 0 of ``diag`` (positions, lines) S with
+    off-diagonal ``-couple`` (positions - 1,) S: (inv ohm, fwd, bwd), each (positions, lines)."""
+    n = diag.shape[0]
+    pivot = np.empty_like(diag)
+    pivot[0] = diag[0]
+    for m in range(1, n):
+        pivot[m] = diag[m] - couple[m - 1] ** 2 / pivot[m - 1]
+    fwd, bwd = np.zeros_like(diag), np.zeros_like(diag)
+    fwd[1:] = couple[:, None] / pivot[:-1]
+    bwd[:-1] = couple[:, None] / pivot[:-1]
+    return 1.0 / pivot, fwd, bwd
+
+
+class _Tiles:
+    """Runs a kernel over tiles ``[0, n_tiles)``: in one call, or split into contiguous ranges, one per thread
+    (the kernels release the GIL and write per-tile partial sums, so the split does not change results)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
+
+    def __enter__(self) -> _Tiles:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def __call__(self, kernel, n_tiles: int, *args) -> None:
+        if self.pool is None or n_tiles < 2:
+            kernel(*args, 0, n_tiles)
+            return
+        bounds = np.linspace(0, n_tiles, min(self.workers, n_tiles) + 1).astype(int)
+        futures = [self.pool.submit(kernel, *(*args, int(a), int(b))) for a, b in zip(bounds[:-1], bounds[1:])]
+        for future in futures:
+            future.result()
+
+
+class _CompiledSchur:
+    """Block preconditioned CG on S u = rhs with the compiled kernels; arrays (N, P, K), one CG iteration =
+    one column pass (d update, C A_w^-1 C d) and one row pass (r, x update, z = A_u^-1 r)."""
+
+    #: Values (columns x vectors) per node row of a column tile: contiguous runs of 8 kB, long enough for the
+    #: hardware prefetcher, while a tile (N x 1024 doubles, 8 MB at N = 1024) stays in the last-level cache
+    #: between its forward and back sweep.
+    TILE_VALUES = 1024
+
+    def __init__(self, kernels: ModuleType, net: _Network, tiles: _Tiles, k: int):
+        self.kernels, self.tiles = kernels, tiles
+        n, p = net.g.shape
+        inv, fwd, bwd = _factors(np.ascontiguousarray(net.row_diag.T), net.row_couple)
+        self.row = (np.ascontiguousarray(inv.T), np.ascontiguousarray(fwd.T), np.ascontiguousarray(bwd.T))
+        self.row_diag = np.ascontiguousarray(net.row_diag)
+        self.row_couple = np.zeros(p + 1)             # wire conductance between positions j-1 and j at index j
+        self.row_couple[1:p] = net.row_couple
+        self.col = _factors(np.ascontiguousarray(net.col_diag), net.col_couple)
+        self.couple = np.ascontiguousarray(net.couple)
+        # columns per column tile; at least 8 tiles so that threads share them (independent of the threads)
+        self.width = max(1, min(-(-self.TILE_VALUES // k), p // 8))
+        self.n_col_tiles = -(-p // self.width)
+        self.n = n
+        self.spare: np.ndarray | None = None          # a work array free after :meth:`cg`
+
+    def cg(self, rhs: np.ndarray, rtol: float, max_iter: int) -> np.ndarray:
+        """Solve S u = rhs (A) for u (V), all arrays (N, P, K); ``rhs`` is overwritten (used as work space)."""
+        ker, run, n = self.kernels, self.tiles, self.n
+        k = rhs.shape[2]
+        part_rows, part_cols = np.empty((n, k)), np.empty((self.n_col_tiles, k))
+        part_zad, part_dad = np.empty((n, k)), np.empty((n, k))
+        x = np.empty_like(rhs)
+        run(ker.row_solve, n, rhs, x, *self.row, part_rows)     # uncoupled solution (columns grounded)
+        stop = rtol**2 * np.maximum(part_rows.sum(axis=0), 1e-300)
+        d, q = np.empty_like(rhs), np.empty_like(rhs)       # the first column pass writes d before reading it
+        beta = np.zeros(k)
+        # r = rhs - S x = C A_w^-1 C x (A_u x = rhs); this pass also sets d = x, overwritten below
+        run(ker.column_pass, self.n_col_tiles, x, d, beta, True, q, self.couple, *self.col, part_cols,
+            self.width)
+        r, q = q, rhs
+        z = np.empty_like(rhs)
+        run(ker.row_solve, n, r, z, *self.row, part_rows)
+        rz = part_rows.sum(axis=0)
+        d_au_d = rz.copy()                                      # first direction d = z: d^T A_u d = r^T z
+        first = True
+        for iteration in range(max_iter):
+            active = rz > stop
+            if not np.any(active):
+                self.spare = z
+                return _converged(x, iteration, "compiled")
+            run(ker.column_pass, self.n_col_tiles, z, d, beta, first, q, self.couple, *self.col, part_cols,
+                self.width)
+            d_s_d = d_au_d - part_cols.sum(axis=0)
+            alpha = np.where(active, rz / np.maximum(d_s_d, 1e-300), 0.0)
+            run(ker.row_pass, n, alpha, d, q, r, x, z, self.row_diag, self.row_couple, *self.row, part_rows,
+                part_zad, part_dad)
+            rz_new = part_rows.sum(axis=0)
+            beta = np.where(active, rz_new / np.maximum(rz, 1e-300), 0.0)
+            # next direction z + beta d: its A_u energy from this pass's inner products (z^T A_u z = r^T z)
+            d_au_d = rz_new + 2.0 * beta * part_zad.sum(axis=0) + beta**2 * part_dad.sum(axis=0)
+            rz, first = rz_new, False
+        _check_converged(rz, stop, rtol, max_iter)
+        self.spare = z
+        return _converged(x, max_iter, "compiled")
+
+    def column_solve(self, w: np.ndarray, first_row: int) -> None:
+        """w <- A_w^-1 w (A -> V) in place, (N, P, K); back substitution down to row ``first_row`` only."""
+        self.tiles(self.kernels.column_solve, self.n_col_tiles, w, w, *self.col, self.width, first_row)
+
+
+def _converged(x: np.ndarray, iterations: int, backend: str) -> np.ndarray:
+    """``x``, after logging the iteration count at DEBUG level (record attribute ``cg_iterations``)."""
+    _log.debug("crossbar CG (%s) converged in %d iterations, %d vectors", backend, iterations, x.shape[2],
+               extra={"cg_iterations": iterations})
+    return x
+
+
+def _check_converged(rz: np.ndarray, stop: np.ndarray, rtol: float, max_iter: int) -> None:
+    """SimulationError if any vector's preconditioned residual is still above its stopping value."""
+    if np.any(rz > stop):
+        raise SimulationError(f"crossbar CG did not reach rtol {rtol:g} within {max_iter} iterations "
+                              f"(worst relative residual {np.sqrt(np.max(rz / stop)) * rtol:.3g})")

@@ -6,7 +6,8 @@ boundary values. Two methods (``solve_nodal(..., method=...)``):
 - ``"iterative"`` (linear passive cells, nonzero wire segments; chosen by ``"auto"`` from
   :data:`ITERATIVE_FROM_CELLS` cells): conjugate gradients on the row-node Schur complement preconditioned
   by the row ladders, all vectors as one block (:mod:`~devicelab.spice.crossbar.ladder_cg`); O(N P K) work
-  per iteration and a few to a dozen iterations, to a stated residual tolerance.
+  per iteration and a few to a dozen iterations, to a stated residual tolerance. Compiled (numba) sweeps
+  when numba is importable, numpy sweeps otherwise (same results).
 - ``"direct"`` (the reference, and every other circuit): the conductance matrix is LU-factored once
   (``scipy.sparse.linalg.splu``) and all input vectors are solved as one batch. Nonlinear circuits (sinh
   devices, 1T1R access transistors):
@@ -25,7 +26,6 @@ gmin conductance (:data:`~devicelab.spice.crossbar.spec.GMIN`) across each bulk 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,7 +180,7 @@ def _incidence(a: np.ndarray, b: np.ndarray, n_nodes: int) -> sp.csr_matrix:
 
 
 METHODS = ("auto", "direct", "iterative")
-#: Largest default number of threads of the iterative solver (one block of input vectors each).
+#: Largest default number of threads of the iterative solver (sharing the ladders; numpy: vector blocks).
 MAX_WORKERS = 4
 #: Cells x vectors from which the iterative solver uses threads by default (below: one thread).
 THREADS_FROM_ELEMENTS = 1 << 20
@@ -214,8 +214,10 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *,
     max_iter : int
         Iterative solver: iteration limit (SimulationError beyond it).
     workers : int or None
-        Iterative solver: threads, each solving one block of the input vectors (None: the number of CPUs,
-        at most :data:`MAX_WORKERS`, from :data:`THREADS_FROM_ELEMENTS` cells x vectors on; 1: no threads).
+        Iterative solver: threads (None: the number of CPUs, at most :data:`MAX_WORKERS`, from
+        :data:`THREADS_FROM_ELEMENTS` cells x vectors on; 1: no threads). With numba (the compiled kernels)
+        the threads share the row and column ladders; without it (numpy sweeps) each solves one block of the
+        input vectors. The answer does not depend on the number of threads (numpy: up to rounding).
         The direct solver is single-threaded.
 
     Returns
@@ -233,7 +235,7 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *,
     v = check_inputs(spec, v)
     if _pick_method(spec, method) == "iterative":
         check_number(rtol, "solve_nodal rtol", positive=True)
-        currents, u, w = _iterative_blocks(spec, g_phys, v, rtol, int(max_iter), return_node_voltages, workers)
+        currents, u, w = _iterative(spec, g_phys, v, rtol, int(max_iter), return_node_voltages, workers)
         out = combine_outputs(spec, currents)
         if not return_node_voltages:
             return out
@@ -256,28 +258,15 @@ def solve_nodal(spec: CrossbarSpec, g, v, return_node_voltages: bool = False, *,
     return out, NodeVoltages(volts[:, topo.row], volts[:, topo.col], mid)
 
 
-def _iterative_blocks(spec, g_phys, v, rtol, max_iter, node_voltages, workers):
-    """:func:`solve_linear_passive` on blocks of the input vectors, one thread per block (numpy releases the
-    GIL in the vectorized sweeps); results concatenated in vector order."""
-    if workers is None:  # threads only pay off on large blocks (their start-up is ~1 ms)
+def _iterative(spec, g_phys, v, rtol, max_iter, node_voltages, workers):
+    """:func:`solve_linear_passive` with the default number of threads resolved (see :func:`solve_nodal`)."""
+    if workers is None:  # threads only pay off on large arrays (their start-up is ~1 ms)
         big = g_phys.size * v.shape[0] >= THREADS_FROM_ELEMENTS
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if big else 1
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"solve_nodal workers: expected an integer >= 1 or None, got {workers!r}")
-    blocks = [b for b in np.array_split(np.arange(v.shape[0]), min(int(workers), v.shape[0])) if b.size]
-
-    def run(block):
-        return solve_linear_passive(g_phys, v[block], spec.r_row, spec.r_col, spec.r_driver, spec.r_sense,
-                                    rtol=rtol, max_iter=max_iter, node_voltages=node_voltages)
-
-    if len(blocks) == 1:
-        return run(blocks[0])
-    with ThreadPoolExecutor(len(blocks)) as pool:
-        parts = list(pool.map(run, blocks))
-    currents = np.concatenate([p[0] for p in parts])
-    if not node_voltages:
-        return currents, None, None
-    return currents, np.concatenate([p[1] for p in parts], axis=2), np.concatenate([p[2] for p in parts], axis=2)
+    return solve_linear_passive(g_phys, v, spec.r_row, spec.r_col, spec.r_driver, spec.r_sense, rtol=rtol,
+                                max_iter=max_iter, node_voltages=node_voltages, workers=int(workers))
 
 
 def iterative_applies(spec: CrossbarSpec) -> bool:
