@@ -14,7 +14,7 @@ so each sees the same programming draws.
 
 Weights are mapped up to 18 uS (``--g-max``), not to the device's 25 uS: the devices read by the model must
 stay inside its 25 uS range, and with column scaling every column has a device programmed to g_max, whose
-programming noise (1.0 uS at 18-20 uS) plus the read noise of the t = 1 s read (3.8 % at 1 s, before drift
+programming noise (1.07-1.09 uS at 18-20 uS) plus the read noise of the t = 1 s read (3.8-4.1 % at 1 s, before drift
 sets in at t0 = 20 s) reach past 25 uS. ``--tails K`` measures that margin: it draws K programmings of the
 mapped targets with the engine's device-model calls (``program``, ``drift_exponents``, ``read`` at t = 0
 (the compensation reference) and the read times) and prints the fraction of programmings with a device read
