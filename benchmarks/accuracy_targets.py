@@ -159,7 +159,12 @@ def main(argv=None) -> int:
                   f"{attribution.curves['all'].accuracy.shape[0]} repeat(s) each; "
                   "losses in accuracy points against the float baseline, means over repeats.", "", "```",
                   attribution.attribution_table(attribution.to_dict()["attribution"]), "```"]
-        error = attribution.to_dict()["attribution"].get("output_error")
+        terms = attribution.to_dict()["attribution"]
+        per_repeat = np.asarray(terms["higher_order_per_repeat"])
+        lines += ["", "Higher-order term per programming (points): " + "; ".join(
+            f"t = {t:g} s: " + ", ".join(f"{100 * v:.2f}" for v in per_repeat[:, i]) for i, t in enumerate(times))
+            + " (see `python benchmarks/attribution_overlap.py` for the images behind it)."]
+        error = terms.get("output_error")
         if error is not None:
             lines += ["", "Output error of the pairs (relative MSE of the logits, %), and its excess over the sum of "
                       "the two singles' (0 for independent zero-mean errors):", "",

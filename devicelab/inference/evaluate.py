@@ -138,6 +138,8 @@ class EvaluationResult:
         row("singles + pair interactions", terms["explained"])
         row("all on (measured)", terms["all"])
         row("higher-order term", terms["higher_order"])
+        if np.all(np.isfinite(terms.get("higher_order_sem", [np.nan]))):
+            row("  its standard error", terms["higher_order_sem"])
         error = terms.get("output_error")
         if error is not None:
             lines += ["", f"{'output error (relative MSE, %)':<{width}}"
@@ -279,8 +281,10 @@ def attribution_terms(result: "EvaluationResult") -> dict | None:
     """Loss decomposition (accuracy points lost against the float baseline, per read time) of an attribution
     run: ``single`` loss of each non-ideality alone; ``interaction`` of each pair (loss of the pair minus
     both single losses); ``all`` loss with everything on; ``explained`` = sum of singles + sum of pair
-    interactions; ``higher_order`` = all - explained (what pairs do not explain). None without attribution
-    curves. Means over repeats; fractions of the test set (x 100 for points)."""
+    interactions; ``higher_order`` = all - explained (what pairs do not explain), also per repeat
+    (``higher_order_per_repeat``, repeats x times) with its standard error over repeats (``higher_order_sem``, NaN
+    for one repeat). None without attribution curves. Means over repeats; fractions of the test set (x 100 for
+    points)."""
     curves = result.curves
     if "all" not in curves:
         return None
@@ -300,6 +304,17 @@ def attribution_terms(result: "EvaluationResult") -> dict | None:
            "interaction": {k: v.tolist() for k, v in interaction.items()},
            "sum_single": sum_single.tolist(), "explained": explained.tolist(),
            "higher_order": (loss_all - explained).tolist()}
+    # the same decomposition per programming (every curve's repeat k shares programming k's draws)
+    loss_k = {k: result.float_accuracy - c.accuracy for k, c in curves.items()}
+    per_repeat = loss_k["all"] - sum((loss_k[k] for k in curves if k != "all" and "+" not in k),
+                                     np.zeros_like(loss_k["all"]))
+    for k in interaction:
+        a, b = k.split("+")
+        per_repeat = per_repeat - (loss_k[k] - loss_k[a] - loss_k[b])
+    out["higher_order_per_repeat"] = per_repeat.tolist()
+    n = per_repeat.shape[0]
+    out["higher_order_sem"] = (per_repeat.std(axis=0, ddof=1) / np.sqrt(n) if n > 1
+                               else np.full(per_repeat.shape[1], np.nan)).tolist()
     error = {k: c.output_error.mean(axis=0) for k, c in curves.items() if c.output_error is not None}
     if len(error) == len(curves):
         error_sum = sum((error[k] for k in singles), np.zeros_like(loss_all))

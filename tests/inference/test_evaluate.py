@@ -89,6 +89,24 @@ def test_attribution_terms_decompose_the_measured_loss(rng):
     np.testing.assert_allclose(terms["interaction"]["dac+adc"], loss["dac+adc"] - loss["dac"] - loss["adc"], atol=1e-12)
     np.testing.assert_allclose(np.add(terms["explained"], terms["higher_order"]), loss["all"], atol=1e-12)
     assert "higher-order term" in result.table() and "dac+adc interaction" in result.table()
+    # one repeat: the per-repeat term is the mean term, and there is no standard error
+    np.testing.assert_allclose(terms["higher_order_per_repeat"][0], terms["higher_order"], atol=1e-12)
+    assert np.all(np.isnan(terms["higher_order_sem"])) and "its standard error" not in result.table()
+
+
+def test_higher_order_term_per_repeat_averages_to_the_mean_term(rng):
+    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig(dac_bits=4, adc_bits=4),
+                              compensation=make_compensation("none"))
+    net = _fitted_mlp(rng)
+    test = load_digits_split("test").subset(100)
+    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [0.0, 1e5], 3,
+                                       rng, attribution=True)
+    terms = result.to_dict()["attribution"]
+    per_repeat = np.array(terms["higher_order_per_repeat"])
+    assert per_repeat.shape == (3, 2)
+    np.testing.assert_allclose(per_repeat.mean(axis=0), terms["higher_order"], atol=1e-12)
+    np.testing.assert_allclose(terms["higher_order_sem"], per_repeat.std(axis=0, ddof=1) / np.sqrt(3), atol=1e-12)
+    assert "its standard error" in result.table()
 
 
 def test_parse_times_rejects_negative_and_garbage():
