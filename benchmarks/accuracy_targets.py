@@ -21,7 +21,8 @@ then the attribution (every non-ideality alone and every pair) with IR drop and 
 error (relative MSE of the logits) of every curve, and a per-layer look at the largest pair interaction
 (programming noise with IR drop): the relative error and the gain error of every layer's analog output on
 real layer inputs, for each alone and both together. Writes
-``accuracy_targets.md`` and ``accuracy_targets.json`` into ``--out`` (default benchmarks/results), which the
+``accuracy_targets.md`` and ``accuracy_targets.json`` (with ``--seed S``: ``accuracy_targets_seedS``; with
+``--attribution-only``: ``..._attribution``) into ``--out`` (default benchmarks/results), which the
 README links; every number in them is printed by this script.
 """
 
@@ -89,6 +90,8 @@ def main(argv=None) -> int:
     parser.add_argument("--times", default="1,86400", help="read times (s), comma-separated")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-attribution", action="store_true", help="skip the pairwise attribution")
+    parser.add_argument("--attribution-only", action="store_true",
+                        help="run the attribution (and the per-layer look) only, not the calibration runs")
     parser.add_argument("--attribution-repeats", type=int, default=None,
                         help="repeats of the attribution runs (default: --repeats)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
@@ -101,7 +104,7 @@ def main(argv=None) -> int:
                                      tile=AnalogConfig(dac_bits=8, adc_bits=8))
     rows, curves, residuals = [], {}, {}
     start = time.perf_counter()
-    for label, changes in RUNS:
+    for label, changes in ([] if args.attribution_only else RUNS):
         rng = np.random.default_rng(args.seed)
         calibration = load_dataset(dataset, "train").subset(256, rng).x
         hardware = base.with_tile(**changes)
@@ -114,13 +117,17 @@ def main(argv=None) -> int:
             residuals[label] = analog.ir_residuals
         print(f"{label}: " + ", ".join(f"{100 * m:.2f} +- {100 * s:.2f} %" for m, s in zip(curve.mean, curve.std)),
               flush=True)
-    float_accuracy = result.float_accuracy
+    if args.attribution_only and args.no_attribution:
+        parser.error("--attribution-only and --no-attribution exclude each other")
     attribution = None
     if not args.no_attribution:
         rng = np.random.default_rng(args.seed)
         calibration = load_dataset(dataset, "train").subset(256, rng).x
         attribution = evaluate_accuracy_vs_time(net, test, calibration, base, times,
                                                 args.attribution_repeats or args.repeats, rng, attribution=True)
+        float_accuracy = attribution.float_accuracy
+    else:
+        float_accuracy = result.float_accuracy
     layers = None
     if not args.no_attribution:
         rng = np.random.default_rng(args.seed)
@@ -135,16 +142,20 @@ def main(argv=None) -> int:
     command = ("python benchmarks/accuracy_targets.py --crossbar-model " + Path(args.crossbar_model).name
                + (f" --test-limit {args.test_limit}" if args.test_limit else "") + f" --repeats {args.repeats}"
                + f" --times {args.times}"
-               + (f" --attribution-repeats {args.attribution_repeats}" if args.attribution_repeats else ""))
+               + (f" --attribution-repeats {args.attribution_repeats}" if args.attribution_repeats else "")
+               + (f" --seed {args.seed}" if args.seed else "")
+               + (" --attribution-only" if args.attribution_only else ""))
+    stem = "accuracy_targets" + (f"_seed{args.seed}" if args.seed else "") + ("_attribution" if args.attribution_only
+                                                                             else "")
     lines = ["# Accuracy with IR drop: calibration and attribution (targets)", "",
              f"Printed by `{command}` ({elapsed:.0f} s). HWA ResNet on Fashion-MNIST ({len(test)} test images, "
              f"{args.repeats} repeats), joshi2020 preset, 8-bit DAC and ADC, global drift compensation, crossbar "
              f"model `{Path(args.crossbar_model).name}`; float accuracy {100 * float_accuracy:.2f} %. "
              "Accuracy in %, mean +- std over repeats; gap = reference (no IR drop) minus the run, in points.", ""]
-    reference = rows[0][1]
+    reference = rows[0][1] if rows else None
     head = "| setting | " + " | ".join(f"t = {t:g} s" for t in times) + " | " + " | ".join(
         f"gap at {t:g} s" for t in times) + " |"
-    lines += [head, "|---" * (1 + 2 * len(times)) + "|"]
+    lines += [head, "|---" * (1 + 2 * len(times)) + "|"] if rows else []
     for label, mean, std in rows:
         cells = [f"{100 * m:.2f} +- {100 * s:.2f}" for m, s in zip(mean, std)]
         gaps = [f"{100 * (r - m):.2f}" for r, m in zip(reference, mean)]
@@ -187,12 +198,12 @@ def main(argv=None) -> int:
             excess = layers["both"][name][0] - layers["programming noise"][name][0] - layers["IR drop"][name][0]
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {excess:+.3f} |")
     text = "\n".join(lines) + "\n"
-    with atomic_output(out / "accuracy_targets.md", suffix=".md") as tmp:
+    with atomic_output(out / f"{stem}.md", suffix=".md") as tmp:
         tmp.write_text(text)
     payload = {"command": command, "elapsed_s": elapsed, "float_accuracy": float_accuracy, "curves": curves,
                "ir_residuals": residuals, "layer_errors": layers,
                "attribution": attribution.to_dict() if attribution is not None else None}
-    with atomic_output(out / "accuracy_targets.json", suffix=".json") as tmp:
+    with atomic_output(out / f"{stem}.json", suffix=".json") as tmp:
         tmp.write_text(json.dumps(payload, indent=1, default=float))
     print(text)
     return 0
