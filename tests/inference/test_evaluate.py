@@ -75,13 +75,18 @@ def test_attribution_runs_one_curve_per_active_nonideality(rng):
     assert set(result.curves) == names | pairs | {"all"}
 
 
-def test_attribution_terms_decompose_the_measured_loss(rng):
+def _attribution_run(rng, repeats: int):
+    """Attribution of a digits MLP on 4-bit DAC/ADC joshi2020 tiles, no compensation, read at 0 s and 1e5 s."""
     hardware = AnalogHardware(preset("joshi2020"), AnalogConfig(dac_bits=4, adc_bits=4),
                               compensation=make_compensation("none"))
     net = _fitted_mlp(rng)
     test = load_digits_split("test").subset(100)
-    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [0.0, 1e5], 1,
-                                       rng, attribution=True)
+    return evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [0.0, 1e5], repeats,
+                                     rng, attribution=True)
+
+
+def test_attribution_terms_decompose_the_measured_loss(rng):
+    result = _attribution_run(rng, 1)
     terms = result.to_dict()["attribution"]
     loss = {k: result.float_accuracy - c.mean for k, c in result.curves.items()}
     # definitions, exactly (sums of the same floats)
@@ -95,12 +100,7 @@ def test_attribution_terms_decompose_the_measured_loss(rng):
 
 
 def test_higher_order_term_per_repeat_averages_to_the_mean_term(rng):
-    hardware = AnalogHardware(preset("joshi2020"), AnalogConfig(dac_bits=4, adc_bits=4),
-                              compensation=make_compensation("none"))
-    net = _fitted_mlp(rng)
-    test = load_digits_split("test").subset(100)
-    result = evaluate_accuracy_vs_time(net, test, load_digits_split("train").x[:64], hardware, [0.0, 1e5], 3,
-                                       rng, attribution=True)
+    result = _attribution_run(rng, 3)
     terms = result.to_dict()["attribution"]
     per_repeat = np.array(terms["higher_order_per_repeat"])
     assert per_repeat.shape == (3, 2)
